@@ -147,7 +147,12 @@ class RenderFailed(NemoError):
 def backend_error(
     status: int, code: int | None, detail: str = "", *, retry_after: float | None = None
 ) -> BackendError:
-    """The typed error for an HTTP status and/or envelope code (envelope code wins)."""
+    """The typed error for an HTTP status and/or envelope code (envelope code wins).
+
+    A bare 401 is an authentication failure like 1001, so the same re-auth rule applies.
+    """
+    if status == 401 and not code:
+        return TokenInvalid(detail, status=status)
     for candidate in (code, status):
         if candidate is None or candidate == 0:
             continue
@@ -155,6 +160,8 @@ def backend_error(
             return RateLimited(detail, status=status, code=code, retry_after=retry_after)
         if cls := ENVELOPE_CODES.get(candidate):
             return cls(detail, status=status, code=code)
+        if 500 <= candidate <= 599:
+            return ServerFault(detail, status=status, code=code)
     if status >= 500:
         return ServerFault(detail, status=status, code=code)
     return RequestRejected(detail, status=status, code=code)
@@ -225,7 +232,10 @@ def user_message(exc: BaseException, hints: Hints | None = None) -> str:
         wait = exc.retry_after or h.retry_after or 30
         return f"The backend is rate limiting requests. Wait about {_duration(wait)} and try again."
     if isinstance(exc, RequestRejected):
-        return "The backend refused the request as malformed. This is a bug in nemo-mcp."
+        return (
+            "The backend refused the request. Try again; if it keeps happening, "
+            "run `nemo-mcp doctor` and report it."
+        )
     if isinstance(exc, ServerFault):
         return "The NemoVideo backend had an internal problem. Try again in a few minutes."
     if isinstance(exc, StreamDropped):

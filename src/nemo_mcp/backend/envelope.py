@@ -54,6 +54,8 @@ def error_for(response: httpx.Response) -> BackendError:
         # ADK's own answer for an unknown session; the cloud wraps it as 1002.
         if status == 404 and "session not found" in detail.lower():
             return SessionNotFound(detail, status=status)
+        if status < 400:
+            return ServerFault(f"unexpected answer: {detail!r}", status=status)
         return backend_error(status, None, detail, retry_after=retry)
     detail = response.text[:MAX_DETAIL] if body is None else str(body)[:MAX_DETAIL]
     if status < 400:

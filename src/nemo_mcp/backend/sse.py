@@ -9,7 +9,8 @@ blank lines; see SSE.md), so the decoder is too.
 
 Merging (SSE.md, "Reading text without doubling it"): text is collected per event ``id``;
 partial events append to that id's text, a non-partial event with text replaces it, and ids keep
-the order they first appeared in. Tool calls and results are kept apart from the text.
+the order they first appeared in; the texts of different ids are separate model messages and are
+joined by a newline. Tool calls and results are kept apart from the text.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ class TurnAccumulator:
             self._texts[event_id] = self._texts.get(event_id, "") + text
         else:
             self._texts[event_id] = text
-        self.turn.text = "".join(self._texts.values())
+        self.turn.text = "\n".join(t for t in self._texts.values() if t)
         return TextUpdate(self.turn.text)
 
     def _tool_call(self, call: dict[str, Any]) -> ToolCall:

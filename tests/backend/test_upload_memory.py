@@ -1,0 +1,83 @@
+"""A 1 GB upload through a real loopback server keeps the client's memory flat."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from nemo_mcp.backend.client import BackendClient
+from nemo_mcp.manifests import Manifest
+from nemo_mcp.settings import Settings
+
+GIB = 1024**3
+LIMIT = 50 * 1024 * 1024
+
+
+async def _token(request: Request) -> JSONResponse:
+    return JSONResponse({"code": 0, "data": {"token": "nmv_usr_memory_test"}})
+
+
+async def _session(request: Request) -> JSONResponse:
+    return JSONResponse({"code": 0, "data": {"task_id": "t", "session_id": "s"}})
+
+
+async def _upload(request: Request) -> JSONResponse:
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+    return JSONResponse({"code": 0, "data": {"received": received}})
+
+
+APP = Starlette(
+    routes=[
+        Route("/api/auth/anonymous-token", _token, methods=["POST"]),
+        Route("/api/tasks/me/with-session/nemo_agent", _session, methods=["POST"]),
+        Route("/api/upload-video/nemo_agent/me/s", _upload, methods=["POST"]),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def sink_url() -> Iterator[str]:
+    """A discarding server in its own thread, so only the client's allocations are traced."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(APP, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.01)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.mark.slow
+async def test_1gb_sparse_upload_streams_in_constant_memory(
+    sink_url: str, settings: Settings, manifest: Manifest, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.mp4"
+    with big.open("wb") as f:
+        f.truncate(GIB)
+    s = Settings(**{**settings.__dict__, "api_url": sink_url})  # type: ignore[arg-type]
+    async with BackendClient(s, manifest, environ={}) as client:
+        await client.session()
+        tracemalloc.start()
+        try:
+            answer = await client.upload_file(big, filename="big.mp4", content_type="video/mp4")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    print(f"peak traced memory during a 1 GiB upload: {peak / 2**20:.1f} MiB")
+    assert answer["received"] > GIB
+    assert peak < LIMIT, f"peak traced memory {peak / 2**20:.1f} MiB"
