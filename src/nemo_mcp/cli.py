@@ -1,15 +1,49 @@
-"""The ``nemo-mcp`` command. Sub-commands import what they need when they run, so the
-server starts fast (assistants spawn it at launch) and ``skills`` needs no network."""
+"""The ``nemo-mcp`` command. Sub-commands import what they need when they run, so the server
+starts fast (assistants spawn it at launch) and ``skills`` needs no network.
+
+While serving, nothing but JSON-RPC goes to stdout: this module prints only for the other
+sub-commands, and logging goes to stderr and a file.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nemo_mcp import __version__
 from nemo_mcp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nemo_mcp.manifests import Manifest
+    from nemo_mcp.settings import Settings
+
+SKILL_ENV = "NEMO_SKILL"
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _manifest(name: str | None) -> Manifest:
+    from nemo_mcp.manifests import get_manifest, load_manifests
+
+    return get_manifest(name or os.environ.get(SKILL_ENV), load_manifests())
+
+
+def _settings() -> Settings:
+    from nemo_mcp.settings import Settings
+
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _cmd_skills(args: argparse.Namespace) -> int:
@@ -27,6 +61,91 @@ def _cmd_skills(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    manifest = _manifest(args.skill)
+    settings = _settings()
+    from nemo_mcp.logs import setup_logging
+
+    setup_logging(settings.config_dir)
+    from nemo_mcp.server import create_server
+
+    local_dir = settings.config_dir / "local-backend" if args.local else None
+    create_server(manifest, settings, local_data_dir=local_dir).run()
+    return 0
+
+
+def _cmd_local_backend(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from nemo_mcp.local_backend import Faults, LocalBackendConfig, serve_forever
+
+    faults = Faults()
+    try:
+        faults.update(dict(_fault(f) for f in args.fault))
+        canvas = _canvas(args.canvas)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="nemo-local-backend-"))
+    config = LocalBackendConfig(
+        data_dir=data_dir, host=args.host, port=args.port, starting_credits=args.credits,
+        canvas=canvas, seed=args.seed, faults=faults,
+    )  # fmt: skip
+    return serve_forever(config)
+
+
+def _fault(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        return name, True
+    return name, json.loads(value) if value not in ("", "true", "false") else value == "true"
+
+
+def _canvas(text: str) -> tuple[int, int]:
+    from nemo_mcp.settings import parse_canvas
+
+    canvas = parse_canvas(text)
+    assert canvas is not None
+    return canvas
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    import anyio
+
+    from nemo_mcp.doctor import run_doctor
+
+    return anyio.run(run_doctor, args.skill or os.environ.get(SKILL_ENV), _say)
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from nemo_mcp.client_config import WHERE, config_block
+
+    manifest = _manifest(args.skill)
+    script = shutil.which("nemo-mcp")
+    command = [script] if script else [sys.executable, "-m", "nemo_mcp"]
+    print(config_block(args.client, manifest.name, command, local=args.local))
+    print(f"\nPaste it into {WHERE[args.client]}.", file=sys.stderr)
+    print('Set NEMO_TOKEN in its "env" to use your own account.', file=sys.stderr)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import anyio
+
+    from nemo_mcp.demo import run_demo
+
+    settings = _settings()
+    output = (args.output_dir or settings.output_dir).expanduser().resolve()
+    try:
+        path = anyio.run(partial(run_demo, output, _say, canvas=args.canvas))
+    except Exception as exc:
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[0]
+        print(f"nemo-mcp demo: {exc}", file=sys.stderr)
+        return 1
+    _say(f"Your video: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nemo-mcp",
@@ -34,10 +153,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nemo-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    skill_help = f"the skill (default: ${SKILL_ENV}); see `nemo-mcp skills`"
 
-    skills = sub.add_parser("skills", help="list the skills (one per manifest)")
-    skills.add_argument("--json", action="store_true", help="machine-readable output")
-    skills.set_defaults(run=_cmd_skills)
+    p = sub.add_parser("skills", help="list the skills (one per manifest)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=_cmd_skills)
+
+    p = sub.add_parser("serve", help="run the MCP server over stdio")
+    p.add_argument("--skill", help=skill_help)
+    p.add_argument(
+        "--local", action="store_true", help="use the embedded local backend (no account needed)"
+    )
+    p.set_defaults(run=_cmd_serve)
+
+    p = sub.add_parser("local-backend", help="run the embedded backend on loopback")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    p.add_argument("--data-dir", type=Path, help="uploads and renders (default: a temp folder)")
+    p.add_argument("--credits", type=int, default=100, help="credits of a new token")
+    p.add_argument("--canvas", default="1080x1920", help="default frame size, WxH")
+    p.add_argument("--seed", type=int, help="makes silent edits repeatable")
+    p.add_argument(
+        "--fault", action="append", default=[], metavar="NAME[=VALUE]",
+        help="a fault switch at start, e.g. drop_next_stream or rate_limit_next=2",
+    )  # fmt: skip
+    p.set_defaults(run=_cmd_local_backend)
+
+    p = sub.add_parser("doctor", help="check the configuration and say what to fix")
+    p.add_argument("--skill", help=skill_help)
+    p.set_defaults(run=_cmd_doctor)
+
+    p = sub.add_parser("config", help="print the JSON block for an MCP client's settings")
+    p.add_argument("--client", choices=["claude", "cursor"], required=True)
+    p.add_argument("--skill", help=skill_help)
+    p.add_argument("--local", action="store_true", help="run offline on the local backend")
+    p.set_defaults(run=_cmd_config)
+
+    p = sub.add_parser("demo", help="make a real video end to end, offline")
+    p.add_argument("--output-dir", type=Path, help="where the MP4 goes (default: NEMO_OUTPUT_DIR)")
+    p.add_argument("--canvas", help="frame size WxH (default 1080x1920)")
+    p.set_defaults(run=_cmd_demo)
     return parser
 
 

@@ -53,6 +53,21 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def parse_canvas(raw: str) -> tuple[int, int] | None:
+    """``WIDTHxHEIGHT`` (e.g. ``540x960``), for the local backend's default canvas."""
+    if not raw.strip():
+        return None
+    width, sep, height = raw.strip().lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit()):
+        raise ValueError(f"NEMO_LOCAL_CANVAS must look like 1080x1920, got {raw!r}")
+    size = (int(width), int(height))
+    if not all(16 <= n <= 4096 for n in size):
+        raise ValueError(
+            f"NEMO_LOCAL_CANVAS must be between 16 and 4096 pixels a side, got {raw!r}"
+        )
+    return size
+
+
 def _paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip())
 
@@ -76,6 +91,7 @@ class Settings:
     tool_wait: float = DEFAULT_TOOL_WAIT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    local_canvas: tuple[int, int] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,4 +117,5 @@ class Settings:
             heartbeat_timeout=_seconds(env, "NEMO_HEARTBEAT_TIMEOUT", DEFAULT_HEARTBEAT_TIMEOUT),
             recovery_wait=_seconds(env, "NEMO_RECOVERY_WAIT", DEFAULT_RECOVERY_WAIT),
             tool_wait=_seconds(env, "NEMO_TOOL_WAIT", DEFAULT_TOOL_WAIT),
+            local_canvas=parse_canvas(env.get("NEMO_LOCAL_CANVAS", "")),
         )

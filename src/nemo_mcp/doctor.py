@@ -1,0 +1,149 @@
+"""``nemo-mcp doctor``: check the set-up and say what to fix, one line per check.
+
+It never obtains a token or creates a session (that would spend the anonymous allowance): the
+backend check is a plain request, and the credit check runs only with a token already at hand.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from nemo_mcp.backend.client import BackendClient
+from nemo_mcp.errors import ConfigError, NemoError, user_message
+from nemo_mcp.manifests import Manifest, get_manifest, load_manifests
+from nemo_mcp.settings import Settings
+from nemo_mcp.store import Store
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Report:
+    say: Say
+    problems: int = 0
+
+    def ok(self, text: str) -> None:
+        self.say(f"  ok   {text}")
+
+    def fix(self, text: str) -> None:
+        self.problems += 1
+        self.say(f"  FIX  {text}")
+
+    def note(self, text: str) -> None:
+        self.say(f"  --   {text}")
+
+
+def _writable(folder: Path) -> bool:
+    probe = folder / f".nemo-doctor-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def _check_files(report: Report, settings: Settings) -> None:
+    if _writable(settings.config_dir):
+        report.ok(f"config folder {settings.config_dir} is writable")
+    else:
+        report.fix(f"config folder {settings.config_dir} is not writable: set NEMO_CONFIG_DIR")
+    if _writable(settings.output_dir):
+        report.ok(f"exports go to {settings.output_dir}")
+    else:
+        report.fix(f"output folder {settings.output_dir} is not writable: set NEMO_OUTPUT_DIR")
+    roots = settings.media_roots or (Path.home(),)
+    missing = [r for r in roots if not r.is_dir()]
+    if missing:
+        report.fix(f"media folder(s) missing: {', '.join(map(str, missing))} (NEMO_MEDIA_ROOTS)")
+    else:
+        report.ok(f"uploads may come from {', '.join(map(str, roots))}")
+
+
+def _check_identity(report: Report, settings: Settings, store: Store) -> str | None:
+    if settings.token:
+        report.ok("NEMO_TOKEN is set (your own account)")
+        token: str | None = settings.token
+    elif (cached := store.token()) and cached.valid():
+        days = (cached.expires_at - time.time()) / 86400
+        report.ok(f"anonymous token cached, valid for {days:.1f} more days")
+        token = cached.token
+    else:
+        report.note("no token yet: a free anonymous one (100 credits) is obtained on first use")
+        token = None
+    client_id = settings.client_id or store.client_id()
+    if client_id:
+        source = "NEMO_CLIENT_ID" if settings.client_id else "shared file"
+        report.ok(f"client id {client_id[:8]}... ({source})")
+    else:
+        report.note("no client id yet: one is created on first use")
+    return token
+
+
+async def _check_backend(
+    report: Report, settings: Settings, manifest: Manifest, token: str | None
+) -> None:
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.get(settings.api_url)
+        report.ok(f"backend {settings.api_url} answers (HTTP {response.status_code})")
+    except httpx.HTTPError as exc:
+        report.fix(
+            f"backend {settings.api_url} is unreachable ({type(exc).__name__}): check the network "
+            "or NEMO_API_URL, or use `serve --local` to work offline"
+        )
+        return
+    if token is None:
+        return
+    async with BackendClient(settings, manifest) as client:
+        try:
+            credits = await client.credits()
+        except NemoError as exc:
+            report.fix(user_message(exc))
+        else:
+            report.ok(f"token accepted: {credits.available} credits available")
+
+
+def _check_extras(report: Report, manifest: Manifest) -> None:
+    try:
+        from nemo_mcp.ffmpeg import find_ffmpeg
+
+        find_ffmpeg()
+        report.ok("FFmpeg found (offline mode can render)")
+    except RuntimeError:
+        report.note("FFmpeg missing: offline mode needs pip install 'nemo-mcp[local]'")
+    if "heic" in manifest.accepted_types:
+        try:
+            import pillow_heif  # noqa: F401
+
+            report.ok("HEIC conversion available")
+        except ImportError:
+            report.note("HEIC photos need pip install 'nemo-mcp[heic]'")
+
+
+async def run_doctor(skill: str | None, say: Say) -> int:
+    report = Report(say)
+    say("nemo-mcp doctor")
+    try:
+        manifests = load_manifests()
+        report.ok(f"{len(manifests)} skill manifests valid: {', '.join(manifests)}")
+        manifest = get_manifest(skill or next(iter(manifests)), manifests)
+        report.ok(f"skill {manifest.name} {manifest.version}")
+        settings = Settings.from_env()
+    except (ConfigError, ValueError) as exc:
+        report.fix(str(exc))
+        return 1
+    store = Store(settings.config_dir, settings.api_url)
+    _check_files(report, settings)
+    token = _check_identity(report, settings, store)
+    await _check_backend(report, settings, manifest, token)
+    _check_extras(report, manifest)
+    say("all good" if report.problems == 0 else f"{report.problems} thing(s) to fix")
+    return 0 if report.problems == 0 else 1

@@ -1,0 +1,49 @@
+"""Logging for a stdio server: stderr and a small rotating file, never stdout, never a token.
+
+stdout is the JSON-RPC wire. Claude Desktop and Cursor keep what a server writes to stderr in
+their own MCP logs; the file (``<config dir>/nemo-mcp.log``) is there for clients that do not.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+
+from nemo_mcp.redact import RedactingFilter
+
+LOG_FILE = "nemo-mcp.log"
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET = ("httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error",
+         "mcp.server.lowlevel.server")  # fmt: skip
+
+
+def setup_logging(config_dir: Path | None, level: str | None = None) -> Path | None:
+    """Configure the root logger once; returns the log file's path when there is one."""
+    root = logging.getLogger()
+    root.setLevel((level or os.environ.get("NEMO_LOG_LEVEL") or "INFO").upper())
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    stderr = logging.StreamHandler(sys.stderr)
+    handlers: list[logging.Handler] = [stderr]
+    path: Path | None = None
+    if config_dir is not None:
+        try:
+            config_dir.mkdir(parents=True, exist_ok=True)
+            path = config_dir / LOG_FILE
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    path, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+                )
+            )
+        except OSError:
+            path = None
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(RedactingFilter())
+        root.addHandler(handler)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return path

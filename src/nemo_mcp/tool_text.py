@@ -1,0 +1,65 @@
+"""What the tools say, from the active manifest. Pure.
+
+Every assistant pays for ``tools/list`` in context on every turn, so descriptions are short: what
+the tool does for this skill, what it accepts, what it costs, how long it takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nemo_mcp.manifests import Manifest
+from nemo_mcp.settings import Settings
+
+GENERATION_CREDITS = 100
+EDIT_CREDITS = 50
+
+
+@dataclass(frozen=True)
+class ToolTexts:
+    instructions: str
+    upload: str
+    send_edit: str
+    get_timeline: str
+    export_video: str
+    check_credits: str
+
+    @classmethod
+    def for_manifest(cls, m: Manifest, settings: Settings) -> ToolTexts:
+        types = ", ".join(m.accepted_types)
+        heic = " HEIC photos are converted to JPEG first." if "heic" in m.accepted_types else ""
+        cost = (
+            f"Costs credits (about {GENERATION_CREDITS} per generated clip, {EDIT_CREDITS} per "
+            "edit); export is free."
+        )
+        tips = " ".join(m.tips[:2])
+        return cls(
+            instructions=(
+                f"{m.display_name}: {m.description} Typical flow: upload_media, then send_edit "
+                f"with the user's words (e.g. {m.examples[0]!r}), then export_video. Long work "
+                "returns status 'running' with a job_id: ask again with send_edit('status') or "
+                "get_timeline, never by repeating the request. Relay replies in plain words; "
+                f"never show tokens. {tips}"
+            ),
+            upload=(
+                f"Upload files for {m.display_name}: full local paths or http(s) links. Accepts "
+                f"{types}, up to {m.max_upload_mb} MB each; the type is checked by content."
+                f"{heic}"
+            ),
+            send_edit=(
+                f"Ask {m.display_name} for a change in plain words, e.g. {m.examples[1]!r}. "
+                f"{cost} Takes about {m.typical_time}; past ~{settings.tool_wait:.0f} s it "
+                "returns 'running' with a job_id (then ask 'status'; never resend). Words like "
+                "export, credits, status or upload are handled without the backend."
+            ),
+            get_timeline=(
+                "Show the project's tracks as a one-line summary, whether it can be exported, "
+                "and running, queued or finished work."
+            ),
+            export_video=(
+                "Render the timeline to an H.264 MP4 and save it on this computer "
+                f"(default folder: {settings.output_dir}). Free. If it takes longer it returns "
+                "'running'; call again to join it."
+            ),
+            check_credits="Show the credit balance: available, reserved by running work, total.",
+        )
