@@ -151,14 +151,11 @@ class JobManager:
         self._tg.start_soon(self._run, job, work)
 
     async def _run(self, job: Job, work: Work) -> None:
+        ticker = anyio.CancelScope()
+        self._tg.start_soon(self._ticker, job, ticker)
         try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._ticker, job)
-                try:
-                    job.result = await work(job)
-                    job.status = "done"
-                finally:
-                    tg.cancel_scope.cancel()
+            job.result = await work(job)
+            job.status = "done"
         except anyio.get_cancelled_exc_class():
             job.status, job.error = "failed", "The server stopped before this finished."
             raise
@@ -166,6 +163,7 @@ class JobManager:
             job.status, job.error = "failed", self._describe(exc)
             log.warning("%s failed: %s", job.id, type(exc).__name__, exc_info=True)
         finally:
+            ticker.cancel()
             job.finished = time.monotonic()
             if job.status == "done":
                 job.percent, job.message = 100.0, "Done."
@@ -182,10 +180,11 @@ class JobManager:
                 queued.message = f"Queued behind another request (place {place})."
             self._start(job, work)
 
-    async def _ticker(self, job: Job) -> None:
-        while True:
-            await anyio.sleep(self._tick)
-            await job.report(f"Still working... {elapsed_words(job.elapsed)}")
+    async def _ticker(self, job: Job, scope: anyio.CancelScope) -> None:
+        with scope:
+            while True:
+                await anyio.sleep(self._tick)
+                await job.report(f"Still working... {elapsed_words(job.elapsed)}")
 
     # -- waiting ---------------------------------------------------------------------------
     async def wait(self, job: Job, timeout: float, listener: Listener | None = None) -> Job:

@@ -27,6 +27,11 @@ def _compact(schema: dict[str, Any]) -> None:
             del prop["default"]
 
 
+def no_title(schema: dict[str, Any]) -> None:
+    """For a tool parameter's ``Field(json_schema_extra=...)``: its title repeats its name."""
+    schema.pop("title", None)
+
+
 class Compact(BaseModel):
     model_config = ConfigDict(json_schema_extra=lambda schema, _: _compact(schema))
 

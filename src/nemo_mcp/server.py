@@ -36,6 +36,7 @@ from nemo_mcp.results import (
     TimelineResult,
     TrackInfo,
     UploadResult,
+    no_title,
 )
 from nemo_mcp.routing import Intent, route
 from nemo_mcp.settings import Settings
@@ -45,6 +46,10 @@ from nemo_mcp.workflows import EditFlow, ExportFlow
 
 log = logging.getLogger(__name__)
 
+# Honest hints, spelled out even where they equal the spec's defaults: all five reach the
+# backend (open world), none deletes anything the user has, the two readers change nothing.
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
+READS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 LOCAL_POLL_INTERVAL = 1.0
 ROOTS_TIMEOUT = 5.0
 TIMELINE_URI = "nemo://timeline/current"
@@ -192,17 +197,18 @@ def create_server(
         name="upload_media",
         title=f"Upload media to {manifest.display_name}",
         description=texts.upload,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-            open_world_hint=True,
-        ),
-    )  # fmt: skip
+        annotations=WRITES,
+    )
     async def upload_media(
         ctx: Context,
         paths: Annotated[
-            list[str], Field(default_factory=list, description="full local file paths")
+            list[str],
+            Field(default_factory=list, description="full file paths", json_schema_extra=no_title),
         ],
-        urls: Annotated[list[str], Field(default_factory=list, description="http(s) links")],
+        urls: Annotated[
+            list[str],
+            Field(default_factory=list, description="http(s) links", json_schema_extra=no_title),
+        ],
     ) -> UploadResult:
         app = _app(ctx)
         with plain_errors(app):
@@ -222,14 +228,11 @@ def create_server(
         name="send_edit",
         title=f"Ask {manifest.display_name} for a change",
         description=texts.send_edit,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-            open_world_hint=True,
-        ),
-    )  # fmt: skip
+        annotations=WRITES,
+    )
     async def send_edit(
         ctx: Context,
-        message: Annotated[str, Field(description="the user's request, in their own words")],
+        message: Annotated[str, Field(description="the user's words", json_schema_extra=no_title)],
     ) -> EditResult:
         app = _app(ctx)
         with plain_errors(app):
@@ -268,11 +271,8 @@ def create_server(
         name="get_timeline",
         title="Show the timeline",
         description=texts.get_timeline,
-        annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-            open_world_hint=True,
-        ),
-    )  # fmt: skip
+        annotations=READS,
+    )
     async def get_timeline(ctx: Context) -> TimelineResult:
         app = _app(ctx)
         with plain_errors(app):
@@ -302,17 +302,16 @@ def create_server(
         name="export_video",
         title="Export the video as MP4",
         description=texts.export_video,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-            open_world_hint=True,
-        ),
-    )  # fmt: skip
+        annotations=WRITES,
+    )
     async def export_video(
         ctx: Context,
         output_dir: Annotated[
-            str | None, Field(description="folder for the MP4 (default: the output folder)")
+            str | None, Field(description="folder for the MP4", json_schema_extra=no_title)
         ] = None,
-        download: Annotated[bool, Field(description="save the MP4 on this computer")] = True,
+        download: Annotated[
+            bool, Field(description="save it on this computer", json_schema_extra=no_title)
+        ] = True,
     ) -> ExportResult:
         app = _app(ctx)
         with plain_errors(app):
@@ -322,11 +321,8 @@ def create_server(
         name="check_credits",
         title="Check credits",
         description=texts.check_credits,
-        annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-            open_world_hint=True,
-        ),
-    )  # fmt: skip
+        annotations=READS,
+    )
     async def check_credits(ctx: Context) -> CreditsResult:
         app = _app(ctx)
         with plain_errors(app):

@@ -28,10 +28,7 @@ class ToolTexts:
     def for_manifest(cls, m: Manifest, settings: Settings) -> ToolTexts:
         types = ", ".join(m.accepted_types)
         heic = " HEIC photos are converted to JPEG first." if "heic" in m.accepted_types else ""
-        cost = (
-            f"Costs credits (about {GENERATION_CREDITS} per generated clip, {EDIT_CREDITS} per "
-            "edit); export is free."
-        )
+        cost = f"Costs credits (~{GENERATION_CREDITS} a clip, ~{EDIT_CREDITS} an edit)."
         tips = " ".join(m.tips[:2])
         return cls(
             instructions=(
@@ -48,18 +45,13 @@ class ToolTexts:
             ),
             send_edit=(
                 f"Ask {m.display_name} for a change in plain words, e.g. {m.examples[1]!r}. "
-                f"{cost} Takes about {m.typical_time}; past ~{settings.tool_wait:.0f} s it "
-                "returns 'running' with a job_id (then ask 'status'; never resend). Words like "
-                "export, credits, status or upload are handled without the backend."
+                f"{cost} Takes {m.typical_time}; if longer it returns 'running' (then send "
+                "'status'; never resend). 'export', 'credits', 'status' work here too."
             ),
-            get_timeline=(
-                "Show the project's tracks as a one-line summary, whether it can be exported, "
-                "and running, queued or finished work."
-            ),
+            get_timeline="The project's tracks, whether it can be exported, and running work.",
             export_video=(
-                "Render the timeline to an H.264 MP4 and save it on this computer "
-                f"(default folder: {settings.output_dir}). Free. If it takes longer it returns "
-                "'running'; call again to join it."
+                f"Render the timeline to an MP4 and save it (default folder {settings.output_dir})."
+                " Free. If it returns 'running', call again later to get the file."
             ),
-            check_credits="Show the credit balance: available, reserved by running work, total.",
+            check_credits="The credit balance: available, reserved by running work, total.",
         )
