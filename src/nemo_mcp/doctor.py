@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from nemo_mcp.backend.client import BackendClient
-from nemo_mcp.errors import ConfigError, NemoError, user_message
+from nemo_mcp.errors import ConfigError, Hints, NemoError, user_message
 from nemo_mcp.manifests import Manifest, get_manifest, load_manifests
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Store
@@ -106,7 +106,7 @@ async def _check_backend(
         try:
             credits = await client.credits()
         except NemoError as exc:
-            report.fix(user_message(exc))
+            report.fix(user_message(exc, Hints(anonymous=client.anonymous)))
         else:
             report.ok(f"token accepted: {credits.available} credits available")
 
