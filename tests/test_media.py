@@ -62,7 +62,7 @@ def test_client_roots_win_over_configured(tmp_path: Path) -> None:
         pytest.param(lambda t: "", "empty path", id="empty"),
         pytest.param(lambda t: "a.jpg", "relative path", id="relative"),
         pytest.param(lambda t: str(write(t / "out.jpg")), "outside the folders", id="outside"),
-        pytest.param(lambda t: str(write(t / "root" / ".hid" / "a.jpg")), "hidden", id="hidden-dir"),
+        pytest.param(lambda t: str(write(t / "root" / ".h" / "a.jpg")), "hidden", id="hidden-dir"),
         pytest.param(lambda t: str(write(t / "root" / ".a.jpg")), "hidden", id="hidden-file"),
         pytest.param(lambda t: str(write(t / "root" / "e.jpg", b"")), r"empty \(0 bytes\)",
                      id="empty-file"),
@@ -97,7 +97,9 @@ def test_symlink_is_resolved_before_the_root_check(
         check_local_file(str(link), roots, manifest)
     inner = write(tmp_path / "root" / "real.jpg")
     (tmp_path / "root" / "alias.jpg").symlink_to(inner)
-    assert check_local_file(str(tmp_path / "root" / "alias.jpg"), roots, manifest).name == "real.jpg"
+    assert (
+        check_local_file(str(tmp_path / "root" / "alias.jpg"), roots, manifest).name == "real.jpg"
+    )
 
 
 def test_size_is_checked_before_reading(

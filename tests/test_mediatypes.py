@@ -23,10 +23,10 @@ FTYP = b"\0\0\0\x18ftyp"
         pytest.param(b"\0\0\0\x08wide\0\0\0\0mdat", "mov", "video", id="mov-no-ftyp"),
         pytest.param(FTYP + b"M4A \0\0\0\0", "m4a", "audio", id="m4a"),
         pytest.param(b"RIFF\0\0\0\0AVI LIST", "avi", "video", id="avi"),
-        pytest.param(b"\x1aE\xdf\xa3\x9fB\x86\x81\x01B\xf7\x81\x01B\x82\x84webm", "webm", "video",
-                     id="webm"),
-        pytest.param(b"\x1aE\xdf\xa3\xa3B\x86\x81\x01B\x82\x88matroska", "mkv", "video",
-                     id="mkv"),
+        pytest.param(
+            b"\x1aE\xdf\xa3\x9fB\x86\x81\x01B\xf7\x81\x01B\x82\x84webm", "webm", "video", id="webm"
+        ),
+        pytest.param(b"\x1aE\xdf\xa3\xa3B\x86\x81\x01B\x82\x88matroska", "mkv", "video", id="mkv"),
         pytest.param(b"ID3\x04\0\0\0\0\0\0", "mp3", "audio", id="mp3-id3"),
         pytest.param(b"\xff\xfb\x90\x64", "mp3", "audio", id="mp3-frame"),
         pytest.param(b"\xff\xf1\x50\x80", "aac", "audio", id="aac-adts"),

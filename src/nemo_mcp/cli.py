@@ -138,9 +138,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     try:
         path = anyio.run(partial(run_demo, output, _say, canvas=args.canvas))
     except Exception as exc:
-        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-            exc = exc.exceptions[0]
-        print(f"nemo-mcp demo: {exc}", file=sys.stderr)
+        cause: BaseException = exc
+        while isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+            cause = cause.exceptions[0]
+        print(f"nemo-mcp demo: {cause}", file=sys.stderr)
         return 1
     _say(f"Your video: {path}")
     return 0

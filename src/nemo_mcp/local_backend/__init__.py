@@ -1,0 +1,38 @@
+"""The embedded local backend: the NemoVideo HTTP contract on loopback, with real MP4 rendering.
+
+Start it in the current event loop (``async with LocalBackend(config) as backend``), in a thread
+of its own (``start_in_thread(config)``), or in the foreground (``serve_forever(config)``, also
+``python -m nemo_mcp.local_backend --port N --data-dir DIR``).
+
+Where the decisions are written down:
+
+- ``errors``: the envelope, every error code and its HTTP status.
+- ``api`` / ``messages``: the contract's calls; ``/run_sse`` refusals come before the stream.
+- ``agent`` (reads a message) and ``edits`` (changes the draft): the agent's rules and costs.
+- ``turns``: the order of a turn's events, heartbeats, silence, the edit landing before the text.
+- ``uploads`` / ``filetypes``: streaming to disk, accepted types, URL mode (loopback only).
+- ``renders``: render jobs, idempotent ids, one export per session.
+- ``faults`` / ``stats`` / ``app``: fault switches, counters and the ``/_local/...`` admin routes.
+"""
+
+from __future__ import annotations
+
+from nemo_mcp.local_backend.config import LocalBackendConfig
+from nemo_mcp.local_backend.faults import Faults
+from nemo_mcp.local_backend.runner import (
+    LocalBackend,
+    RunningBackend,
+    serve_forever,
+    start_in_thread,
+)
+from nemo_mcp.local_backend.stats import Stats
+
+__all__ = [
+    "Faults",
+    "LocalBackend",
+    "LocalBackendConfig",
+    "RunningBackend",
+    "Stats",
+    "serve_forever",
+    "start_in_thread",
+]

@@ -1,0 +1,274 @@
+"""The cloud's HTTP contract (DESIGN.md section 3), one handler per call.
+
+Handlers check in a fixed order: bearer token (1001), attribution where needed (402), body
+(422), session (1002), then the call's own rules. Everything they refuse is an ``ApiError``,
+turned into the envelope in one place (``app.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from nemo_mcp.local_backend import drafts, errors, probe, uploads
+from nemo_mcp.local_backend.context import Backend
+from nemo_mcp.local_backend.errors import ApiError, ok
+from nemo_mcp.local_backend.store import Account, Media, Session, new_media_id
+
+MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_WAIT_S = 30.0
+MAX_URLS = 20
+_RENDER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+_ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def read_body(request: Request) -> bytes:
+    """The whole (small) body, refused with 4002 past ``MAX_JSON_BYTES``."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_JSON_BYTES:
+        raise ApiError(errors.TOO_LARGE, "The request body is too large.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise ApiError(errors.TOO_LARGE, "The request body is too large.")
+    return bytes(body)
+
+
+async def read_json(request: Request) -> Any:
+    """The parsed JSON body (size-capped), or 422 in plain words."""
+    try:
+        return json.loads(await read_body(request))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(errors.BAD_REQUEST, f"Malformed JSON body: {exc}") from exc
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(errors.BAD_REQUEST, "The body must be a JSON object.")
+    return body
+
+
+def text_field(body: dict[str, Any], *names: str, default: str | None = None) -> str:
+    """A non-empty string field (the first of ``names`` present), or 422 naming it."""
+    value = next((body[n] for n in names if n in body), default)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(errors.BAD_REQUEST, f"Field '{names[0]}' is required (a non-empty string).")
+    return value
+
+
+class Api:
+    """The handlers; each is a Starlette endpoint."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.b = backend
+
+    # helpers ----------------------------------------------------------------------------------
+
+    def account(self, request: Request) -> Account:
+        return self.b.store.authenticate(request.headers.get("authorization"))
+
+    def session(self, account: Account, session_id: str) -> Session:
+        """The named session; the ``lose_session`` switch deletes it first."""
+        if self.b.faults.take("lose_session"):
+            if self.b.store.session(account, session_id):
+                self.b.store.delete_session(session_id)
+        return self.b.store.session(account, session_id)
+
+    # auth, sessions, credits ------------------------------------------------------------------
+
+    async def anonymous_token(self, request: Request) -> Response:
+        client_id = request.headers.get("x-client-id", "").strip()
+        if not client_id or len(client_id) > 200:
+            raise ApiError(errors.MISSING_CLIENT_ID, "Missing X-Client-Id header.")
+        address = request.client.host if request.client else "unknown"
+        account, expires_in = self.b.store.anonymous_token(client_id, address)
+        return ok({"token": account.token, "credits": account.available, "expires_in": expires_in})
+
+    async def create_session(self, request: Request) -> Response:
+        account = self.account(request)
+        body = await read_object(request)
+        task_name = text_field(body, "task_name")
+        language = text_field(body, "language", default="en")
+        session = self.b.store.create_session(account, task_name, language)
+        return ok(
+            {"task_id": session.task_id, "session_id": session.id, "bind_id": account.bind_id}
+        )
+
+    async def claim_token(self, request: Request) -> Response:
+        account = self.account(request)
+        body = await read_object(request)
+        task_id = text_field(body, "task_id")
+        session = self.session(account, text_field(body, "session_id"))
+        claim, expires_in = self.b.store.claim_token(session, task_id)
+        return ok({"claim_token": claim, "expires_in": expires_in})
+
+    async def credits(self, request: Request) -> Response:
+        return ok(self.account(request).balance())
+
+    async def state(self, request: Request) -> Response:
+        account = self.account(request)
+        session = self.session(account, request.path_params["session_id"])
+        canvas = session.draft.get("canvas")
+        width, height = self.b.config.canvas
+        if isinstance(canvas, dict):
+            width, height = canvas.get("width", width), canvas.get("height", height)
+        base = base_url(request)
+        state = {
+            "draft": session.draft,
+            "video_infos": [m.public(base) for m in session.media],
+            "canvas_config": {"width": width, "height": height},
+            "generated_media": session.generated,
+        }
+        return ok(
+            {
+                "state": state,
+                "bind_id": account.bind_id,
+                "task_id": session.task_id,
+                "session_id": session.id,
+            }
+        )
+
+    # uploads ----------------------------------------------------------------------------------
+
+    async def upload(self, request: Request) -> Response:
+        account = self.account(request)
+        session = self.session(account, request.path_params["session_id"])
+        content_type = request.headers.get("content-type", "")
+        limit = self.b.config.max_upload_bytes
+        directory = self.b.store.media_dir
+        if content_type.startswith("multipart/form-data"):
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit + uploads.FORM_OVERHEAD:
+                raise ApiError(errors.TOO_LARGE, uploads.too_large("The upload", limit))
+            received = await uploads.receive_multipart(
+                request.stream(), content_type, directory, limit, new_media_id
+            )
+        elif content_type.startswith("application/json"):
+            urls = _url_list(await read_object(request))
+            received = []
+            try:
+                for url in urls:
+                    received.append(
+                        await uploads.fetch_url(self.b.http, url, directory, limit, new_media_id)
+                    )
+            except BaseException:
+                for done in received:
+                    done.path.unlink(missing_ok=True)
+                raise
+        else:
+            raise ApiError(
+                errors.BAD_REQUEST,
+                "Send files as multipart/form-data in the field 'files', or JSON "
+                '{"urls": [...], "source_type": "url"}.',
+            )
+        stored = []
+        for item in received:
+            kind = item.file_type.kind
+            length_ms = await anyio.to_thread.run_sync(probe.duration_ms, item.path, kind)
+            media = Media(
+                media_id=item.path.stem,
+                name=item.name,
+                kind=kind,
+                content_type=item.file_type.content_type,
+                bytes=item.bytes,
+                path=item.path,
+                duration_ms=length_ms,
+            )
+            self.b.store.add_media(session, media)
+            stored.append(media.public(base_url(request)))
+        return ok({"files": stored})
+
+    async def media_file(self, request: Request) -> Response:
+        media = self.b.store.media_by_file(request.path_params["name"])
+        if media is None or not media.path.is_file():
+            raise ApiError(errors.NOT_FOUND, "File not found.")
+        return FileResponse(media.path, media_type=media.content_type)
+
+    # renders ----------------------------------------------------------------------------------
+
+    async def render_submit(self, request: Request) -> Response:
+        account = self.account(request)
+        missing = [h for h in _ATTRIBUTION if not request.headers.get(h, "").strip()]
+        if missing:
+            raise ApiError(
+                errors.EXPORT_BLOCKED,
+                "Export needs the attribution headers X-Skill-Source, X-Skill-Version and "
+                f"X-Skill-Platform (missing: {', '.join(missing)}).",
+            )
+        if self.b.faults.block_export:
+            raise ApiError(
+                errors.EXPORT_BLOCKED, "Export is blocked on the free plan: register or upgrade."
+            )
+        body = await read_object(request)
+        job_id = text_field(body, "id")
+        if not _RENDER_ID.match(job_id):
+            raise ApiError(errors.BAD_REQUEST, "Field 'id' may hold letters, digits, _ . - only.")
+        session = self.session(account, text_field(body, "sessionId", "session_id"))
+        draft = body.get("draft")
+        if not isinstance(draft, dict):
+            raise ApiError(errors.BAD_REQUEST, "Field 'draft' is required (a JSON object).")
+        if not any(drafts.segments(t) for t in drafts.tracks(draft)):
+            raise ApiError(errors.BAD_REQUEST, "The draft has nothing to render yet.")
+        output = body.get("output", {})
+        if not isinstance(output, dict) or output.get("format", "mp4") != "mp4":
+            raise ApiError(errors.BAD_REQUEST, "Only output.format 'mp4' is supported.")
+        job, created = self.b.renders.submit(job_id, account.id, session.id)
+        if created:
+            job.fail = self.b.faults.take("fail_next_render")
+            media = self.b.store.media_paths(account)
+            self.b.start_soon(self.b.renders.run, job, draft, media)
+        return ok(job.public(base_url(request)))
+
+    async def render_status(self, request: Request) -> Response:
+        """Answered bare (no envelope), as the cloud sometimes does. ``?wait=S`` (a local
+        extension) holds the answer up to S seconds until the job finishes."""
+        account = self.account(request)
+        job = self.b.renders.get(request.path_params["render_id"], account.id)
+        try:
+            wait = min(float(request.query_params.get("wait", "0")), MAX_WAIT_S)
+        except ValueError as exc:
+            raise ApiError(errors.BAD_REQUEST, "'wait' must be a number of seconds.") from exc
+        if wait > 0:
+            with anyio.move_on_after(wait):
+                await job.finished.wait()
+        return JSONResponse(job.public(base_url(request)))
+
+    async def render_download(self, request: Request) -> Response:
+        account = self.account(request)
+        job = self.b.renders.get(request.path_params["render_id"], account.id)
+        if job.status != "completed" or job.path is None:
+            raise ApiError(errors.CONFLICT, f"The render is not finished (status {job.status}).")
+        return FileResponse(job.path, media_type="video/mp4", filename=f"{job.id}.mp4")
+
+    async def render_file(self, request: Request) -> Response:
+        """The ``output.url`` file: no auth (an unguessable id, like a signed URL); Range works."""
+        name: str = request.path_params["name"]
+        path = self.b.renders.completed_file(name.removesuffix(".mp4"))
+        if path is None or not name.endswith(".mp4"):
+            raise ApiError(errors.NOT_FOUND, "File not found.")
+        return FileResponse(path, media_type="video/mp4")
+
+
+def _url_list(body: dict[str, Any]) -> list[str]:
+    urls = body.get("urls")
+    if body.get("source_type", "url") != "url":
+        raise ApiError(errors.BAD_REQUEST, "Field 'source_type' must be 'url'.")
+    if (
+        not isinstance(urls, list)
+        or not urls
+        or len(urls) > MAX_URLS
+        or not all(isinstance(u, str) and u for u in urls)
+    ):
+        raise ApiError(errors.BAD_REQUEST, f"Field 'urls' must list 1 to {MAX_URLS} URLs.")
+    return urls

@@ -1,0 +1,115 @@
+"""Fault switches: make the local backend misbehave on purpose, the way the cloud sometimes does.
+
+Set them when the backend starts (``LocalBackendConfig(faults=Faults(...))``), at run time through
+``POST /_local/faults`` with a JSON object of the fields to change (``GET`` shows them), or directly
+on ``LocalBackend.faults`` from a test. One-shot switches reset themselves when used.
+
+==========================  =========  ==========================================================
+switch                      kind       effect
+==========================  =========  ==========================================================
+``expire_token``            one-shot   every live token expires before the next call (then 1001)
+``lose_session``            one-shot   the next call naming a session finds it deleted (1002)
+``rate_limit_next``         counter    the next N ``/api/*`` and ``/run_sse`` calls get 429
+``retry_after_s``           setting    the ``Retry-After`` seconds sent with a 429 (default 30)
+``drop_next_stream``        one-shot   the next ``/run_sse`` lands its edit, then the connection
+                                       is cut mid-stream without a final event or a clean end
+``heartbeat_only_seconds``  one-shot   the next ``/run_sse`` sends only heartbeats that long first
+``fail_next_render``        one-shot   the next render job submitted fails
+``block_export``            setting    render submits answer 402 (export blocked on the plan)
+``slow_ms``                 setting    every answer (but the admin routes) is delayed that long
+``silent_next``             one-shot   the next edit is answered without text
+``talkative``               setting    edits are never silent
+==========================  =========  ==========================================================
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+_ONE_SHOT = frozenset(
+    {"expire_token", "lose_session", "drop_next_stream", "fail_next_render", "silent_next"}
+)
+
+
+@dataclass
+class Faults:
+    """The switches, safe to flip from any thread while the backend runs."""
+
+    expire_token: bool = False
+    lose_session: bool = False
+    rate_limit_next: int = 0
+    retry_after_s: int = 30
+    drop_next_stream: bool = False
+    heartbeat_only_seconds: float = 0.0
+    fail_next_render: bool = False
+    block_export: bool = False
+    slow_ms: int = 0
+    silent_next: bool = False
+    talkative: bool = False
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def take(self, name: str) -> bool:
+        """Read a one-shot switch and reset it, atomically (two requests never both see it)."""
+        if name not in _ONE_SHOT:
+            raise ValueError(f"{name} is not a one-shot switch")
+        with self._lock:
+            value = bool(getattr(self, name))
+            setattr(self, name, False)
+        return value
+
+    def take_rate_limit(self) -> bool:
+        """Whether this call is rate-limited; counts one off ``rate_limit_next``."""
+        with self._lock:
+            if self.rate_limit_next <= 0:
+                return False
+            self.rate_limit_next -= 1
+            return True
+
+    def take_heartbeat_only(self) -> float:
+        """Seconds of heartbeats-only for this stream (then the switch is off)."""
+        with self._lock:
+            seconds = self.heartbeat_only_seconds
+            self.heartbeat_only_seconds = 0.0
+        return max(0.0, seconds)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The switches as a JSON-ready dict."""
+        with self._lock:
+            return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Set several switches at once; refuses unknown names and wrong types (``ValueError``)."""
+        types = {f.name: f.type for f in fields(self) if f.init}
+        checked: dict[str, Any] = {}
+        for name, value in changes.items():
+            kind = types.get(name)
+            if kind is None:
+                raise ValueError(f"unknown fault switch {name!r}; known: {', '.join(types)}")
+            checked[name] = _coerce(name, str(kind), value)
+        with self._lock:
+            for name, value in checked.items():
+                setattr(self, name, value)
+
+    def copy(self) -> Faults:
+        """An independent copy (a config's switches are a template, never shared live state)."""
+        clone = Faults()
+        clone.update(self.snapshot())
+        return clone
+
+
+def _coerce(name: str, kind: str, value: Any) -> Any:
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+    elif kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    elif kind == "float":
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+    raise ValueError(f"fault switch {name!r} needs a non-negative {kind}, not {value!r}")

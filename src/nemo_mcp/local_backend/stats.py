@@ -1,0 +1,86 @@
+"""What the backend saw, for tests: calls per route and the last requests.
+
+A request is recorded as method, path, route, status and whether the ``Authorization`` and
+``X-Skill-*`` headers were *present*; header values (the token above all) are never kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from typing import Any
+
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+RECENT = 200
+SKILL_HEADERS = {
+    b"x-skill-source": "skill_source",
+    b"x-skill-version": "skill_version",
+    b"x-skill-platform": "skill_platform",
+}
+
+
+class Stats:
+    """Counters, safe to read from another thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routes: Counter[str] = Counter()
+        self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._routes[entry["route"]] += 1
+            self._recent.append(entry)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"routes": dict(self._routes), "recent": list(self._recent)}
+
+    def count(self, route: str) -> int:
+        with self._lock:
+            return self._routes[route]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._routes.clear()
+            self._recent.clear()
+
+
+class StatsMiddleware:
+    """Outermost layer: records every HTTP request once its status is known."""
+
+    def __init__(self, app: ASGIApp, stats: Stats) -> None:
+        self.app = app
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            names = {name for name, _ in scope.get("headers", [])}
+            route = scope.get("route")
+            entry: dict[str, Any] = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": route.name
+                if isinstance(route, BaseRoute) and hasattr(route, "name")
+                else "unknown",
+                "status": status,
+                "authorization": b"authorization" in names,
+            }
+            entry |= {key: header in names for header, key in SKILL_HEADERS.items()}
+            if not scope["path"].startswith("/_local/"):
+                self.stats.record(entry)

@@ -1,0 +1,152 @@
+"""End to end: ``nemo-mcp serve`` as a subprocess over stdio, driven by the SDK's own client with
+the handshake real clients use, against the embedded local backend on a real loopback port."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from mcp import StdioServerParameters
+
+from nemo_mcp.local_backend import Faults, LocalBackendConfig, RunningBackend, start_in_thread
+
+CANVAS = (180, 320)
+REDIRECTED = (
+    "import os, sys; fd = os.open({path!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND); "
+    "os.dup2(fd, 2); from nemo_mcp.cli import main; "
+    "sys.exit(main(['serve', '--skill', {skill!r}]))"
+)
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
+    config = LocalBackendConfig(
+        data_dir=tmp_path_factory.mktemp("local-backend"),
+        canvas=CANVAS,
+        seed=7,
+        work_seconds=1.0,
+        heartbeat_interval=0.2,
+        starting_credits=10_000,
+        tokens_per_address=1000,
+    )
+    running = start_in_thread(config)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def fresh_backend(backend: RunningBackend) -> RunningBackend:
+    """The shared backend with every fault switch off and the counters at zero."""
+    backend.faults.update(Faults(talkative=True).snapshot())
+    backend.stats.reset()
+    return backend
+
+
+@dataclass
+class Workspace:
+    root: Path
+    backend: RunningBackend
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def media(self) -> Path:
+        return self.root / "media"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config"
+
+    def params(
+        self, skill: str = "picture-to-video-ai", stderr_to: Path | None = None, **env: str
+    ) -> StdioServerParameters:
+        full = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.root / "home"),
+            "NEMO_API_URL": self.backend.url,
+            "NEMO_CONFIG_DIR": str(self.config),
+            "NEMO_OUTPUT_DIR": str(self.out),
+            "NEMO_MEDIA_ROOTS": str(self.media),
+            "NEMO_POLL_INTERVAL": "0.2",
+            "NEMO_RECOVERY_WAIT": "0.3",
+            "NEMO_TOOL_WAIT": "30",
+            **self.env,
+            **env,
+        }
+        args = ["-m", "nemo_mcp", "serve", "--skill", skill]
+        if stderr_to is not None:
+            # The same command, with the child's stderr (fd 2) in a file the test can read.
+            args = ["-c", REDIRECTED.format(path=str(stderr_to), skill=skill)]
+        return StdioServerParameters(command=sys.executable, args=args, env=full)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, fresh_backend: RunningBackend) -> Workspace:
+    ws = Workspace(tmp_path, fresh_backend)
+    ws.media.mkdir()
+    (tmp_path / "home").mkdir()
+    return ws
+
+
+def structured(result: Any) -> dict[str, Any]:
+    assert not result.is_error, [getattr(c, "text", c) for c in result.content]
+    data: dict[str, Any] = result.structured_content
+    return data
+
+
+def error_text(result: Any) -> str:
+    assert result.is_error, result.structured_content
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+class Progress(list[float]):
+    """Collects progress values; the callback shape the SDK expects."""
+
+    messages: list[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages = []
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        self.append(progress)
+        self.messages.append(message or "")
+
+
+def read_mp4(path: Path) -> dict[str, Any]:
+    """What the file really holds, decoded by PyAV (FFmpeg's libraries)."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        frames = sum(1 for _ in container.decode(video=0))
+        return {
+            "video_codec": video.codec_context.name,
+            "width": video.codec_context.width,
+            "height": video.codec_context.height,
+            "pix_fmt": video.codec_context.format.name if video.codec_context.format else None,
+            "audio_codec": audio.codec_context.name if audio else None,
+            "duration_s": float(container.duration or 0) / 1_000_000,
+            "frames": frames,
+        }
+
+
+MakeMedia = Callable[..., list[Path]]
+
+
+@pytest.fixture
+def photos(workspace: Workspace) -> MakeMedia:
+    from nemo_mcp.samples import make_photo
+
+    def make(count: int = 3) -> list[Path]:
+        return [make_photo(workspace.media / f"p{i}.jpg", i, (320, 480)) for i in range(count)]
+
+    return make

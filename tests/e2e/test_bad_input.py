@@ -1,0 +1,137 @@
+"""Bad input gets plain words naming the problem and the fix, and the backend sees nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from tests.e2e.conftest import MakeMedia, Workspace, error_text, structured
+
+BACKEND_WORK = ("upload", "run_sse", "render_submit", "anonymous_token", "session_create")
+
+
+def _outside(workspace: Workspace) -> Path:
+    other = workspace.root / "elsewhere"
+    other.mkdir(exist_ok=True)
+    from nemo_mcp.samples import make_photo
+
+    return make_photo(other / "outside.jpg", 0, (64, 64))
+
+
+CASES = {
+    "missing-file": (lambda ws: {"paths": [str(ws.media / "nope.jpg")]}, ["no file", "path"]),
+    "a-directory": (lambda ws: {"paths": [str(ws.media)]}, ["is a folder", "files inside"]),
+    "outside-roots": (lambda ws: {"paths": [str(_outside(ws))]}, ["outside the folders",
+                                                                   "NEMO_MEDIA_ROOTS"]),
+    "text-renamed-jpg": (lambda ws: {"paths": [str(_text_as_jpg(ws))]},
+                         ["not a photo, video or audio", "Accepted types"]),
+    "over-the-limit": (lambda ws: {"paths": [str(_huge(ws))]}, ["over the 200 MB limit",
+                                                                "Trim or compress"]),
+    "wrong-type-for-skill": (lambda ws: {"paths": [str(_mp4(ws))]}, ["MP4 file",
+                                                                     "Accepted types"]),
+    "hidden-file": (lambda ws: {"paths": [str(_hidden(ws))]}, ["hidden"]),
+    "relative-path": (lambda ws: {"paths": ["photos/a.jpg"]}, ["relative path", "full path"]),
+    "ftp-url": (lambda ws: {"urls": ["ftp://example.com/a.jpg"]}, ["ftp://", "http"]),
+    "nothing-given": (lambda ws: {}, ["Nothing to upload", "paths"]),
+}  # fmt: skip
+
+
+def _text_as_jpg(ws: Workspace) -> Path:
+    path = ws.media / "notes.jpg"
+    path.write_text("these are my holiday notes, not a picture\n" * 20)
+    return path
+
+
+def _huge(ws: Workspace) -> Path:
+    path = ws.media / "huge.jpg"
+    with path.open("wb") as f:
+        f.write(b"\xff\xd8\xff\xe0" + b"\0" * 60)
+        f.truncate(201 * 1024 * 1024)  # sparse: no disk used
+    return path
+
+
+def _mp4(ws: Workspace) -> Path:
+    path = ws.media / "clip.mp4"
+    path.write_bytes(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2" + b"\0" * 100)
+    return path
+
+
+def _hidden(ws: Workspace) -> Path:
+    folder = ws.media / ".secret"
+    folder.mkdir()
+    from nemo_mcp.samples import make_photo
+
+    return make_photo(folder / "a.jpg", 0, (64, 64))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_bad_uploads_are_refused_before_anything_is_sent(
+    workspace: Workspace, case: str
+) -> None:
+    make_args, words = CASES[case]
+    args = make_args(workspace)
+    async with Client(workspace.params(), mode="legacy") as client:
+        result = await client.call_tool("upload_media", args)
+    text = error_text(result)
+    for word in words:
+        assert word in text, text
+    assert "Traceback" not in text
+    for route in BACKEND_WORK:
+        assert workspace.backend.stats.count(route) == 0, route
+
+
+async def test_a_symlink_cannot_lead_outside_the_roots(workspace: Workspace) -> None:
+    link = workspace.media / "link.jpg"
+    os.symlink(_outside(workspace), link)
+    async with Client(workspace.params(), mode="legacy") as client:
+        text = error_text(await client.call_tool("upload_media", {"paths": [str(link)]}))
+    assert "outside the folders" in text
+    assert workspace.backend.stats.count("upload") == 0
+
+
+async def test_good_and_bad_together_uploads_the_good_and_lists_the_bad(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    good = photos(1)[0]
+    async with Client(workspace.params(), mode="legacy") as client:
+        result = structured(
+            await client.call_tool(
+                "upload_media", {"paths": [str(good), str(_text_as_jpg(workspace))]}
+            )
+        )
+    assert [u["name"] for u in result["uploaded"]] == ["p0.jpg"]
+    assert [r["name"] for r in result["rejected"]] == ["notes.jpg"]
+    assert workspace.backend.stats.count("upload") == 1
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\n\t"])
+async def test_an_empty_message_is_refused(workspace: Workspace, message: str) -> None:
+    async with Client(workspace.params(), mode="legacy") as client:
+        text = error_text(await client.call_tool("send_edit", {"message": message}))
+    assert "The message is empty" in text and "for example" in text
+    assert workspace.backend.stats.count("run_sse") == 0
+
+
+async def test_export_to_a_file_instead_of_a_folder_is_refused(workspace: Workspace) -> None:
+    not_a_folder = workspace.root / "file.txt"
+    not_a_folder.write_text("x")
+    async with Client(workspace.params(), mode="legacy") as client:
+        text = error_text(await client.call_tool("export_video", {"output_dir": str(not_a_folder)}))
+    assert "is a file, not a folder" in text
+    assert workspace.backend.stats.count("render_submit") == 0
+
+
+async def test_unknown_skill_exits_with_the_list(workspace: Workspace) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "nemo_mcp", "serve", "--skill", "nope"],
+        capture_output=True, text=True, timeout=60, env=workspace.params().env,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "unknown skill 'nope'" in done.stderr and "lipsyncvideo-ai" in done.stderr
+    assert done.stdout == ""

@@ -1,0 +1,142 @@
+"""Secrets stay secret; roots, HEIC and the demo work as a user meets them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+from mcp import Client
+from mcp.types import ListRootsResult, Root
+
+from tests.conftest import SENTINEL_TOKEN
+from tests.e2e.conftest import CANVAS, MakeMedia, Workspace, error_text, read_mp4, structured
+
+
+def _everything_said(results: list[object]) -> str:
+    return json.dumps(
+        [r.model_dump(mode="json") for r in results],  # type: ignore[attr-defined]
+        ensure_ascii=False,
+    )
+
+
+async def test_a_sentinel_user_token_never_appears_anywhere(workspace: Workspace) -> None:
+    errlog = workspace.root / "server-stderr.txt"
+    params = workspace.params(stderr_to=errlog, NEMO_TOKEN=SENTINEL_TOKEN, NEMO_LOG_LEVEL="DEBUG")
+    async with Client(params, mode="legacy") as client:
+        results = [
+            await client.call_tool("check_credits", {}),
+            await client.call_tool("send_edit", {"message": "add the title 'x'"}),
+            await client.call_tool("get_timeline", {}),
+            await client.call_tool("export_video", {}),
+        ]
+    said = _everything_said(results)
+    assert "NEMO_TOKEN is invalid or has expired" in said
+    logs = errlog.read_text() + (workspace.config / "nemo-mcp.log").read_text()
+    assert logs, "the server did log"
+    for place in (said, logs):
+        assert SENTINEL_TOKEN not in place
+    for request in workspace.backend.stats.snapshot()["recent"]:
+        assert SENTINEL_TOKEN not in json.dumps(request)
+
+
+async def test_the_anonymous_token_stays_in_its_0600_cache(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    images = photos(1)
+    errlog = workspace.root / "server-stderr.txt"
+    params = workspace.params(stderr_to=errlog, NEMO_LOG_LEVEL="DEBUG")
+    async with Client(params, mode="legacy") as client:
+        results = [
+            await client.call_tool("upload_media", {"paths": [str(images[0])]}),
+            await client.call_tool("send_edit", {"message": "animate this image"}),
+            await client.call_tool("get_timeline", {}),
+            await client.call_tool("check_credits", {}),
+            await client.call_tool("export_video", {}),
+        ]
+    cache = workspace.config / "tokens.json"
+    assert cache.stat().st_mode & 0o777 == 0o600
+    token = next(iter(json.loads(cache.read_text()).values()))["token"]
+    assert token.startswith("nmv_usr_")
+    logs = errlog.read_text() + (workspace.config / "nemo-mcp.log").read_text()
+    for place in (_everything_said(results), logs):
+        assert token not in place
+    assert "nmv_usr_" not in _everything_said(results)
+
+
+async def test_the_clients_roots_decide_what_may_be_uploaded(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    from nemo_mcp.samples import make_photo
+
+    inside = photos(1)[0]
+    granted = workspace.root / "granted"
+    allowed = make_photo(granted / "ok.jpg", 1, (64, 64))
+
+    async def list_roots(context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=granted.as_uri(), name="granted")])
+
+    async with Client(workspace.params(), mode="legacy", list_roots_callback=list_roots) as client:
+        ok = structured(await client.call_tool("upload_media", {"paths": [str(allowed)]}))
+        refused = error_text(await client.call_tool("upload_media", {"paths": [str(inside)]}))
+    assert [u["name"] for u in ok["uploaded"]] == ["ok.jpg"]
+    assert "outside the folders" in refused and str(granted) in refused
+
+
+async def test_heic_photos_are_converted_before_upload(workspace: Workspace) -> None:
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    heic = workspace.media / "beach.heic"
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(heic, "HEIF")
+    async with Client(workspace.params(), mode="legacy") as client:
+        result = structured(await client.call_tool("upload_media", {"paths": [str(heic)]}))
+    item = result["uploaded"][0]
+    assert item["name"] == "beach.heic" and item["type"] == "heic"
+    stored = item["backend"]["files"][0]
+    assert stored["name"] == "beach.jpg" and stored["kind"] == "image"
+
+
+async def test_heic_without_the_extra_says_how_to_install_it(workspace: Workspace) -> None:
+    """In a fresh interpreter where pillow_heif cannot be imported."""
+    blocker = workspace.root / "block"
+    blocker.mkdir()
+    (blocker / "pillow_heif.py").write_text("raise ImportError('not installed')\n")
+    code = (
+        "from pathlib import Path\n"
+        "from nemo_mcp.errors import InputError\n"
+        "from nemo_mcp.media import LocalMedia, convert_heic\n"
+        "from nemo_mcp.mediatypes import TYPES\n"
+        "try:\n"
+        "    convert_heic(LocalMedia(Path('/x.heic'), 'x.heic', 1, TYPES['heic']))\n"
+        "except InputError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = {"PYTHONPATH": str(blocker), "PATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert "pip install 'nemo-mcp[heic]'" in done.stdout
+
+
+async def test_demo_on_a_fresh_config_ends_with_a_playable_mp4(tmp_path: Path) -> None:
+    out = tmp_path / "videos"
+    env = {"PATH": "", "HOME": str(tmp_path), "NEMO_CONFIG_DIR": str(tmp_path / "cfg")}
+    with anyio.fail_after(240):
+        done = await anyio.run_process(
+            [sys.executable, "-m", "nemo_mcp", "demo", "--output-dir", str(out),
+             "--canvas", f"{CANVAS[0]}x{CANVAS[1]}"],
+            env=env, check=False,
+        )  # fmt: skip
+    stdout = done.stdout.decode()
+    assert done.returncode == 0, stdout + done.stderr.decode()
+    for step in ("1/6", "2/6", "3/6", "4/6", "5/6", "6/6", "Checked with FFmpeg: h264"):
+        assert step in stdout
+    path = Path(stdout.strip().splitlines()[-1].removeprefix("Your video: "))
+    assert path.parent == out.resolve()
+    facts = read_mp4(path)
+    assert facts["video_codec"] == "h264" and facts["audio_codec"] == "aac"
+    assert (facts["width"], facts["height"]) == CANVAS
