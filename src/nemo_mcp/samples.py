@@ -37,8 +37,9 @@ def make_photo(path: Path, index: int, size: tuple[int, int] = (1200, 1600)) -> 
         draw.polygon([(x, height), (x + width // 24, height * 2 // 3), (x + width // 12, height)],
                      fill=(30, 30, 30))  # fmt: skip
     font = ImageFont.load_default(size=width // 6)
-    draw.text((width // 12, height * 3 // 4), f"#{index + 1}", fill="white", font=font,
-              stroke_width=4, stroke_fill="black")  # fmt: skip
+    # Centred, so a portrait crop of this 3:4 photo keeps the number in view.
+    draw.text((width // 2, height * 3 // 4), f"#{index + 1}", fill="white", font=font,
+              stroke_width=4, stroke_fill="black", anchor="mm")  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, "JPEG", quality=88)
     return path
