@@ -7,32 +7,31 @@ into plain words through ``nemo_mcp.errors.user_message`` and never lets a trace
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from nemo_mcp import __version__, tool_text
+from nemo_mcp import __version__, actions, tool_text
+from nemo_mcp.actions import App, plain_errors
 from nemo_mcp.backend.client import BackendClient
-from nemo_mcp.errors import Hints, InputError, NemoError, user_message
-from nemo_mcp.jobs import Job, JobManager, elapsed_words
+from nemo_mcp.errors import InputError
+from nemo_mcp.jobs import JobManager
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.results import (
     CreditsResult,
     EditResult,
     ExportResult,
-    JobInfo,
     TimelineResult,
     TrackInfo,
     UploadResult,
@@ -42,7 +41,6 @@ from nemo_mcp.routing import Intent, route
 from nemo_mcp.settings import Settings
 from nemo_mcp.timeline import is_ready, parse_draft, summarize
 from nemo_mcp.uploads import Uploader
-from nemo_mcp.workflows import EditFlow, ExportFlow
 
 log = logging.getLogger(__name__)
 
@@ -51,93 +49,7 @@ log = logging.getLogger(__name__)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
 READS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 LOCAL_POLL_INTERVAL = 1.0
-ROOTS_TIMEOUT = 5.0
 TIMELINE_URI = "nemo://timeline/current"
-
-
-@dataclass
-class App:
-    """What the lifespan hands to every tool call."""
-
-    settings: Settings
-    manifest: Manifest
-    client: BackendClient
-    jobs: JobManager
-
-    def hints(self) -> Hints:
-        return Hints(
-            anonymous=self.client.anonymous,
-            accepted_types=self.manifest.accepted_types,
-            max_upload_mb=self.manifest.max_upload_mb,
-            register_link=self.client.register_link(),
-            retry_after=self.settings.retry_after,
-        )
-
-    def describe(self, exc: BaseException) -> str:
-        if not isinstance(exc, NemoError):
-            log.error("unexpected error", exc_info=exc)
-        return user_message(exc, self.hints())
-
-
-@contextlib.contextmanager
-def plain_errors(app: App) -> Iterator[None]:
-    """Every failure leaves a tool as a ``ToolError`` in plain words, never a traceback."""
-    try:
-        yield
-    except ToolError:
-        raise
-    except Exception as exc:
-        raise ToolError(app.describe(exc)) from None
-
-
-def _app(ctx: Context) -> App:
-    return cast(App, ctx.request_context.lifespan_context)
-
-
-def _relay(ctx: Context) -> Any:
-    async def relay(progress: float, total: float, message: str) -> None:
-        await ctx.report_progress(progress, total, message)
-
-    return relay
-
-
-def _with_notices(app: App, reply: str) -> str:
-    notices = app.client.take_notices()
-    return "\n".join([*notices, reply]) if notices else reply
-
-
-def _job_info(app: App, job: Job) -> JobInfo:
-    message = job.message
-    if job.status == "done" and isinstance(job.result, EditResult | ExportResult):
-        message = job.result.reply
-    elif job.status == "failed":
-        message = job.error or "It failed."
-    elif job.status == "queued":
-        message = f"Queued (place {app.jobs.queue_position(job)})."
-    return JobInfo(
-        job_id=job.id,
-        kind=job.kind,
-        status=job.status,
-        what=job.label[:120],
-        elapsed_s=int(job.elapsed),
-        message=message,
-    )
-
-
-async def _client_roots(ctx: Context) -> list[Path] | None:
-    """The client's MCP roots, when it declares the capability and answers in time."""
-    session = ctx.session
-    caps = session.client_capabilities
-    if caps is None or caps.roots is None or not session.can_send_request:
-        return None
-    try:
-        with anyio.fail_after(ROOTS_TIMEOUT):
-            result = await session.list_roots()
-    except Exception:
-        log.info("the client declared roots but did not list them; using the configured folders")
-        return None
-    roots = [Path(str(r.uri).removeprefix("file://")) for r in result.roots]
-    return [r for r in roots if str(r).startswith("/")] or None
 
 
 def _slug(text: str) -> str:
@@ -210,15 +122,15 @@ def create_server(
             Field(default_factory=list, description="http(s) links", json_schema_extra=no_title),
         ],
     ) -> UploadResult:
-        app = _app(ctx)
+        app = actions.app_of(ctx)
         with plain_errors(app):
             if not paths and not urls:
                 raise InputError(
                     "Nothing to upload: pass full file paths in `paths` or http(s) links in `urls`."
                 )
-            roots = await _client_roots(ctx) if paths else None
+            roots = await actions.client_roots(ctx) if paths else None
             uploader = Uploader(app.client, app.manifest, app.settings.media_roots, roots)
-            result = await uploader.upload(paths, urls, _relay(ctx))
+            result = await uploader.upload(paths, urls, actions.relay(ctx))
             if not result.uploaded:
                 reasons = "; ".join(f"{r.name}: {r.reason}" for r in result.rejected)
                 raise InputError(f"Nothing was uploaded. {reasons}")
@@ -234,7 +146,7 @@ def create_server(
         ctx: Context,
         message: Annotated[str, Field(description="the user's words", json_schema_extra=no_title)],
     ) -> EditResult:
-        app = _app(ctx)
+        app = actions.app_of(ctx)
         with plain_errors(app):
             text = message.strip()
             if not text:
@@ -244,7 +156,7 @@ def create_server(
                 )
             intent = route(text)
             if intent is Intent.EXPORT:
-                result = await _export(app, ctx, None, True)
+                result = await actions.export(app, ctx, None, True)
                 return EditResult(
                     status=result.status, intent=intent.value, reply=result.reply,
                     job_id=result.job_id,
@@ -257,7 +169,7 @@ def create_server(
                 )
                 return EditResult(status="done", intent=intent.value, reply=reply)
             if intent is Intent.STATE:
-                return await _status(app, ctx)
+                return await actions.status(app, ctx)
             if intent is Intent.UPLOAD:
                 return EditResult(
                     status="done",
@@ -265,7 +177,7 @@ def create_server(
                     reply="To upload, call upload_media with full file paths (or http(s) "
                     "links), then describe the change with send_edit.",
                 )
-            return await _edit(app, ctx, text)
+            return await actions.edit(app, ctx, text)
 
     @mcp.tool(
         name="get_timeline",
@@ -274,11 +186,11 @@ def create_server(
         annotations=READS,
     )
     async def get_timeline(ctx: Context) -> TimelineResult:
-        app = _app(ctx)
+        app = actions.app_of(ctx)
         with plain_errors(app):
             timeline = parse_draft(await app.client.state())
             jobs = app.jobs.outstanding()
-            infos = [_job_info(app, job) for job in jobs]
+            infos = [actions.job_info(app, job) for job in jobs]
             for job in jobs:
                 if not job.active:
                     job.reported = True
@@ -291,7 +203,7 @@ def create_server(
                 for t in timeline.tracks
             ]  # fmt: skip
             return TimelineResult(
-                summary=_with_notices(app, summarize(timeline)),
+                summary=actions.with_notices(app, summarize(timeline)),
                 ready=is_ready(timeline),
                 duration_ms=timeline.duration_ms,
                 tracks=tracks,
@@ -313,9 +225,9 @@ def create_server(
             bool, Field(description="save it on this computer", json_schema_extra=no_title)
         ] = True,
     ) -> ExportResult:
-        app = _app(ctx)
+        app = actions.app_of(ctx)
         with plain_errors(app):
-            return await _export(app, ctx, output_dir, download)
+            return await actions.export(app, ctx, output_dir, download)
 
     @mcp.tool(
         name="check_credits",
@@ -324,7 +236,7 @@ def create_server(
         annotations=READS,
     )
     async def check_credits(ctx: Context) -> CreditsResult:
-        app = _app(ctx)
+        app = actions.app_of(ctx)
         with plain_errors(app):
             credits = await app.client.credits()
             return CreditsResult(
@@ -366,111 +278,3 @@ def _add_example_prompt(mcp: MCPServer[App], example: str) -> None:
     mcp.prompt(name=_slug(example), title=example[:80], description=f'Try saying: "{example}"')(
         prompt
     )
-
-
-# -- tool bodies (long work) -------------------------------------------------------------
-
-
-def _edit_outcome(app: App, job: Job) -> EditResult:
-    if job.status == "done" and isinstance(job.result, EditResult):
-        job.reported = True
-        result = job.result.model_copy(update={"job_id": job.id})
-        return result.model_copy(update={"reply": _with_notices(app, result.reply)})
-    if job.status == "failed":
-        job.reported = True
-        raise ToolError(job.error or "The request failed.")
-    if job.status == "queued":
-        place = app.jobs.queue_position(job)
-        return EditResult(
-            status="queued",
-            intent="edit",
-            job_id=job.id,
-            reply=f"Queued behind the request that is running (place {place}); it will be sent "
-            "once, when that one finishes. Ask for 'status' to follow it.",
-        )
-    low, high = app.manifest.typical_seconds
-    return EditResult(
-        status="running",
-        intent="edit",
-        job_id=job.id,
-        reply=f"Still working ({elapsed_words(job.elapsed)} so far; this usually takes "
-        f"{app.manifest.typical_time}). {job.message}. The request is not sent again: ask for "
-        "'status' (send_edit) or call get_timeline in about 30 seconds for the result.",
-    )
-
-
-async def _edit(app: App, ctx: Context, text: str) -> EditResult:
-    flow = EditFlow(app.client, app.settings.recovery_wait, app.manifest.typical_seconds[1])
-    key = " ".join(text.lower().split())
-    job, _joined = app.jobs.submit("edit", key, text, lambda job: flow.run(text, job))
-    await app.jobs.wait(job, app.settings.tool_wait, _relay(ctx))
-    return _edit_outcome(app, job)
-
-
-async def _status(app: App, ctx: Context) -> EditResult:
-    """Jobs first (waiting a while for a running edit), then the timeline."""
-    running = app.jobs.active("edit")
-    if running is not None:
-        await app.jobs.wait(running, app.settings.tool_wait, _relay(ctx))
-    finished = app.jobs.unreported("edit")
-    if finished:
-        latest = finished[-1]
-        for job in finished[:-1]:
-            job.reported = True
-        return _edit_outcome(app, latest)
-    still = app.jobs.active("edit")
-    if still is not None:
-        return _edit_outcome(app, still)
-    timeline = parse_draft(await app.client.state())
-    export = app.jobs.active("export")
-    lines = [summarize(timeline)]
-    if export is not None:
-        lines.insert(0, f"An export is running ({elapsed_words(export.elapsed)}): {export.message}")
-    return EditResult(
-        status="done",
-        intent=Intent.STATE.value,
-        reply=_with_notices(app, "\n".join(lines)),
-        timeline=summarize(timeline),
-    )
-
-
-def _output_dir(app: App, raw: str | None) -> Path:
-    if raw is None or not raw.strip():
-        return app.settings.output_dir
-    folder = Path(raw.strip()).expanduser()
-    if not folder.is_absolute():
-        raise InputError(f"{raw} is a relative path. Give the full path of a folder.")
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder} is a file, not a folder. Give a folder for the MP4.")
-    return folder
-
-
-async def _export(app: App, ctx: Context, output_dir: str | None, download: bool) -> ExportResult:
-    folder = _output_dir(app, output_dir)
-    running = app.jobs.active("edit")
-    flow = ExportFlow(
-        app.client,
-        app.settings.poll_interval,
-        folder,
-        wait_for_edits=(lambda: _edits_idle(app)) if running else None,
-    )
-    job, _joined = app.jobs.submit("export", "export", "export", lambda j: flow.run(j, download))
-    await app.jobs.wait(job, app.settings.tool_wait, _relay(ctx))
-    if job.status == "done" and isinstance(job.result, ExportResult):
-        job.reported = True
-        result = job.result.model_copy(update={"job_id": job.id})
-        return result.model_copy(update={"reply": _with_notices(app, result.reply)})
-    if job.status == "failed":
-        job.reported = True
-        raise ToolError(job.error or "The export failed.")
-    return ExportResult(
-        status="running",
-        job_id=job.id,
-        reply=f"Still exporting ({elapsed_words(job.elapsed)} so far): {job.message}. It goes on "
-        "in the background; call export_video again in about 30 seconds to get the file.",
-    )
-
-
-async def _edits_idle(app: App) -> None:
-    while (job := app.jobs.active("edit")) is not None:
-        await job.done.wait()
