@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -117,14 +117,24 @@ async def client_roots(ctx: Context) -> list[Path] | None:
     return [r for r in roots if str(r).startswith("/")] or None
 
 
-def edit_outcome(app: App, job: Job) -> EditResult:
-    if job.status == "done" and isinstance(job.result, EditResult):
+R = TypeVar("R", EditResult, ExportResult)
+
+
+def finished(app: App, job: Job, expected: type[R]) -> R | None:
+    """The job's result (now reported) once it is done, None while it runs; failures raise."""
+    if job.status == "done" and isinstance(job.result, expected):
         job.reported = True
         result = job.result.model_copy(update={"job_id": job.id})
         return result.model_copy(update={"reply": with_notices(app, result.reply)})
     if job.status == "failed":
         job.reported = True
         raise ToolError(job.error or "The request failed.")
+    return None
+
+
+def edit_outcome(app: App, job: Job) -> EditResult:
+    if (result := finished(app, job, EditResult)) is not None:
+        return result
     if job.status == "queued":
         place = app.jobs.queue_position(job)
         return EditResult(
@@ -202,13 +212,8 @@ async def export(app: App, ctx: Context, output_dir: str | None, download: bool)
     )
     job, _joined = app.jobs.submit("export", "export", "export", lambda j: flow.run(j, download))
     await app.jobs.wait(job, app.settings.tool_wait, relay(ctx))
-    if job.status == "done" and isinstance(job.result, ExportResult):
-        job.reported = True
-        result = job.result.model_copy(update={"job_id": job.id})
-        return result.model_copy(update={"reply": with_notices(app, result.reply)})
-    if job.status == "failed":
-        job.reported = True
-        raise ToolError(job.error or "The export failed.")
+    if (result := finished(app, job, ExportResult)) is not None:
+        return result
     return ExportResult(
         status="running",
         job_id=job.id,
