@@ -140,3 +140,25 @@ async def test_demo_on_a_fresh_config_ends_with_a_playable_mp4(tmp_path: Path) -
     facts = read_mp4(path)
     assert facts["video_codec"] == "h264" and facts["audio_codec"] == "aac"
     assert (facts["width"], facts["height"]) == CANVAS
+
+
+async def test_out_of_credits_says_so_with_a_registration_link(
+    workspace: Workspace, photos: MakeMedia, tmp_path: Path
+) -> None:
+    from nemo_mcp.local_backend import LocalBackendConfig, start_in_thread
+
+    poor = start_in_thread(LocalBackendConfig(data_dir=tmp_path / "poor", starting_credits=40))
+    try:
+        images = photos(2)
+        params = workspace.params(NEMO_API_URL=poor.url)
+        async with Client(params, mode="legacy") as client:
+            structured(await client.call_tool("upload_media", {"paths": [str(p) for p in images]}))
+            text = error_text(
+                await client.call_tool("send_edit", {"message": "turn these photos into a video"})
+            )
+            credits = structured(await client.call_tool("check_credits", {}))
+    finally:
+        poor.stop()
+    assert "out of free credits" in text
+    assert "https://nemovideo.com?bind=" in text
+    assert credits["available"] == 40, "nothing was charged"

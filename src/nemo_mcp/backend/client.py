@@ -25,7 +25,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
@@ -37,6 +37,7 @@ from nemo_mcp import __version__
 from nemo_mcp.attribution import attribution_headers
 from nemo_mcp.backend.envelope import error_for, read_answer
 from nemo_mcp.backend.models import Credits, RenderJob
+from nemo_mcp.backend.multipart import ByteProgress, FilePart
 from nemo_mcp.backend.sse import Heartbeat, Signal, StreamParser, Turn
 from nemo_mcp.errors import (
     BackendError,
@@ -69,7 +70,6 @@ CHUNK = 1024 * 1024
 
 T = TypeVar("T")
 SignalHandler = Callable[[Signal], Awaitable[None]]
-ByteProgress = Callable[[int, int | None], Awaitable[None]]
 
 
 def upload_path(session_id: str) -> str:
@@ -78,49 +78,6 @@ def upload_path(session_id: str) -> str:
 
 def state_path(session_id: str) -> str:
     return f"/api/state/{APP}/me/{quote(session_id, safe='')}/latest"
-
-
-def _form_quote(value: str) -> str:
-    # The HTML5 multipart rule for names: escape the three characters that break the header.
-    return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
-
-
-class _FilePart:
-    """A one-file multipart body streamed from disk: constant memory, known length."""
-
-    def __init__(self, path: Path, filename: str, content_type: str, progress: ByteProgress | None):
-        self.path = path
-        self.size = path.stat().st_size
-        self.progress = progress
-        self.boundary = uuid.uuid4().hex
-        self.head = (
-            f"--{self.boundary}\r\n"
-            f'Content-Disposition: form-data; name="files"; filename="{_form_quote(filename)}"\r\n'
-            f"Content-Type: {content_type}\r\n\r\n"
-        ).encode()
-        self.tail = f"\r\n--{self.boundary}--\r\n".encode()
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {
-            "Content-Type": f"multipart/form-data; boundary={self.boundary}",
-            "Content-Length": str(len(self.head) + self.size + len(self.tail)),
-        }
-
-    async def stream(self) -> AsyncIterator[bytes]:
-        yield self.head
-        sent = 0
-        async with await anyio.open_file(self.path, "rb") as f:
-            while chunk := await f.read(CHUNK):
-                sent += len(chunk)
-                if sent > self.size:
-                    raise BackendUnreachable(f"{self.path.name} grew while it was being uploaded")
-                yield chunk
-                if self.progress:
-                    await self.progress(sent, self.size)
-        if sent != self.size:
-            raise BackendUnreachable(f"{self.path.name} shrank while it was being uploaded")
-        yield self.tail
 
 
 class BackendClient:
@@ -206,7 +163,7 @@ class BackendClient:
         path: str,
         *,
         json: Any = None,
-        body: _FilePart | None = None,
+        body: FilePart | None = None,
         bare_ok: bool = False,
         timeout: httpx.Timeout | None = None,
     ) -> Any:
@@ -412,7 +369,7 @@ class BackendClient:
         )
 
         async def call(record: SessionRecord) -> Any:
-            part = _FilePart(path, filename, content_type, progress)
+            part = FilePart(path, filename, content_type, progress)
             return await self._call(
                 "POST", upload_path(record.session_id), body=part, timeout=timeout
             )
