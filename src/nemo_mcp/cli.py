@@ -94,17 +94,17 @@ def _cmd_local_backend(args: argparse.Namespace) -> int:
 
 
 def _fault(text: str) -> tuple[str, object]:
+    """``NAME`` switches on; ``NAME=VALUE`` takes a JSON value (``2``, ``true``, ``1.5``)."""
     name, sep, value = text.partition("=")
-    if not sep:
-        return name, True
-    return name, json.loads(value) if value not in ("", "true", "false") else value == "true"
+    return name, json.loads(value) if sep else True
 
 
 def _canvas(text: str) -> tuple[int, int]:
     from nemo_mcp.settings import parse_canvas
 
     canvas = parse_canvas(text)
-    assert canvas is not None
+    if canvas is None:
+        raise ValueError("--canvas must look like 1080x1920")
     return canvas
 
 

@@ -79,8 +79,11 @@ def parse_streams(text: str) -> MediaFacts:
     return MediaFacts(duration, video, width, height, pix_fmt, audio)
 
 
-def inspect(path: Path, ffmpeg: str | None = None) -> MediaFacts:
-    """What ``path`` holds; blocking. Raises ``FFmpegMissing`` or ``OSError``."""
+def stream_info(path: Path, ffmpeg: str | None = None) -> str:
+    """What ``ffmpeg -i`` says about ``path`` (its stderr); blocking.
+
+    Raises ``FFmpegMissing``, ``OSError`` or ``subprocess.TimeoutExpired``.
+    """
     done = subprocess.run(
         [ffmpeg or find_ffmpeg(), "-hide_banner", "-nostdin", "-i", f"file:{path.resolve()}"],
         stdin=subprocess.DEVNULL,
@@ -88,4 +91,9 @@ def inspect(path: Path, ffmpeg: str | None = None) -> MediaFacts:
         timeout=INSPECT_TIMEOUT_S,
         check=False,
     )
-    return parse_streams(done.stderr.decode("utf-8", "replace"))
+    return done.stderr.decode("utf-8", "replace")
+
+
+def inspect(path: Path, ffmpeg: str | None = None) -> MediaFacts:
+    """What ``path`` holds; blocking (see ``stream_info`` for what it raises)."""
+    return parse_streams(stream_info(path, ffmpeg))

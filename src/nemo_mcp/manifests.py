@@ -19,11 +19,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nemo_mcp.errors import ConfigError
+from nemo_mcp.mediatypes import BACKEND_TYPES
 
 # Media types by their usual extension. HEIC is ours: converted to JPEG before upload.
-BACKEND_TYPES = (
-    "mp4", "mov", "avi", "webm", "mkv", "jpg", "png", "gif", "webp", "mp3", "wav", "m4a", "aac",
-)  # fmt: skip
 CONVERTIBLE_TYPES = ("heic",)
 KNOWN_TYPES = BACKEND_TYPES + CONVERTIBLE_TYPES
 

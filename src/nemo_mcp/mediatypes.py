@@ -43,6 +43,11 @@ TYPES: dict[str, MediaType] = {
     )
 }
 
+# What the NemoVideo backend takes (its documented list). HEIC is ours: converted before upload.
+BACKEND_TYPES = (
+    "mp4", "mov", "avi", "webm", "mkv", "jpg", "png", "gif", "webp", "mp3", "wav", "m4a", "aac",
+)  # fmt: skip
+
 HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
 AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
 QUICKTIME_BRANDS = frozenset({b"qt  "})

@@ -104,11 +104,9 @@ class EditFlow:
             raise EditFailed(f"{prefix}The backend could not finish the request: {detail}")
         if turn.error:
             text = (text + "\n" if text else "") + "(The backend reported a problem at the end.)"
-        return self._result(text or describe_changes(before, after), before, after, changes)
+        return self._result(text or describe_changes(before, after), after, changes)
 
-    def _result(
-        self, reply: str, before: Timeline, after: Timeline, changes: list[str]
-    ) -> EditResult:
+    def _result(self, reply: str, after: Timeline, changes: list[str]) -> EditResult:
         return EditResult(
             status="done",
             intent="edit",
@@ -132,7 +130,7 @@ class EditFlow:
                 reply = "The connection dropped, but the edit landed: " + describe_changes(
                     before, after
                 )
-                return self._result(reply, before, after, changes)
+                return self._result(reply, after, changes)
         raise EditFailed(
             f"The connection to the backend dropped and the project has not changed after "
             f"{RECOVERY_READS} checks. The request was not sent twice; ask again to retry it."

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -62,7 +62,7 @@ def make_client(
     settings: Settings, manifest: Manifest, router: respx.MockRouter, sleeps: Sleeps
 ) -> Callable[..., BackendClient]:
     def make(**overrides: object) -> BackendClient:
-        s = Settings(**{**settings.__dict__, **overrides})  # type: ignore[arg-type]
+        s = replace(settings, **overrides)  # type: ignore[arg-type]
         return BackendClient(
             s,
             manifest,

@@ -6,6 +6,7 @@ import socket
 import threading
 import tracemalloc
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ async def test_1gb_sparse_upload_streams_in_constant_memory(
     big = tmp_path / "big.mp4"
     with big.open("wb") as f:
         f.truncate(GIB)
-    s = Settings(**{**settings.__dict__, "api_url": sink_url})  # type: ignore[arg-type]
+    s = replace(settings, api_url=sink_url)
     async with BackendClient(s, manifest, environ={}) as client:
         await client.session()
         tracemalloc.start()

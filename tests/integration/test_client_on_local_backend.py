@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 
@@ -54,14 +55,10 @@ def client_for(settings: Settings, manifest: Manifest) -> BackendClient:
 
 
 async def wait_render(client: BackendClient, render_id: str) -> str:
-    for _ in range(600):
-        job = await client.render_status(render_id)
-        if job.status in ("completed", "failed"):
-            return job.status
-        import anyio
-
-        await anyio.sleep(0.05)
-    raise AssertionError("render did not finish")
+    with anyio.fail_after(60):
+        while (job := await client.render_status(render_id)).status not in ("completed", "failed"):
+            await anyio.sleep(0.05)
+    return job.status
 
 
 async def test_every_call_and_the_issue_scenario(

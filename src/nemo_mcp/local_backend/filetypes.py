@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from nemo_mcp.mediatypes import HEAD_BYTES, detect
+from nemo_mcp.mediatypes import BACKEND_TYPES, HEAD_BYTES, TYPES, detect
 
 Kind = Literal["image", "video", "audio"]
 
@@ -23,38 +23,30 @@ class FileType:
     """Content families (see ``sniff``) a file with this extension may hold."""
 
 
-def _t(kind: Kind, content_type: str, *families: str) -> FileType:
-    return FileType(kind, content_type, frozenset(families))
-
-
-ACCEPTED: dict[str, FileType] = {
-    "mp4": _t("video", "video/mp4", "isobmff"),
-    "mov": _t("video", "video/quicktime", "isobmff"),
-    "avi": _t("video", "video/x-msvideo", "avi"),
-    "webm": _t("video", "video/webm", "ebml"),
-    "mkv": _t("video", "video/x-matroska", "ebml"),
-    "jpg": _t("image", "image/jpeg", "jpeg"),
-    "jpeg": _t("image", "image/jpeg", "jpeg"),
-    "png": _t("image", "image/png", "png"),
-    "gif": _t("image", "image/gif", "gif"),
-    "webp": _t("image", "image/webp", "webp"),
-    "mp3": _t("audio", "audio/mpeg", "mp3"),
-    "wav": _t("audio", "audio/wav", "wav"),
-    "m4a": _t("audio", "audio/mp4", "isobmff"),
-    "aac": _t("audio", "audio/aac", "aac", "mp3"),
-}
-"""The cloud's list (mp4 mov avi webm mkv jpg png gif webp mp3 wav m4a aac), plus jpeg as jpg."""
-
-ACCEPTED_LIST = "mp4, mov, avi, webm, mkv, jpg, png, gif, webp, mp3, wav, m4a, aac"
-
-_EXTENSION_FOR_CONTENT_TYPE = {
-    ft.content_type: ext for ext, ft in ACCEPTED.items() if ext != "jpeg"
-}
 _FAMILY = {
     "jpg": "jpeg", "png": "png", "gif": "gif", "webp": "webp", "wav": "wav", "avi": "avi",
     "mp4": "isobmff", "mov": "isobmff", "m4a": "isobmff", "heic": "isobmff",
     "webm": "ebml", "mkv": "ebml", "mp3": "mp3", "aac": "aac",
 }  # fmt: skip
+# A raw ".aac" file is often MPEG audio in disguise; the cloud takes it, so do we.
+_ALSO = {"aac": {"mp3"}}
+
+
+def _file_type(name: str) -> FileType:
+    media = TYPES[name]
+    families = frozenset({_FAMILY[name], *_ALSO.get(name, ())})
+    return FileType(media.kind, media.content_type, families)
+
+
+ACCEPTED: dict[str, FileType] = {name: _file_type(name) for name in BACKEND_TYPES}
+ACCEPTED["jpeg"] = ACCEPTED["jpg"]
+"""The cloud's list (kinds and content types from ``nemo_mcp.mediatypes``), plus jpeg as jpg."""
+
+ACCEPTED_LIST = ", ".join(BACKEND_TYPES)
+
+_EXTENSION_FOR_CONTENT_TYPE = {
+    ft.content_type: ext for ext, ft in ACCEPTED.items() if ext != "jpeg"
+}
 
 
 def extension_of(name: str) -> str:

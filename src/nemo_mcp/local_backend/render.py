@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from nemo_mcp.ffmpeg import INSTALL_ADVICE, FFmpegMissing
+from nemo_mcp.ffmpeg import INSTALL_ADVICE, FFmpegMissing, stream_info
 from nemo_mcp.ffmpeg import find_ffmpeg as shared_find_ffmpeg
 from nemo_mcp.local_backend.filetypes import ACCEPTED, extension_of
 from nemo_mcp.local_backend.filtergraph import (
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_FPS", "RenderError", "RenderResult", "render_draft"]
 
 DEFAULT_FPS = 30
-PROBE_TIMEOUT_S = 30
 THREADS = 2
 _CANCEL_POLL_S = 0.05
 _PILLOW_ADVICE = f"Pillow is needed to draw photos and text; install it with {INSTALL_ADVICE}"
@@ -154,16 +153,10 @@ def probe(ffmpeg: str, media_id: str, path: Path) -> MediaInfo:
     if known is not None and known.kind == "image":
         return MediaInfo("image")
     try:
-        done = subprocess.run(
-            [ffmpeg, "-hide_banner", "-nostdin", "-i", f"file:{path.resolve()}"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=PROBE_TIMEOUT_S,
-            check=False,
-        )
+        text = stream_info(path, ffmpeg)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RenderError(f"FFmpeg could not run ({exc})") from None
-    info = parse_probe(done.stderr.decode("utf-8", "replace"))
+    info = parse_probe(text)
     if info is None:
         raise RenderError(f"media {media_id} could not be read (not a video, sound or photo file)")
     return info
