@@ -19,8 +19,8 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-from nemo_mcp.ffmpeg import inspect
 from nemo_mcp.samples import make_photo, make_tune
+from nemo_media.ffmpeg import inspect
 
 SKILL = "picture-to-video-ai"
 REQUEST = "turn these photos into a video with transitions and add this song at 30%"

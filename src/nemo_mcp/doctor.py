@@ -113,7 +113,7 @@ async def _check_backend(
 
 def _check_extras(report: Report, manifest: Manifest) -> None:
     try:
-        from nemo_mcp.ffmpeg import find_ffmpeg
+        from nemo_media.ffmpeg import find_ffmpeg
 
         find_ffmpeg()
         report.ok("FFmpeg found (offline mode can render)")

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nemo_mcp.errors import ConfigError
-from nemo_mcp.mediatypes import BACKEND_TYPES
+from nemo_media.mediatypes import BACKEND_TYPES
 
 # Media types by their usual extension. HEIC is ours: converted to JPEG before upload.
 CONVERTIBLE_TYPES = ("heic",)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from nemo_mcp.errors import InputError
 from nemo_mcp.manifests import Manifest
-from nemo_mcp.mediatypes import HEAD_BYTES, TYPES, MediaType, detect
+from nemo_media.mediatypes import HEAD_BYTES, TYPES, MediaType, detect
 
 MAX_URL_LENGTH = 2048
 URL_SCHEMES = ("http", "https")

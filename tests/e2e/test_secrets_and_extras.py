@@ -109,7 +109,7 @@ async def test_heic_without_the_extra_says_how_to_install_it(workspace: Workspac
         "from pathlib import Path\n"
         "from nemo_mcp.errors import InputError\n"
         "from nemo_mcp.media import LocalMedia, convert_heic\n"
-        "from nemo_mcp.mediatypes import TYPES\n"
+        "from nemo_media.mediatypes import TYPES\n"
         "try:\n"
         "    convert_heic(LocalMedia(Path('/x.heic'), 'x.heic', 1, TYPES['heic']))\n"
         "except InputError as exc:\n"

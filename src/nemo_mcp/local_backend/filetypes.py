@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from nemo_mcp.mediatypes import BACKEND_TYPES, HEAD_BYTES, TYPES, detect
+from nemo_media.mediatypes import BACKEND_TYPES, HEAD_BYTES, TYPES, detect
 
 Kind = Literal["image", "video", "audio"]
 
@@ -40,7 +40,7 @@ def _file_type(name: str) -> FileType:
 
 ACCEPTED: dict[str, FileType] = {name: _file_type(name) for name in BACKEND_TYPES}
 ACCEPTED["jpeg"] = ACCEPTED["jpg"]
-"""The cloud's list (kinds and content types from ``nemo_mcp.mediatypes``), plus jpeg as jpg."""
+"""The cloud's list (kinds and content types from ``nemo_media.mediatypes``), plus jpeg as jpg."""
 
 ACCEPTED_LIST = ", ".join(BACKEND_TYPES)
 
@@ -63,7 +63,7 @@ def extension_for_content_type(content_type: str) -> str:
 def sniff(head: bytes) -> str | None:
     """The content family of a file from its first bytes, or None when it is none we take.
 
-    The bytes are read by ``nemo_mcp.mediatypes`` (one magic-byte table for the whole package);
+    The bytes are read by ``nemo_media.mediatypes`` (one magic-byte table for the whole package);
     a family is what the extensions below may hold (MP4, MOV and M4A share one container).
     """
     found = detect(head)

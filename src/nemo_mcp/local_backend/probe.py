@@ -12,7 +12,7 @@ import subprocess
 import wave
 from pathlib import Path
 
-from nemo_mcp.ffmpeg import FFmpegMissing, inspect
+from nemo_media.ffmpeg import FFmpegMissing, inspect
 
 
 def duration_ms(path: Path, kind: str) -> int | None:

@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from nemo_mcp.ffmpeg import INSTALL_ADVICE, FFmpegMissing, stream_info
-from nemo_mcp.ffmpeg import find_ffmpeg as shared_find_ffmpeg
 from nemo_mcp.local_backend.filetypes import ACCEPTED, extension_of
 from nemo_mcp.local_backend.filtergraph import (
     Caption,
@@ -45,6 +43,8 @@ from nemo_mcp.local_backend.filtergraph import (
     needed_media,
     plan_render,
 )
+from nemo_media.ffmpeg import INSTALL_ADVICE, FFmpegMissing, stream_info
+from nemo_media.ffmpeg import find_ffmpeg as shared_find_ffmpeg
 
 if TYPE_CHECKING:
     from PIL import ImageDraw, ImageFont

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from nemo_mcp.mediatypes import detect
+from nemo_media.mediatypes import detect
 
 FTYP = b"\0\0\0\x18ftyp"
 
