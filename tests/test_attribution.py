@@ -6,6 +6,7 @@ import pytest
 
 from nemo_mcp.attribution import attribution_headers, detect_platform
 from nemo_mcp.manifests import Manifest
+from nemo_mcp.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -31,7 +32,7 @@ def test_platform_from_install_path(path: str, platform: str) -> None:
 
 
 def test_headers_come_from_the_manifest(manifest: Manifest) -> None:
-    headers = attribution_headers(manifest, {}, "/opt/x/nemo_mcp")
+    headers = attribution_headers(manifest, None, "/opt/x/nemo_mcp")
     assert headers == {
         "X-Skill-Source": "picture-to-video-ai",
         "X-Skill-Version": manifest.version,
@@ -40,11 +41,12 @@ def test_headers_come_from_the_manifest(manifest: Manifest) -> None:
 
 
 def test_skill_source_overrides_detection(manifest: Manifest) -> None:
-    env = {"SKILL_SOURCE": "claude-desktop"}
-    headers = attribution_headers(manifest, env, "/home/a/.cursor/skills/nemo_mcp")
+    settings = Settings.from_env({"SKILL_SOURCE": "claude-desktop"})
+    headers = attribution_headers(manifest, settings.skill_source, "/home/a/.cursor/skills/x")
     assert headers["X-Skill-Platform"] == "claude-desktop"
 
 
 def test_blank_skill_source_falls_back_to_detection(manifest: Manifest) -> None:
-    headers = attribution_headers(manifest, {"SKILL_SOURCE": "  "}, "/a/.cursor/skills/m")
+    settings = Settings.from_env({"SKILL_SOURCE": "  "})
+    headers = attribution_headers(manifest, settings.skill_source, "/a/.cursor/skills/m")
     assert headers["X-Skill-Platform"] == "cursor"

@@ -1,135 +1,218 @@
+"""Jobs on record: joined, queued, waited for, handed out once, adopted when their process died."""
+
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 import pytest
+from pydantic import BaseModel
 
-from nemo_mcp.errors import InputError
-from nemo_mcp.jobs import Job, JobManager, elapsed_words
+from nemo_mcp.jobs import JobManager, RunningJob, elapsed_words, owner_is_gone
+from nemo_mcp.results import EditResult, JobResult
+from nemo_mcp.routing import Intent
+from nemo_mcp.store import JobRecord, Scope, SQLiteStore
+
+SCOPE = Scope("api", "", "skill")
 
 
-@asynccontextmanager
-async def running() -> AsyncIterator[JobManager]:
-    """A manager whose task group lives inside the test's own task (see MCP-SDK.md, §8)."""
-    async with anyio.create_task_group() as tg:
-        yield JobManager(tg, lambda exc: f"words: {exc}", tick=0.05)
-        tg.cancel_scope.cancel()
+class Ask(BaseModel):
+    text: str = ""
 
 
 class Gate:
-    """Work that finishes when the test says so."""
+    """Work that finishes when the test says so; remembers every run."""
 
-    def __init__(self, result: object = "ok") -> None:
+    def __init__(self) -> None:
         self.release = anyio.Event()
-        self.started = 0
-        self.result = result
+        self.runs: list[tuple[str, bool]] = []
+        self.fail: Exception | None = None
 
-    async def __call__(self, job: Job) -> object:
-        self.started += 1
+    async def __call__(self, job: RunningJob) -> JobResult:
+        self.runs.append((job.record.key, job.resumed))
         await job.report("half way", 0.5)
         await self.release.wait()
-        return self.result
+        if self.fail is not None:
+            raise self.fail
+        return EditResult(status="done", intent=Intent.EDIT, reply=f"did {job.record.key}")
 
 
-async def test_a_job_finishes_and_its_waiter_gets_the_result() -> None:
-    async with running() as manager:
-        gate = Gate()
-        job, joined = manager.submit("edit", "k", "label", gate)
-        assert not joined and job.status == "running"
+@asynccontextmanager
+async def manager(
+    store: SQLiteStore, gate: Gate, holder: str = "host:1:a", **kw: float
+) -> AsyncIterator[JobManager]:
+    """A manager whose task group lives inside the test's own task (see MCP-SDK.md, §8)."""
+    async with anyio.create_task_group() as tg:
+        yield JobManager(store, tg, gate, lambda exc: f"words: {exc}", holder=holder, **kw)
+        tg.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    db = SQLiteStore.in_folder(tmp_path)
+    yield db
+    await db.close()
+
+
+async def submit(jobs: JobManager, key: str, kind: str = "edit") -> tuple[JobRecord, bool]:
+    return await jobs.submit(SCOPE, kind, key, key, Ask(text=key), serial=kind == "edit")  # type: ignore[arg-type]
+
+
+async def test_a_job_finishes_and_its_waiter_gets_the_result(store: SQLiteStore) -> None:
+    gate = Gate()
+    async with manager(store, gate) as jobs:
+        record, joined = await submit(jobs, "k")
+        assert not joined and record.status == "running"
         gate.release.set()
-        await manager.wait(job, 5)
-        assert (job.status, job.result, job.percent) == ("done", "ok", 100.0)
+        done = await jobs.wait(record.id, 5)
+    assert (done.status, done.percent) == ("done", 100.0)
+    assert EditResult.model_validate_json(done.result or "").reply == "did k"
 
 
-async def test_the_same_key_joins_and_runs_once() -> None:
-    async with running() as manager:
-        gate = Gate()
-        first, _ = manager.submit("edit", "k", "a", gate)
-        second, joined = manager.submit("edit", "k", "a", gate)
-        assert joined and second is first
+async def test_the_same_key_joins_and_runs_once(store: SQLiteStore) -> None:
+    gate = Gate()
+    async with manager(store, gate) as jobs:
+        first, _ = await submit(jobs, "k")
+        second, joined = await submit(jobs, "k")
+        assert joined and second.id == first.id
         gate.release.set()
-        await manager.wait(first, 5)
-        assert gate.started == 1
+        await jobs.wait(first.id, 5)
+    assert gate.runs == [("k", False)]
 
 
-async def test_other_edits_queue_in_order() -> None:
-    async with running() as manager:
-        gates = [Gate(i) for i in range(3)]
-        jobs = [manager.submit("edit", f"k{i}", f"m{i}", gates[i])[0] for i in range(3)]
-        assert [j.status for j in jobs] == ["running", "queued", "queued"]
-        assert [manager.queue_position(j) for j in jobs] == [0, 1, 2]
-        gates[0].release.set()
-        with anyio.fail_after(5):
-            while jobs[1].status != "running":
-                await anyio.sleep(0.01)
-        assert manager.queue_position(jobs[2]) == 1 and gates[2].started == 0
-        gates[1].release.set()
-        gates[2].release.set()
-        await manager.wait(jobs[2], 5)
-        assert [j.result for j in jobs] == [0, 1, 2]
-
-
-async def test_one_export_at_a_time() -> None:
-    async with running() as manager:
-        gate = Gate()
-        first, _ = manager.submit("export", "export", "export", gate)
-        again, joined = manager.submit("export", "other", "export", gate)
-        assert joined and again is first
+async def test_other_edits_queue_and_run_in_order(store: SQLiteStore) -> None:
+    gate = Gate()
+    async with manager(store, gate) as jobs:
+        records = [(await submit(jobs, f"k{i}"))[0] for i in range(3)]
+        assert [r.status for r in records] == ["running", "queued", "queued"]
+        assert [await jobs.queue_position(r) for r in records] == [0, 1, 2]
         gate.release.set()
+        for record in records:
+            assert (await jobs.wait(record.id, 5)).status == "done"
+    assert [key for key, _ in gate.runs] == ["k0", "k1", "k2"]
 
 
-async def test_a_waiter_that_gives_up_leaves_the_job_running() -> None:
-    async with running() as manager:
-        gate = Gate()
-        job, _ = manager.submit("edit", "k", "a", gate)
-        seen: list[float] = []
-
-        async def listener(progress: float, total: float, message: str) -> None:
-            seen.append(progress)
-
-        with anyio.move_on_after(0.2):
-            await manager.wait(job, 10, listener)
-        assert job.status == "running" and job.listeners == []
-        assert seen and seen == sorted(seen)
+async def test_one_export_at_a_time(store: SQLiteStore) -> None:
+    gate = Gate()
+    async with manager(store, gate) as jobs:
+        first, _ = await submit(jobs, "export", "export")
+        again, joined = await submit(jobs, "export", "export")
+        assert joined and again.id == first.id
         gate.release.set()
-        await manager.wait(job, 5)
-        assert job.status == "done"
+        await jobs.wait(first.id, 5)
 
 
-async def test_progress_never_goes_down_and_ticks_while_quiet() -> None:
-    async with running() as manager:
-        gate = Gate()
-        job, _ = manager.submit("edit", "k", "a", gate)
-        seen: list[tuple[float, str]] = []
+async def test_a_waiter_that_gives_up_leaves_the_job_running(store: SQLiteStore) -> None:
+    gate = Gate()
+    progress: list[float] = []
 
-        async def listener(progress: float, total: float, message: str) -> None:
-            seen.append((progress, message))
+    async def listen(percent: float, total: float, message: str) -> None:
+        progress.append(percent)
 
-        await manager.wait(job, 0.3, listener)
-        await job.report("backwards", 0.1)
-        values = [p for p, _ in seen]
-        assert all(b > a for a, b in zip(values, values[1:], strict=False))
-        assert job.percent > 50
-        assert any(m.startswith("Still working") for _, m in seen)
+    async with manager(store, gate) as jobs:
+        record, _ = await submit(jobs, "k")
+        with anyio.move_on_after(0.05):
+            await jobs.wait(record.id, 10, listen)
+        assert (await jobs.wait(record.id, 0.01)).status == "running"
         gate.release.set()
+        assert (await jobs.wait(record.id, 5)).status == "done"
+    assert progress and progress == sorted(progress)
 
 
-async def test_failures_become_words_and_unreported_results_are_listed() -> None:
-    async with running() as manager:
+async def test_progress_never_goes_down_and_ticks_while_quiet(store: SQLiteStore) -> None:
+    gate = Gate()
+    seen: list[tuple[float, str]] = []
 
-        async def boom(job: Job) -> None:
-            raise InputError("nothing to export")
+    async def listen(percent: float, total: float, message: str) -> None:
+        seen.append((percent, message))
 
-        job, _ = manager.submit("export", "export", "export", boom)
-        await manager.wait(job, 5)
-        assert job.status == "failed" and job.error == "words: nothing to export"
-        assert manager.outstanding() == [job] and manager.unreported("export") == [job]
-        job.reported = True
-        assert manager.outstanding() == []
+    async with manager(store, gate, tick=0.02) as jobs:
+        record, _ = await submit(jobs, "k")
+        await jobs.wait(record.id, 0.2, listen)
+        gate.release.set()
+        await jobs.wait(record.id, 5, listen)
+    percents = [p for p, _ in seen]
+    assert percents == sorted(percents)
+    assert any(m.startswith("Still working") for _, m in seen)
+    assert seen[-1] == (100.0, "Done.")
 
 
-@pytest.mark.parametrize(("seconds", "words"), [(5, "5s"), (59.9, "59s"), (130, "2m10s")])
+async def test_a_failure_is_kept_in_words_and_handed_out_once(store: SQLiteStore) -> None:
+    gate = Gate()
+    gate.fail = RuntimeError("boom")
+    async with manager(store, gate) as jobs:
+        record, _ = await submit(jobs, "k")
+        gate.release.set()
+        failed = await jobs.wait(record.id, 5)
+        assert (failed.status, failed.error) == ("failed", "words: boom")
+        assert [j.id for j in await jobs.outstanding(SCOPE)] == [record.id]
+        assert [j.id for j in await jobs.take_finished(SCOPE)] == [record.id]
+        assert await jobs.take_finished(SCOPE) == []
+        assert await jobs.outstanding(SCOPE) == []
+
+
+async def test_a_stopped_server_leaves_the_job_for_the_next_one(store: SQLiteStore) -> None:
+    gate = Gate()
+    async with manager(store, gate, holder="host:1:first") as jobs:
+        record, _ = await submit(jobs, "k")
+        await jobs.wait(record.id, 0.05)
+    left = await store.job(record.id)
+    assert left is not None and left.status == "running", "not failed: someone resumes it"
+    gate.release.set()
+    async with manager(store, gate, holder="host:2:second", stale_s=0.05) as jobs:
+        await anyio.sleep(0.1)
+        await jobs.recover(SCOPE)
+        done = await jobs.wait(record.id, 5)
+    assert done.status == "done"
+    assert gate.runs == [("k", False), ("k", True)]
+
+
+async def test_a_job_whose_process_is_dead_is_adopted_at_once(store: SQLiteStore) -> None:
+    gate = Gate()
+    gate.release.set()
+    now = time.time()
+    dead = "dead-host-never:1:x"
+    record = JobRecord(
+        id="edit-x", scope=SCOPE, kind="edit", key="x", label="x", status="running",
+        request=Ask(text="x").model_dump_json(), owner=dead, heartbeat_at=now, created_at=now,
+    )  # fmt: skip
+    await store.add_job(record, serial=True)
+    async with manager(store, gate) as jobs:
+        await jobs.recover(SCOPE)
+        assert (await jobs.wait(record.id, 0.05)).status == "running", "another host: wait"
+    async with manager(store, gate, stale_s=0.0) as jobs:
+        await jobs.recover(SCOPE)
+        assert (await jobs.wait(record.id, 5)).status == "done"
+
+
+async def test_a_job_another_manager_runs_is_followed_through_the_store(store: SQLiteStore) -> None:
+    gate = Gate()
+    async with manager(store, gate, holder="host:1:a") as one:
+        async with manager(store, gate, holder="host:1:b") as two:
+            record, _ = await submit(one, "k")
+            joined, was_joined = await submit(two, "k")
+            assert was_joined and joined.id == record.id
+            gate.release.set()
+            assert (await two.wait(record.id, 5)).status == "done"
+    assert len(gate.runs) == 1
+
+
+def test_owner_is_gone_only_for_a_dead_pid_on_this_host() -> None:
+    import os
+    import socket
+
+    host = socket.gethostname()
+    assert not owner_is_gone(f"{host}:{os.getpid()}:x")
+    assert owner_is_gone(f"{host}:999999999:x")
+    assert not owner_is_gone("another-host:1:x")
+    assert owner_is_gone(None)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"), [(0, "0s"), (59.9, "59s"), (60, "1m00s"), (130, "2m10s")]
+)
 def test_elapsed_words(seconds: float, words: str) -> None:
     assert elapsed_words(seconds) == words

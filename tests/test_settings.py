@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from nemo_mcp.settings import DEFAULT_API_URL, Settings, default_output_dir
+from nemo_mcp.settings import DEFAULT_API_URL, MAX_TOOL_WAIT, Settings, default_output_dir
 from tests.conftest import SENTINEL_TOKEN
 
 
@@ -48,3 +49,51 @@ def test_bad_timing_names_the_variable(value: str) -> None:
 def test_output_dir_follows_xdg_videos(tmp_path: Path) -> None:
     assert default_output_dir({"XDG_VIDEOS_DIR": str(tmp_path)}) == tmp_path / "NemoVideo"
     assert default_output_dir({}).name == "NemoVideo"
+
+
+@pytest.mark.parametrize("value", ["120", "inf", "1e9"])
+def test_a_tool_wait_past_what_clients_wait_is_capped_with_a_warning(value: str) -> None:
+    s = Settings.from_env({"NEMO_TOOL_WAIT": value})
+    assert s.tool_wait == MAX_TOOL_WAIT
+    assert len(s.warnings) == 1 and "NEMO_TOOL_WAIT" in s.warnings[0]
+    assert Settings.from_env({"NEMO_TOOL_WAIT": "50"}).warnings == ()
+
+
+def test_every_variable_is_read_here() -> None:
+    s = Settings.from_env(
+        {
+            "NEMO_SKILL": "dreamface-ai",
+            "SKILL_SOURCE": "cursor",
+            "NEMO_MANIFEST_DIR": "/tmp/manifests",
+            "NEMO_LANGUAGE": "de",
+            "LANG": "zh_CN.UTF-8",
+            "NEMO_LOG_LEVEL": "debug",
+            "NEMO_RENDER_POLLS": "4",
+            "NEMO_LOCAL_CANVAS": "540x960",
+            "NEMO_CONTACT_SHEET": "off",
+            "NEMO_REQUEST_TIMEOUT": "7",
+        }
+    )
+    assert (s.skill, s.skill_source, s.manifest_dir) == (
+        "dreamface-ai",
+        "cursor",
+        Path("/tmp/manifests"),
+    )
+    assert (s.language, s.locale, s.log_level) == ("de", "zh_CN.UTF-8", "DEBUG")
+    assert (s.render_polls, s.local_canvas, s.contact_sheet) == (4, (540, 960), False)
+    assert s.request_timeout == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("NEMO_RENDER_POLLS", "0"), ("NEMO_LOG_LEVEL", "loud"), ("NEMO_LOCAL_CANVAS", "5x5")],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_the_embedded_backend_has_one_identity_whatever_its_port() -> None:
+    cloud = Settings(api_url="https://api.example")
+    assert cloud.backend_id == "https://api.example"
+    assert replace(cloud, api_url="http://127.0.0.1:5555", local=True).backend_id == "local"

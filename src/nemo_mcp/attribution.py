@@ -7,7 +7,6 @@ else read from where this code is installed: ``clawhub`` under a ``.clawhub/`` f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import PurePath
 
 from nemo_mcp.manifests import Manifest
@@ -25,10 +24,12 @@ def detect_platform(install_path: str | PurePath) -> str:
 
 
 def attribution_headers(
-    manifest: Manifest, environ: Mapping[str, str], install_path: str | PurePath
+    manifest: Manifest, platform: str | None, install_path: str | PurePath
 ) -> dict[str, str]:
-    """``X-Skill-Source``, ``X-Skill-Version`` and ``X-Skill-Platform`` for this skill."""
-    override = environ.get("SKILL_SOURCE", "").strip()
+    """``X-Skill-Source``, ``X-Skill-Version`` and ``X-Skill-Platform`` for this skill.
+
+    ``platform`` is ``SKILL_SOURCE`` (``Settings.skill_source``) when the user set it."""
+    override = (platform or "").strip()
     return {
         "X-Skill-Source": manifest.name,
         "X-Skill-Version": manifest.version,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -31,12 +30,6 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def _manifest(name: str | None) -> Manifest:
-    from nemo_mcp.manifests import get_manifest, load_manifests
-
-    return get_manifest(name or os.environ.get(SKILL_ENV), load_manifests())
-
-
 def _settings() -> Settings:
     from nemo_mcp.settings import Settings
 
@@ -46,10 +39,20 @@ def _settings() -> Settings:
         raise ConfigError(str(exc)) from None
 
 
-def _cmd_skills(args: argparse.Namespace) -> int:
-    from nemo_mcp.manifests import load_manifests
+def _manifests(settings: Settings) -> dict[str, Manifest]:
+    from nemo_mcp.manifests import load_manifests, manifest_dirs
 
-    manifests = load_manifests()
+    return load_manifests(manifest_dirs(settings.manifest_dir))
+
+
+def _manifest(name: str | None, settings: Settings) -> Manifest:
+    from nemo_mcp.manifests import get_manifest
+
+    return get_manifest(name or settings.skill, _manifests(settings))
+
+
+def _cmd_skills(args: argparse.Namespace) -> int:
+    manifests = _manifests(_settings())
     if args.json:
         print(json.dumps([m.summary() for m in manifests.values()], indent=2, ensure_ascii=False))
         return 0
@@ -62,16 +65,14 @@ def _cmd_skills(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    manifest = _manifest(args.skill)
     settings = _settings()
+    manifest = _manifest(args.skill, settings)
     from nemo_mcp.logs import setup_logging
 
-    setup_logging(settings.config_dir)
-    from nemo_mcp.server import create_server
+    setup_logging(settings.config_dir, settings.log_level)
+    from nemo_mcp.serve import serve_stdio
 
-    local_dir = settings.config_dir / "local-backend" if args.local else None
-    create_server(manifest, settings, local_data_dir=local_dir).run()
-    return 0
+    return serve_stdio(manifest, settings, local=args.local)
 
 
 def _cmd_local_backend(args: argparse.Namespace) -> int:
@@ -82,9 +83,9 @@ def _cmd_local_backend(args: argparse.Namespace) -> int:
     faults = Faults()
     try:
         faults.update(dict(_fault(f) for f in args.fault))
-        canvas = _canvas(args.canvas)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(f"--fault: {exc}") from None
+    canvas = _canvas(args.canvas)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="nemo-local-backend-"))
     config = LocalBackendConfig(
         data_dir=data_dir, host=args.host, port=args.port, starting_credits=args.credits,
@@ -100,12 +101,13 @@ def _fault(text: str) -> tuple[str, object]:
 
 
 def _canvas(text: str) -> tuple[int, int]:
+    """``--canvas``, checked here so the message names the flag."""
     from nemo_mcp.settings import parse_canvas
 
-    canvas = parse_canvas(text)
-    if canvas is None:
-        raise ValueError("--canvas must look like 1080x1920")
-    return canvas
+    try:
+        return parse_canvas(text, "--canvas")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -113,13 +115,21 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
     from nemo_mcp.doctor import run_doctor
 
-    return anyio.run(run_doctor, args.skill or os.environ.get(SKILL_ENV), _say)
+    return anyio.run(run_doctor, args.skill or _settings().skill, _say)
+
+
+def _cmd_state(args: argparse.Namespace) -> int:
+    import anyio
+
+    from nemo_mcp.housekeeping import run_state
+
+    return anyio.run(partial(run_state, _settings(), _say, prune=args.prune))
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
     from nemo_mcp.client_config import WHERE, config_block
 
-    manifest = _manifest(args.skill)
+    manifest = _manifest(args.skill, _settings())
     script = shutil.which("nemo-mcp")
     command = [script] if script else [sys.executable, "-m", "nemo_mcp"]
     print(config_block(args.client, manifest.name, command, local=args.local))
@@ -134,6 +144,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from nemo_mcp.demo import run_demo
 
     settings = _settings()
+    if args.canvas:
+        _canvas(args.canvas)
     output = (args.output_dir or settings.output_dir).expanduser().resolve()
     try:
         path = anyio.run(partial(run_demo, output, _say, canvas=args.canvas))
@@ -183,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check the configuration and say what to fix")
     p.add_argument("--skill", help=skill_help)
     p.set_defaults(run=_cmd_doctor)
+
+    p = sub.add_parser("state", help="what the config folder's store holds; --prune tidies it")
+    p.add_argument("--prune", action="store_true", help="remove stale records (docs/STATE.md)")
+    p.set_defaults(run=_cmd_state)
 
     p = sub.add_parser("config", help="print the JSON block for an MCP client's settings")
     p.add_argument("--client", choices=["claude", "cursor"], required=True)

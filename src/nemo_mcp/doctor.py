@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 
 from nemo_mcp.backend.client import BackendClient
-from nemo_mcp.errors import ConfigError, Hints, NemoError, user_message
+from nemo_mcp.errors import ConfigError, NemoError
 from nemo_mcp.manifests import Manifest, get_manifest, load_manifests
 from nemo_mcp.settings import Settings
-from nemo_mcp.store import Store
+from nemo_mcp.store import Retention, SQLiteStore, StateStore, read_client_id
+from nemo_mcp.words import user_message
 
 Say = Callable[[str], None]
 
@@ -67,18 +68,18 @@ def _check_files(report: Report, settings: Settings) -> None:
         report.ok(f"uploads may come from {', '.join(map(str, roots))}")
 
 
-def _check_identity(report: Report, settings: Settings, store: Store) -> str | None:
+async def _check_identity(report: Report, settings: Settings, store: StateStore) -> str | None:
     if settings.token:
         report.ok("NEMO_TOKEN is set (your own account)")
         token: str | None = settings.token
-    elif (cached := store.token()) and cached.valid():
+    elif (cached := await store.token(settings.backend_id, "")) and cached.valid():
         days = (cached.expires_at - time.time()) / 86400
         report.ok(f"anonymous token cached, valid for {days:.1f} more days")
         token = cached.token
     else:
         report.note("no token yet: a free anonymous one (100 credits) is obtained on first use")
         token = None
-    client_id = settings.client_id or store.client_id()
+    client_id = settings.client_id or read_client_id(settings.config_dir)
     if client_id:
         source = "NEMO_CLIENT_ID" if settings.client_id else "shared file"
         report.ok(f"client id {client_id[:8]}... ({source})")
@@ -88,7 +89,7 @@ def _check_identity(report: Report, settings: Settings, store: Store) -> str | N
 
 
 async def _check_backend(
-    report: Report, settings: Settings, manifest: Manifest, token: str | None
+    report: Report, settings: Settings, manifest: Manifest, store: StateStore, token: str | None
 ) -> None:
     try:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -102,13 +103,27 @@ async def _check_backend(
         return
     if token is None:
         return
-    async with BackendClient(settings, manifest) as client:
+    async with BackendClient(settings, manifest, store) as client:
         try:
             credits = await client.credits()
         except NemoError as exc:
-            report.fix(user_message(exc, Hints(anonymous=client.anonymous)))
+            report.fix(user_message(exc))
         else:
             report.ok(f"token accepted: {credits.available} credits available")
+
+
+async def _check_records(report: Report, store: StateStore) -> None:
+    """Stuck or stale records (docs/STATE.md): counted, never changed here."""
+    stale = await store.prune(Retention(), dry_run=True)
+    if stale.stuck_jobs:
+        report.fix(
+            f"{stale.stuck_jobs} job record(s) stuck for over a day (their server is gone): "
+            "run `nemo-mcp state --prune`"
+        )
+    elif stale.total:
+        report.note(f"{stale.total} stale record(s); `nemo-mcp state --prune` removes them")
+    else:
+        report.ok("job and render records are in order")
 
 
 def _check_extras(report: Report, manifest: Manifest) -> None:
@@ -140,10 +155,14 @@ async def run_doctor(skill: str | None, say: Say) -> int:
     except (ConfigError, ValueError) as exc:
         report.fix(str(exc))
         return 1
-    store = Store(settings.config_dir, settings.api_url)
-    _check_files(report, settings)
-    token = _check_identity(report, settings, store)
-    await _check_backend(report, settings, manifest, token)
+    store = SQLiteStore.in_folder(settings.config_dir)
+    try:
+        _check_files(report, settings)
+        token = await _check_identity(report, settings, store)
+        await _check_records(report, store)
+        await _check_backend(report, settings, manifest, store, token)
+    finally:
+        await store.close()
     _check_extras(report, manifest)
     say("all good" if report.problems == 0 else f"{report.problems} thing(s) to fix")
     return 0 if report.problems == 0 else 1

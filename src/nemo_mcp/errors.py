@@ -1,34 +1,39 @@
-"""One exception tree for everything that can go wrong, and the one place it becomes words.
+"""One exception tree for everything that can go wrong on purpose.
 
     NemoError
-    ├── ConfigError                 settings or a manifest are wrong
-    ├── InputError                  the user's input was refused before anything was sent
+    ├── ConfigError                 settings or a manifest are unusable
+    ├── InputError                  the user's input was refused; nothing was sent
+    │   ├── FileChanged             a local file changed while it was being uploaded
+    │   └── FolderUnusable          the output folder can't take the MP4
     ├── BackendUnreachable          no answer: connection refused, DNS, timeout
     ├── BackendError                the backend answered with an error (HTTP status or envelope)
-    │   ├── TokenInvalid            1001
+    │   ├── TokenInvalid            1001 (knows whether the token was anonymous)
     │   ├── SessionNotFound         1002
-    │   ├── OutOfCredits            2001
-    │   ├── UnsupportedMedia        4001
-    │   ├── MediaTooLarge           4002
+    │   ├── OutOfCredits            2001 (knows the registration link, when there is one)
+    │   ├── UnsupportedType         4001 (knows the accepted types)
+    │   ├── MediaTooLarge           4002 (knows the limit)
     │   ├── ClientIdMissing         HTTP 400
     │   ├── ExportBlocked           HTTP 402
-    │   ├── RateLimited             HTTP 429
+    │   ├── RateLimited             HTTP 429 (knows how long to wait)
     │   ├── RequestRejected         any other 4xx
-    │   └── ServerFault             5xx, HTML pages, malformed JSON
+    │   └── ServerFault             5xx, HTML pages, malformed JSON, answers of the wrong shape
     ├── StreamError                 a message stream that did not end cleanly
     │   ├── StreamDropped           the connection broke mid-stream
     │   └── StreamTimedOut          heartbeats only for too long, or the whole-stream cap
-    └── RenderFailed                an export render failed twice
+    ├── DownloadFailed              the finished video could not be saved (the render is kept)
+    ├── RenderFailed                an export render failed twice
+    ├── EditFailed                  the backend could not do an edit
+    └── ToolTimedOut                a read the backend did not answer within the tool's wait
 
-Codes may arrive as the HTTP status or inside the envelope; ``backend_error`` reads both.
-``user_message`` is the only function that turns an error into words for a person: it never
-includes a token, a raw code or a traceback.
+Errors carry their own context (a limit, the accepted types, a link), so ``nemo_mcp.words`` can
+turn any of them into plain words without side channels. ``detail`` holds what the backend said,
+for the log only: no user text is ever built from a backend body or from a class name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
 ENVELOPE_CODES: dict[int, type[BackendError]] = {}
 
@@ -38,30 +43,54 @@ class NemoError(Exception):
 
 
 class ConfigError(NemoError):
-    """The configuration (environment, manifest, config folder) is unusable."""
+    """The configuration (environment, flags, manifest, config folder) is unusable.
+
+    The message is plain words naming the setting and the fix."""
 
 
 class InputError(NemoError):
     """The user's input was refused locally; nothing was sent to the backend.
 
-    The message is already plain words naming the problem and the fix.
-    """
+    The message is already plain words naming the problem and the fix."""
+
+
+class FileChanged(InputError):
+    """A local file grew or shrank while it was being uploaded; the upload was abandoned."""
+
+    def __init__(self, name: str, *, grew: bool) -> None:
+        how = "grew" if grew else "shrank"
+        super().__init__(
+            f"{name} {how} while it was being uploaded, so the upload was stopped. Wait until "
+            "it has finished saving, then upload it again."
+        )
+        self.name = name
+
+
+class FolderUnusable(InputError):
+    """The output folder does not exist and can't be made, isn't writable, or is too full."""
+
+    def __init__(self, folder: Path, problem: str) -> None:
+        super().__init__(
+            f"The MP4 can't be saved in {folder}: {problem}. Choose another folder "
+            "(export_video's output_dir) or fix this one; nothing was rendered."
+        )
+        self.folder = folder
 
 
 class BackendUnreachable(NemoError):
     """The backend could not be reached or did not answer in time."""
 
+    offline: bool = False
+    """Whether it was the embedded local backend (then the network is not the cause)."""
+
 
 class BackendError(NemoError):
-    """The backend answered with an error.
-
-    ``detail`` is the backend's own message, kept for logs; it is never shown as is.
-    """
+    """The backend answered with an error; ``detail`` is its own message, for the log only."""
 
     code: int = 0
 
     def __init__(self, detail: str = "", *, status: int | None = None, code: int | None = None):
-        super().__init__(detail or self.__class__.__name__)
+        super().__init__(detail)
         self.detail = detail
         self.status = status
         if code is not None:
@@ -75,6 +104,8 @@ class BackendError(NemoError):
 
 class TokenInvalid(BackendError):
     code = 1001
+    anonymous: bool = True
+    """Whether the refused token was a free anonymous one (else the user's own NEMO_TOKEN)."""
 
 
 class SessionNotFound(BackendError):
@@ -83,14 +114,19 @@ class SessionNotFound(BackendError):
 
 class OutOfCredits(BackendError):
     code = 2001
+    anonymous: bool = True
+    register_link: str | None = None
+    offline: bool = False
 
 
-class UnsupportedMedia(BackendError):
+class UnsupportedType(BackendError):
     code = 4001
+    accepted: Sequence[str] = ()
 
 
 class MediaTooLarge(BackendError):
     code = 4002
+    limit_mb: int | None = None
 
 
 class ClientIdMissing(BackendError):
@@ -103,17 +139,7 @@ class ExportBlocked(BackendError):
 
 class RateLimited(BackendError):
     code = 429
-
-    def __init__(
-        self,
-        detail: str = "",
-        *,
-        status: int | None = None,
-        code: int | None = None,
-        retry_after: float | None = None,
-    ):
-        super().__init__(detail, status=status, code=code)
-        self.retry_after = retry_after
+    retry_after: float | None = None
 
 
 class RequestRejected(BackendError):
@@ -140,8 +166,34 @@ class StreamTimedOut(StreamError):
     """Only heartbeats for too long, or the whole stream ran past its cap."""
 
 
+class DownloadFailed(NemoError):
+    """The render finished but the MP4 could not be saved; the render is kept for a retry."""
+
+    def __init__(self, folder: Path, cause: BaseException) -> None:
+        super().__init__(f"saving into {folder} failed: {type(cause).__name__}")
+        self.folder = folder
+        self.cause = cause
+
+
 class RenderFailed(NemoError):
     """The export render failed (after the one retry with a new id)."""
+
+
+class EditFailed(NemoError):
+    """The backend could not do an edit. ``reply`` is what its agent said before, if anything."""
+
+    def __init__(self, reason: str, *, reply: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reply = reply
+
+
+class ToolTimedOut(NemoError):
+    """A read did not finish within the tool's wait (``NEMO_TOOL_WAIT``)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no answer within {seconds:g} s")
+        self.seconds = seconds
 
 
 def backend_error(
@@ -156,100 +208,13 @@ def backend_error(
     for candidate in (code, status):
         if candidate is None or candidate == 0:
             continue
-        if candidate == RateLimited.code:
-            return RateLimited(detail, status=status, code=code, retry_after=retry_after)
         if cls := ENVELOPE_CODES.get(candidate):
-            return cls(detail, status=status, code=code)
+            error = cls(detail, status=status, code=code)
+            if isinstance(error, RateLimited):
+                error.retry_after = retry_after
+            return error
         if 500 <= candidate <= 599:
             return ServerFault(detail, status=status, code=code)
     if status >= 500:
         return ServerFault(detail, status=status, code=code)
     return RequestRejected(detail, status=status, code=code)
-
-
-@dataclass(frozen=True)
-class Hints:
-    """What ``user_message`` may mention: nothing secret lives here."""
-
-    anonymous: bool = True
-    accepted_types: Sequence[str] = ()
-    max_upload_mb: int | None = None
-    register_link: str | None = None
-    retry_after: float | None = None
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(1, round(seconds))
-    return f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} min"
-
-
-def user_message(exc: BaseException, hints: Hints | None = None) -> str:
-    """Plain words for a person; the single translation point for every error."""
-    h = hints or Hints()
-    if isinstance(exc, InputError | ConfigError):
-        return str(exc)
-    if isinstance(exc, BackendUnreachable):
-        return (
-            "The NemoVideo backend could not be reached. Check the network connection "
-            "(or NEMO_API_URL) and try again; nothing was charged."
-        )
-    if isinstance(exc, TokenInvalid):
-        if h.anonymous:
-            return (
-                "The free session token was refused even after renewing it. "
-                "Try again in a minute; nothing was charged."
-            )
-        return (
-            "Your NEMO_TOKEN is invalid or has expired. Create a new token in your NemoVideo "
-            "account and update NEMO_TOKEN in the MCP client's settings."
-        )
-    if isinstance(exc, SessionNotFound):
-        return (
-            "The previous project expired on the backend, so a new one was started. "
-            "Upload the media again and repeat the request."
-        )
-    if isinstance(exc, OutOfCredits):
-        if h.anonymous and h.register_link:
-            return (
-                "You are out of free credits. Register to keep this project and get more "
-                f"credits: {h.register_link}"
-            )
-        return "You are out of credits. Top up credits in your NemoVideo account, then try again."
-    if isinstance(exc, UnsupportedMedia):
-        types = ", ".join(h.accepted_types) or "the listed formats"
-        return f"The backend does not accept that file type. Accepted types: {types}."
-    if isinstance(exc, MediaTooLarge):
-        limit = f" (the limit is {h.max_upload_mb} MB)" if h.max_upload_mb else ""
-        return f"The file is too large{limit}. Trim or compress it and upload it again."
-    if isinstance(exc, ClientIdMissing):
-        return "The backend did not accept this device's client id. Try again in a moment."
-    if isinstance(exc, ExportBlocked):
-        return (
-            "Export is not available on the free plan. This is a plan limit, not credits: "
-            "register or upgrade to export."
-        )
-    if isinstance(exc, RateLimited):
-        wait = exc.retry_after or h.retry_after or 30
-        return f"The backend is rate limiting requests. Wait about {_duration(wait)} and try again."
-    if isinstance(exc, RequestRejected):
-        return (
-            "The backend refused the request. Try again; if it keeps happening, "
-            "run `nemo-mcp doctor` and report it."
-        )
-    if isinstance(exc, ServerFault):
-        return "The NemoVideo backend had an internal problem. Try again in a few minutes."
-    if isinstance(exc, StreamDropped):
-        return (
-            "The connection to the backend dropped and the result could not be confirmed. "
-            "The request was not sent twice; check the timeline before asking again."
-        )
-    if isinstance(exc, StreamTimedOut):
-        return (
-            "The backend stopped answering for too long. The request was not sent twice; "
-            "check the timeline, then try again if nothing changed."
-        )
-    if isinstance(exc, RenderFailed):
-        return f"The export failed on the backend: {exc}. Try exporting again later."
-    if isinstance(exc, NemoError):
-        return str(exc)
-    return "Something unexpected went wrong inside nemo-mcp; the details are in its log."

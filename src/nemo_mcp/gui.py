@@ -47,11 +47,12 @@ from collections.abc import Iterator
 from operator import itemgetter
 
 from nemo_mcp.routing import quoted_spans
+from nemo_mcp.tool_names import ToolName
 
 __all__ = ["strip_trailing_glitch", "translate"]
 
-_EXPORT, _STATE, _EDIT = "export_video", "get_timeline", "send_edit"
-_CREDITS, _UPLOAD = "check_credits", "upload_media"
+_EXPORT, _STATE, _EDIT = ToolName.EXPORT_VIDEO, ToolName.GET_TIMELINE, ToolName.SEND_EDIT
+_CREDITS, _UPLOAD = ToolName.CHECK_CREDITS, ToolName.UPLOAD_MEDIA
 _DEFAULT_EN = {
     _EXPORT: "export it",
     _STATE: "see the track summary",
@@ -151,7 +152,7 @@ def _pieces(text: str) -> Iterator[tuple[int, int]]:
         yield start, len(text)
 
 
-def _tool(purpose: str, target: str, by_verb: str, *, look_at_target: bool) -> str:
+def _tool(purpose: str, target: str, by_verb: ToolName, *, look_at_target: bool) -> ToolName:
     """Which tool does what the GUI action was for (the rules in the module docstring)."""
     for text in (purpose, target):
         for tool, pattern in _CATEGORIES:
@@ -164,7 +165,7 @@ def _tool(purpose: str, target: str, by_verb: str, *, look_at_target: bool) -> s
     return by_verb
 
 
-def _keep(purpose: str, tool: str) -> bool:
+def _keep(purpose: str, tool: ToolName) -> bool:
     return bool(purpose) and (tool not in (_STATE, _CREDITS) or _SEE.match(purpose) is not None)
 
 

@@ -1,44 +1,58 @@
-"""Long work owned by the server process, not by the tool call that asked for it.
+"""Long work on record: edits, exports and uploads that outlive the tool call that asked for them.
 
-Assistants stop waiting for a tool call after about 60 s, while a generation takes 100-300 s.
-So a tool call starts (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` seconds relaying the
-job's progress, and returns either the result or ``running`` with the job's id. The job goes on
-in the server's task group; asking again reports it, and a finished result is kept until it has
-been reported once.
+Assistants stop waiting for a tool call after about 60 s while a generation takes 100-300 s, so a
+tool call submits (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` relaying its progress, and
+answers with the result or ``running`` and the job's id. Every job is a record in the store from
+the moment it is asked for, so:
 
-- The same message while its job is queued or running joins that job: it is never sent twice.
-- A different message while an edit runs is queued and sent when the stream ends, in order.
-- One export at a time: asking again joins the running one.
-- A cancelled tool call cancels only its wait; the job goes on.
+- The same request while its job is active joins it: a message is never sent twice. A different
+  message while an edit is active is queued (``serial``) and sent when the running one ends, in
+  order; the process that ends one edit claims the next.
+- A finished result waits in the store until it is handed out, exactly once, in order
+  (``take_finished``), whichever process is asked; a restart loses none.
+- The process running a job heartbeats (every ``TICK``). A job whose process is gone (its pid is
+  dead on this host, or it stopped heartbeating for ``STALE_S``) is adopted by whoever notices,
+  with ``resumed`` set: the work decides what that means (an edit whose message went out is
+  reported as interrupted and never re-sent; an export resumes polling its render).
+- A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
 
-Progress is a percentage that only ever goes up (assistants show it as a bar), with a "still
-working" message at least every ``TICK`` seconds while a job runs.
+Progress is a percentage that only goes up (assistants draw it as a bar), with a "still working"
+message at least every ``TICK`` seconds. The work itself is given as one function (``Run``) that
+dispatches on the job's kind, so a job can be started again from its record after a restart.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
+import os
+import socket
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import anyio
 from anyio.abc import TaskGroup
+from pydantic import BaseModel
+
+from nemo_mcp.results import JobResult
+from nemo_mcp.store import JobKind, JobRecord, Scope, StateStore
+from nemo_mcp.store.records import ACTIVE_STATES
 
 log = logging.getLogger(__name__)
 
-JobKind = Literal["edit", "export"]
-JobStatus = Literal["queued", "running", "done", "failed"]
-Listener = Callable[[float, float, str], Awaitable[None]]
-Work = Callable[["Job"], Awaitable[Any]]
-Describe = Callable[[BaseException], str]
-
 TICK = 5.0
+STALE_S = 30.0
+POLL_S = 0.25
+SAVE_EVERY_S = 1.0
 CEILING = 99.9
 STEP = 0.01
+LABEL_CHARS = 120
+WAIT_FOREVER_S = 24 * 3600.0
+
+Listener = Callable[[float, float, str], Awaitable[None]]
+Describe = Callable[[BaseException], str]
+Run = Callable[["RunningJob"], Awaitable[JobResult]]
 
 
 def elapsed_words(seconds: float) -> str:
@@ -46,41 +60,65 @@ def elapsed_words(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
+def owner_is_gone(owner: str | None) -> bool:
+    """Whether the process named ``owner`` (``host:pid:nonce``) surely ended: same host, no pid."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 @dataclass(eq=False)
-class Job:
-    id: str
-    kind: JobKind
-    key: str
-    label: str
-    status: JobStatus = "queued"
-    result: Any = None
-    error: str | None = None
-    reported: bool = False
+class RunningJob:
+    """A job as its work sees it: the record, and the way to say how it is going."""
+
+    record: JobRecord
+    resumed: bool
+    store: StateStore
     percent: float = 0.0
-    message: str = "Waiting for the previous request to finish."
-    created: float = field(default_factory=time.monotonic)
-    started: float | None = None
-    finished: float | None = None
+    message: str = "Started."
     done: anyio.Event = field(default_factory=anyio.Event)
     listeners: list[Listener] = field(default_factory=list)
+    _saved_at: float = 0.0
 
     @property
-    def active(self) -> bool:
-        return self.status in ("queued", "running")
+    def id(self) -> str:
+        return self.record.id
 
     @property
-    def elapsed(self) -> float:
-        start = self.started or self.created
-        return (self.finished or time.monotonic()) - start
+    def scope(self) -> Scope:
+        return self.record.scope
 
     async def report(self, message: str, fraction: float | None = None) -> None:
         """Tell every waiting caller how the job is doing; the percentage never goes down."""
         target = self.percent if fraction is None else max(0.0, min(1.0, fraction)) * 100
         self.percent = min(CEILING, max(target, self.percent + STEP))
         self.message = message
-        await self._fan_out()
+        await self.fan_out()
+        if time.monotonic() - self._saved_at >= SAVE_EVERY_S:
+            await self.heartbeat()
 
-    async def _fan_out(self) -> None:
+    async def heartbeat(self) -> None:
+        self._saved_at = time.monotonic()
+        await self.store.update_job(
+            self.id, message=self.message, percent=self.percent, heartbeat_at=time.time()
+        )
+
+    async def remember(self, request: BaseModel) -> None:
+        """Keep what the work learned (say, the draft before an edit) for whoever resumes it."""
+        self.record = replace(self.record, request=request.model_dump_json())
+        await self.store.update_job(self.id, request=self.record.request)
+
+    async def fan_out(self) -> None:
         for listener in list(self.listeners):
             try:
                 await listener(self.percent, 100.0, self.message)
@@ -89,114 +127,195 @@ class Job:
 
 
 class JobManager:
-    """Starts, queues, joins and remembers jobs inside one task group."""
+    """Submits, runs, joins, adopts and hands out jobs; one per server process."""
 
-    def __init__(self, task_group: TaskGroup, describe: Describe, *, tick: float = TICK):
+    def __init__(
+        self,
+        store: StateStore,
+        task_group: TaskGroup,
+        run: Run,
+        describe: Describe,
+        *,
+        holder: str,
+        tick: float = TICK,
+        stale_s: float = STALE_S,
+    ) -> None:
+        self.store = store
+        self.holder = holder
         self._tg = task_group
+        self._run = run
         self._describe = describe
         self._tick = tick
-        self._ids = itertools.count(1)
-        self._jobs: dict[str, Job] = {}
-        self._edit_queue: deque[tuple[Job, Work]] = deque()
-        self._edit_running: Job | None = None
+        self._stale_s = stale_s
+        self._live: dict[str, RunningJob] = {}
 
-    # -- looking up ------------------------------------------------------------------------
-    def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+    # -- asking ----------------------------------------------------------------------------
+    async def submit(
+        self, scope: Scope, kind: JobKind, key: str, label: str, request: BaseModel, *, serial: bool
+    ) -> tuple[JobRecord, bool]:
+        """The active job for ``key`` (joined: True), or a new one, running or queued."""
+        now = time.time()
+        record = JobRecord(
+            id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind, key=key,
+            label=" ".join(label.split())[:LABEL_CHARS], status="running",
+            request=request.model_dump_json(), message="Started.", owner=self.holder,
+            heartbeat_at=now, created_at=now, started_at=now,
+        )  # fmt: skip
+        stored, joined = await self.store.add_job(record, serial=serial)
+        if not joined and stored.status == "running":
+            self._start(stored, resumed=False)
+        elif not joined:
+            await self._claim_next(scope, kind)
+        return stored, joined
 
-    def active(self, kind: JobKind, key: str | None = None) -> Job | None:
-        for job in self._jobs.values():
-            if job.kind == kind and job.active and (key is None or job.key == key):
-                return job
-        return None
+    async def job(self, job_id: str) -> JobRecord | None:
+        return await self.store.job(job_id)
 
-    def outstanding(self) -> list[Job]:
-        """Running, queued and finished-but-unreported jobs, oldest first."""
-        return [j for j in self._jobs.values() if j.active or not j.reported]
+    async def active(self, scope: Scope, kind: JobKind) -> list[JobRecord]:
+        return await self.store.jobs(scope, kinds=[kind], states=ACTIVE_STATES)
 
-    def unreported(self, kind: JobKind | None = None) -> list[Job]:
-        return [
-            j
-            for j in self._jobs.values()
-            if not j.active and not j.reported and (kind is None or j.kind == kind)
-        ]
+    async def outstanding(self, scope: Scope) -> list[JobRecord]:
+        """Active and finished-but-unreported jobs, oldest first."""
+        await self.recover(scope)
+        jobs = await self.store.jobs(scope)
+        return [j for j in jobs if j.active or not j.reported]
 
-    def queue_position(self, job: Job) -> int:
+    async def take_finished(
+        self, scope: Scope, *, kinds: Sequence[JobKind] = (), ids: Sequence[str] = ()
+    ) -> list[JobRecord]:
+        """Finished results not yet handed out, now marked handed out (each goes once)."""
+        return await self.store.take_unreported(scope, kinds=kinds, ids=ids)
+
+    async def queue_position(self, record: JobRecord) -> int:
         """1 for the next to run; 0 when not queued."""
-        for place, (queued, _) in enumerate(self._edit_queue, start=1):
-            if queued is job:
-                return place
-        return 0
+        if record.status != "queued":
+            return 0
+        queued = await self.store.jobs(record.scope, kinds=[record.kind], states=["queued"])
+        return next((i for i, j in enumerate(queued, start=1) if j.id == record.id), 0)
 
-    # -- starting --------------------------------------------------------------------------
-    def submit(self, kind: JobKind, key: str, label: str, work: Work) -> tuple[Job, bool]:
-        """The job for this work: an active one with the same key (joined), or a new one."""
-        if existing := self.active(kind, key if kind == "edit" else None):
-            return existing, True
-        job = Job(id=f"{kind}-{next(self._ids)}", kind=kind, key=key, label=label)
-        self._jobs[job.id] = job
-        if kind == "edit" and self._edit_running is not None:
-            self._edit_queue.append((job, work))
-            job.message = f"Queued behind another request (place {len(self._edit_queue)})."
-        else:
-            self._start(job, work)
-        return job, False
+    def progress(self, record: JobRecord) -> tuple[float, str]:
+        """The freshest percentage and message: this process's if it runs the job."""
+        live = self._live.get(record.id)
+        return (live.percent, live.message) if live else (record.percent, record.message)
 
-    def _start(self, job: Job, work: Work) -> None:
-        if job.kind == "edit":
-            self._edit_running = job
-        job.status = "running"
-        job.started = time.monotonic()
-        job.message = "Started."
-        self._tg.start_soon(self._run, job, work)
+    async def settled(self, job: RunningJob, kinds: Sequence[JobKind], doing: str) -> None:
+        """Wait until no job of ``kinds`` is active in ``job``'s scope (an edit waits for the
+        uploads it may refer to, an export for the edits it should contain)."""
+        while others := [
+            j
+            for j in await self.store.jobs(job.scope, kinds=kinds, states=ACTIVE_STATES)
+            if j.id != job.id and j.seq < job.record.seq
+        ]:
+            await job.report(f"Waiting for the running {others[0].kind} to finish before {doing}")
+            await self.wait(others[0].id, WAIT_FOREVER_S)
 
-    async def _run(self, job: Job, work: Work) -> None:
-        ticker = anyio.CancelScope()
-        self._tg.start_soon(self._ticker, job, ticker)
+    # -- waiting ---------------------------------------------------------------------------
+    async def wait(
+        self, job_id: str, timeout: float, listener: Listener | None = None
+    ) -> JobRecord:
+        """Wait for the job at most ``timeout`` s, relaying its progress; its record after."""
+        with anyio.move_on_after(timeout):
+            live = self._live.get(job_id)
+            if live is not None:
+                await self._wait_live(live, listener)
+            else:
+                await self._wait_elsewhere(job_id, listener)
+        record = await self.store.job(job_id)
+        if record is None:
+            raise LookupError(job_id)
+        return record
+
+    async def _wait_live(self, live: RunningJob, listener: Listener | None) -> None:
+        if listener is None:
+            await live.done.wait()
+            return
+        live.listeners.append(listener)
         try:
-            job.result = await work(job)
-            job.status = "done"
+            await listener(live.percent, 100.0, live.message)
+            await live.done.wait()
+        finally:
+            live.listeners.remove(listener)
+
+    async def _wait_elsewhere(self, job_id: str, listener: Listener | None) -> None:
+        """A job another process runs (or ran): follow its record, adopting it if that died."""
+        shown = (-1.0, "")
+        while (record := await self.store.job(job_id)) is not None and record.active:
+            if record.id in self._live:
+                await self._wait_live(self._live[record.id], listener)
+                return
+            await self._adopt_if_orphaned(record)
+            if listener is not None and (record.percent, record.message) != shown:
+                shown = (record.percent, record.message)
+                await listener(record.percent, 100.0, record.message)
+            await anyio.sleep(POLL_S)
+
+    # -- recovering ------------------------------------------------------------------------
+    async def recover(self, scope: Scope) -> None:
+        """Adopt the jobs of ``scope`` whose process is gone; start queued work nobody runs."""
+        for record in await self.store.jobs(scope, states=["running"]):
+            await self._adopt_if_orphaned(record)
+        for kind in ("edit", "export", "upload"):
+            await self._claim_next(scope, kind)
+
+    async def _adopt_if_orphaned(self, record: JobRecord) -> None:
+        if record.status != "running" or record.id in self._live:
+            return
+        now = time.time()
+        silent_since = now + 1 if owner_is_gone(record.owner) else now - self._stale_s
+        adopted = await self.store.adopt(record.id, self.holder, silent_since)
+        if adopted is not None:
+            log.info("%s: its process is gone; taking it over", record.id)
+            self._start(adopted, resumed=True)
+
+    async def _claim_next(self, scope: Scope, kind: JobKind) -> None:
+        claimed = await self.store.claim_next(scope, kind, self.holder)
+        if claimed is not None:
+            self._start(claimed, resumed=False)
+
+    # -- running ---------------------------------------------------------------------------
+    def _start(self, record: JobRecord, *, resumed: bool) -> None:
+        live = RunningJob(record, resumed, self.store, percent=record.percent)
+        self._live[record.id] = live
+        self._tg.start_soon(self._execute, live)
+
+    async def _execute(self, live: RunningJob) -> None:
+        ticker = anyio.CancelScope()
+        self._tg.start_soon(self._ticker, live, ticker)
+        status, result, error = "failed", None, None
+        try:
+            outcome = await self._run(live)
+            status, result = "done", outcome.model_dump_json()
+            if outcome.status == "interrupted":
+                status = "interrupted"
         except anyio.get_cancelled_exc_class():
-            job.status, job.error = "failed", "The server stopped before this finished."
+            # The server is stopping: leave the record running; the next process adopts it.
+            ticker.cancel()
+            self._live.pop(live.id, None)
             raise
         except Exception as exc:
-            job.status, job.error = "failed", self._describe(exc)
-            log.warning("%s failed: %s", job.id, type(exc).__name__, exc_info=True)
-        finally:
-            ticker.cancel()
-            job.finished = time.monotonic()
-            if job.status == "done":
-                job.percent, job.message = 100.0, "Done."
-            await job._fan_out()
-            job.done.set()
-            if self._edit_running is job:
-                self._edit_running = None
-                self._next_edit()
+            error = self._describe(exc)
+            log.warning("%s failed: %s", live.id, type(exc).__name__)
+        ticker.cancel()
+        if status != "failed":
+            live.percent, live.message = 100.0, "Done."
+        with anyio.CancelScope(shield=True):
+            await self.store.update_job(
+                live.id, status=status, result=result, error=error, percent=live.percent,
+                message=live.message if status != "failed" else (error or "Failed."),
+                finished_at=time.time(), heartbeat_at=time.time(),
+            )  # fmt: skip
+            await live.fan_out()
+            live.done.set()
+            self._live.pop(live.id, None)
+            await self._claim_next(live.scope, live.record.kind)
 
-    def _next_edit(self) -> None:
-        if self._edit_queue:
-            job, work = self._edit_queue.popleft()
-            for place, (queued, _) in enumerate(self._edit_queue, start=1):
-                queued.message = f"Queued behind another request (place {place})."
-            self._start(job, work)
-
-    async def _ticker(self, job: Job, scope: anyio.CancelScope) -> None:
+    async def _ticker(self, live: RunningJob, scope: anyio.CancelScope) -> None:
         with scope:
             while True:
                 await anyio.sleep(self._tick)
-                await job.report(f"Still working... {elapsed_words(job.elapsed)}")
+                await live.report(f"Still working... {elapsed_words(time.time() - _started(live))}")
+                await live.heartbeat()
 
-    # -- waiting ---------------------------------------------------------------------------
-    async def wait(self, job: Job, timeout: float, listener: Listener | None = None) -> Job:
-        """Wait for ``job`` at most ``timeout`` seconds, relaying its progress to ``listener``."""
-        if listener is not None:
-            job.listeners.append(listener)
-        try:
-            if listener is not None and job.active:
-                await listener(job.percent, 100.0, job.message)
-            with anyio.move_on_after(timeout):
-                await job.done.wait()
-        finally:
-            if listener is not None and listener in job.listeners:
-                job.listeners.remove(listener)
-        return job
+
+def _started(live: RunningJob) -> float:
+    return live.record.started_at or live.record.created_at

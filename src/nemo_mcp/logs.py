@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import sys
 from pathlib import Path
 
@@ -16,14 +15,15 @@ from nemo_mcp.redact import RedactingFilter
 
 LOG_FILE = "nemo-mcp.log"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Libraries that log every request, or (the SDK) every tool error we already logged once.
 QUIET = ("httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error",
-         "mcp.server.lowlevel.server")  # fmt: skip
+         "mcp.server.lowlevel.server", "mcp.server.mcpserver.server")  # fmt: skip
 
 
-def setup_logging(config_dir: Path | None, level: str | None = None) -> Path | None:
+def setup_logging(config_dir: Path | None, level: str = "INFO") -> Path | None:
     """Configure the root logger once; returns the log file's path when there is one."""
     root = logging.getLogger()
-    root.setLevel((level or os.environ.get("NEMO_LOG_LEVEL") or "INFO").upper())
+    root.setLevel(level.upper())
     for handler in list(root.handlers):
         root.removeHandler(handler)
     stderr = logging.StreamHandler(sys.stderr)

@@ -5,12 +5,12 @@ the size limit. Adding a skill is adding a YAML file: nothing here names a skill
 
 Manifests are found in the installed package (``nemo_mcp/skill_manifests``, where the wheel
 puts the repository's ``skill_manifests/``) and, for a source checkout installed in editable
-mode, in ``skill_manifests/`` beside ``src/``. ``NEMO_MANIFEST_DIR`` adds one more folder.
+mode, in ``skill_manifests/`` beside ``src/``. ``NEMO_MANIFEST_DIR`` (``Settings.manifest_dir``)
+adds one more folder.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,7 +40,6 @@ class Manifest(BaseModel):
     version: Annotated[str, Field(pattern=r"^\d+(\.\d+){0,2}([-+][\w.]+)?$")]
     display_name: NonEmpty
     description: Annotated[str, Field(min_length=1, max_length=300)]
-    greeting: str = ""
     accepted_types: Annotated[tuple[str, ...], Field(min_length=1)]
     max_upload_mb: Annotated[int, Field(gt=0, le=2048)]
     typical_seconds: tuple[int, int]
@@ -113,11 +112,9 @@ def parse_manifest(text: str, source: str) -> Manifest:
     return manifest
 
 
-def manifest_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
-    env = os.environ if environ is None else environ
-    dirs = [PACKAGE_MANIFEST_DIR, SOURCE_MANIFEST_DIR]
-    if extra := env.get("NEMO_MANIFEST_DIR", "").strip():
-        dirs.append(Path(extra).expanduser())
+def manifest_dirs(extra: Path | None = None) -> list[Path]:
+    """Where manifests are looked for: the package, the source checkout, then ``extra``."""
+    dirs = [PACKAGE_MANIFEST_DIR, SOURCE_MANIFEST_DIR, *([extra] if extra else [])]
     return [d for d in dict.fromkeys(dirs) if d.is_dir()]
 
 

@@ -13,12 +13,14 @@ HEIC photos are converted to JPEG (the backend does not take HEIC) with the opti
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict
 
 from nemo_mcp.errors import InputError
 from nemo_mcp.manifests import Manifest
@@ -26,20 +28,45 @@ from nemo_media.mediatypes import HEAD_BYTES, TYPES, MediaType, detect
 
 MAX_URL_LENGTH = 2048
 URL_SCHEMES = ("http", "https")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class LocalMedia:
-    """A file that passed every check."""
+class LocalMedia(BaseModel):
+    """A file that passed every check (kept on an upload job's record, so plain data)."""
+
+    model_config = ConfigDict(frozen=True)
 
     path: Path
     name: str
     size: int
-    media: MediaType
+    type: str
+
+    @property
+    def media(self) -> MediaType:
+        return TYPES[self.type]
 
     @property
     def needs_conversion(self) -> bool:
-        return self.media.name == "heic"
+        return self.type == "heic"
+
+
+def shown_name(raw: str) -> str:
+    """A refused item's name as the user can read it: no control characters, not too long."""
+    cleaned = CONTROL.sub("?", raw.strip())
+    name = Path(cleaned).name or cleaned
+    return name[:200] or "(empty)"
+
+
+def path_of_uri(uri: str) -> Path | None:
+    """A client root (``file:///Users/me/My%20Videos``) as a local path; None if not a file URI."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = Path(unquote(parts.path))
+    return path if path.is_absolute() else None
 
 
 def _mb(size: int) -> str:
@@ -66,8 +93,16 @@ def check_local_file(raw: str, roots: Sequence[Path], manifest: Manifest) -> Loc
         raise InputError(
             "An empty path was given. Pass the full path of a photo, video or audio file."
         )
-    if text.startswith("file://"):
-        text = text.removeprefix("file://")
+    if CONTROL.search(text):
+        raise InputError(
+            f"{shown_name(text)} has a control character in its path, so it is not read. "
+            "Check the path for stray line breaks or tabs."
+        )
+    if text.startswith("file:"):
+        uri_path = path_of_uri(text)
+        if uri_path is None:
+            raise InputError(f"{shown_name(text)} is not a local file link. Pass a full path.")
+        text = str(uri_path)
     given = Path(text).expanduser()
     shown = given.name or text
     if not given.is_absolute():
@@ -81,6 +116,8 @@ def check_local_file(raw: str, roots: Sequence[Path], manifest: Manifest) -> Loc
         ) from None
     except OSError as exc:
         raise InputError(f"{given} cannot be read ({exc.strerror}).") from None
+    except ValueError:
+        raise InputError(f"{shown} is not a usable path.") from None
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{given} is a folder. Pass the files inside it, one path each.")
     if not stat.S_ISREG(info.st_mode):
@@ -122,7 +159,7 @@ def check_local_file(raw: str, roots: Sequence[Path], manifest: Manifest) -> Loc
             f"{shown} is a {media.name.upper()} file, which {manifest.display_name} does not "
             f"take. Accepted types: {accepted}."
         )
-    return LocalMedia(path=real, name=real.name, size=info.st_size, media=media)
+    return LocalMedia(path=real, name=real.name, size=info.st_size, type=media.name)
 
 
 def check_url(raw: str, manifest: Manifest) -> str:
@@ -132,14 +169,26 @@ def check_url(raw: str, manifest: Manifest) -> str:
         raise InputError("An empty URL was given. Pass an http(s) link to a media file.")
     if len(url) > MAX_URL_LENGTH:
         raise InputError(f"That URL is longer than {MAX_URL_LENGTH} characters.")
-    parts = urlsplit(url)
+    if CONTROL.search(url) or " " in url:
+        raise InputError(
+            f"{shown_name(url)[:80]} has spaces or control characters in it; it is not a "
+            "valid link. Copy the link again."
+        )
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - a malformed port raises here
+    except ValueError:
+        raise InputError(
+            f"{shown_name(url)[:80]} is not a valid link. Copy the link again."
+        ) from None
     if parts.scheme.lower() not in URL_SCHEMES:
         scheme = f"{parts.scheme}://" if parts.scheme else "a link without http(s)://"
         raise InputError(
             f"{url[:80]} uses {scheme}, which cannot be fetched. Give an http:// or https:// "
             "link, or download the file and pass its local path."
         )
-    if not parts.hostname:
+    if not host:
         raise InputError(f"{url[:80]} has no host name. Give a full http(s) link.")
     if parts.username or parts.password:
         raise InputError(
@@ -176,4 +225,4 @@ def convert_heic(media: LocalMedia, workdir: Path | None = None) -> LocalMedia:
             image.convert("RGB").save(target, "JPEG", quality=92)
     except Exception as exc:
         raise InputError(f"{media.name} could not be converted from HEIC: {exc}") from None
-    return LocalMedia(target, target.name, target.stat().st_size, TYPES["jpg"])
+    return LocalMedia(path=target, name=target.name, size=target.stat().st_size, type="jpg")

@@ -2,7 +2,9 @@
 
 Every token the process learns is registered here; ``redact`` replaces any registered secret,
 and anything shaped like a NemoVideo token, with a placeholder. ``RedactingFilter`` applies it to
-every log record, so even a careless log line cannot leak a token.
+every log record, so even a careless log line cannot leak a token. Tool output keeps claim tokens
+(``claims=False``): a claim link is the browser link the user is meant to get, and it never
+carries the API token.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import re
 
 TOKEN_SHAPE = re.compile(r"\b(nmv_usr_|clm_)[A-Za-z0-9_\-.]{6,}")
+API_TOKEN_SHAPE = re.compile(r"\bnmv_usr_[A-Za-z0-9_\-.]{6,}")
 PLACEHOLDER = "[redacted]"
 
 _secrets: set[str] = set()
@@ -21,11 +24,13 @@ def register_secret(value: str | None) -> None:
         _secrets.add(value)
 
 
-def redact(text: str) -> str:
+def redact(text: str, *, claims: bool = True) -> str:
+    """``text`` without any known secret or token-shaped string (claim tokens kept if not
+    ``claims``)."""
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, PLACEHOLDER)
-    return TOKEN_SHAPE.sub(PLACEHOLDER, text)
+    return (TOKEN_SHAPE if claims else API_TOKEN_SHAPE).sub(PLACEHOLDER, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -2,14 +2,17 @@
 
 Every assistant pays for ``tools/list`` in context on every turn, so the schemas are compacted:
 pydantic's ``title`` keys go, ``anyOf: [{type: X}, {type: null}]`` becomes ``type: [X, null]``,
-and a ``null`` default is dropped (the field stays optional: it is not in ``required``).
+defaults are dropped (these are results: the field stays optional by not being ``required``), and
+an enum is written in place rather than as a ``$defs`` entry.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, JsonValue, WithJsonSchema
+
+from nemo_mcp.routing import Intent
 
 
 def _compact(schema: dict[str, Any]) -> None:
@@ -23,8 +26,7 @@ def _compact(schema: dict[str, Any]) -> None:
             if only is not None and set(only) == {"type"} and isinstance(only["type"], str):
                 del prop["anyOf"]
                 prop["type"] = [only["type"], "null"]
-        if prop.get("default", 0) is None:
-            del prop["default"]
+        prop.pop("default", None)
 
 
 def no_title(schema: dict[str, Any]) -> None:
@@ -36,8 +38,10 @@ class Compact(BaseModel):
     model_config = ConfigDict(json_schema_extra=lambda schema, _: _compact(schema))
 
 
-EditStatus = Literal["done", "running", "queued", "failed"]
+EditStatus = Literal["done", "running", "queued", "failed", "interrupted"]
 ExportStatus = Literal["done", "running", "failed"]
+UploadStatus = Literal["done", "running"]
+JobKindName = Literal["edit", "export", "upload"]
 
 
 class UploadedItem(Compact):
@@ -45,7 +49,8 @@ class UploadedItem(Compact):
     bytes: int | None = None
     type: str
     source: Literal["file", "url"]
-    backend: Any = Field(default=None, description="what the backend returned for this item")
+    backend: JsonValue = None
+    """What the backend returned for this item (offline, without loopback links)."""
 
 
 class RejectedItem(Compact):
@@ -54,25 +59,33 @@ class RejectedItem(Compact):
 
 
 class UploadResult(Compact):
-    uploaded: list[UploadedItem]
-    rejected: list[RejectedItem]
+    status: UploadStatus = "done"
+    uploaded: list[UploadedItem] = []
+    rejected: list[RejectedItem] = []
+    job_id: str | None = None
+    reply: str = ""
 
 
 class JobInfo(Compact):
     job_id: str
-    kind: Literal["edit", "export"]
+    kind: JobKindName
     status: EditStatus
     what: str
     elapsed_s: int
     message: str
 
 
+IntentField = Annotated[
+    Intent, WithJsonSchema({"enum": [i.value for i in Intent], "type": "string"})
+]
+
+
 class EditResult(Compact):
     status: EditStatus
-    intent: str
+    intent: IntentField
     reply: str
     job_id: str | None = None
-    timeline: str | None = Field(default=None, description="one-line summary after the edit")
+    timeline: str | None = None
     changes: list[str] = []
 
 
@@ -89,10 +102,11 @@ class TrackInfo(Compact):
 
 class TimelineResult(Compact):
     summary: str
-    ready: bool = Field(description="true when there is something to export")
+    ready: bool
     duration_ms: int
     tracks: list[TrackInfo]
-    jobs: list[JobInfo] = Field(description="running, queued and finished-unreported work")
+    jobs: list[JobInfo]
+    """Running, queued and finished-unreported work."""
 
 
 class ExportResult(Compact):
@@ -101,12 +115,25 @@ class ExportResult(Compact):
     job_id: str | None = None
     render_id: str | None = None
     url: str | None = None
-    path: str | None = Field(default=None, description="the MP4 on this computer")
+    path: str | None = None
     bytes: int | None = None
-    link: str | None = Field(default=None, description="browser link to the project")
+    link: str | None = None
+    """A browser link to the project (cloud only)."""
 
 
 class CreditsResult(Compact):
     available: int
-    frozen: int = Field(description="reserved by running work")
+    frozen: int
+    """Held by running work until it ends."""
     total: int
+    reply: str = ""
+
+
+JobResult = EditResult | ExportResult | UploadResult
+"""What a job leaves on record when it ends; which one follows from the job's kind."""
+
+RESULT_MODELS: dict[str, type[JobResult]] = {
+    "edit": EditResult,
+    "export": ExportResult,
+    "upload": UploadResult,
+}

@@ -1,12 +1,15 @@
-"""Settings read from the environment once, at start-up, into one immutable object.
+"""Every setting, read from the environment once, at start-up, into one immutable object.
 
-The variable names are the vendor's own (``NEMO_TOKEN``, ``NEMO_API_URL`` ...) so a user's
-existing setup carries over. Timing knobs are floats in seconds so tests and impatient users
-can shorten them.
+This is the only module that reads the environment. The variable names are the vendor's own
+(``NEMO_TOKEN``, ``NEMO_API_URL`` ...) so a user's existing setup carries over. Timing knobs are
+floats in seconds so tests and impatient users can shorten them. A bad value is a ``ValueError``
+naming the variable; a value past what assistants wait for is capped, with a warning the server
+logs at start (``Settings.warnings``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -16,15 +19,21 @@ from pathlib import Path
 DEFAULT_API_URL = "https://mega-api-prod.nemovideo.ai"
 DEFAULT_WEB_URL = "https://nemovideo.com"
 DEFAULT_CONFIG_DIR = Path("~/.config/nemovideo")
+LOCAL_BACKEND_ID = "local"
 
 DEFAULT_POLL_INTERVAL = 30.0
+DEFAULT_RENDER_POLLS = 10
 DEFAULT_RETRY_AFTER = 30.0
 DEFAULT_SSE_TIMEOUT = 900.0
 DEFAULT_HEARTBEAT_TIMEOUT = 600.0
 DEFAULT_RECOVERY_WAIT = 30.0
 DEFAULT_TOOL_WAIT = 45.0
+MAX_TOOL_WAIT = 55.0
+"""Claude Desktop (and the TypeScript SDK's default) give up on a tool call at about 60 s."""
 DEFAULT_CONNECT_TIMEOUT = 15.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -40,31 +49,25 @@ def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path("~").expanduser() / base / "NemoVideo"
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def parse_seconds(raw: str, name: str) -> float:
+    """A number of seconds, zero or more; ``name`` (a variable or a flag) is in the error."""
     try:
         value = float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if value < 0 or value != value:
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0 or math.isnan(value):
         raise ValueError(f"{name} must be zero or more seconds, got {raw!r}")
     return value
 
 
-def parse_canvas(raw: str) -> tuple[int, int] | None:
-    """``WIDTHxHEIGHT`` (e.g. ``540x960``), for the local backend's default canvas."""
-    if not raw.strip():
-        return None
+def parse_canvas(raw: str, name: str = "NEMO_LOCAL_CANVAS") -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` (e.g. ``540x960``); ``name`` (a variable or a flag) is in the error."""
     width, sep, height = raw.strip().lower().partition("x")
     if not (sep and width.isdigit() and height.isdigit()):
-        raise ValueError(f"NEMO_LOCAL_CANVAS must look like 1080x1920, got {raw!r}")
+        raise ValueError(f"{name} must look like 1080x1920, got {raw!r}")
     size = (int(width), int(height))
     if not all(16 <= n <= 4096 for n in size):
-        raise ValueError(
-            f"NEMO_LOCAL_CANVAS must be between 16 and 4096 pixels a side, got {raw!r}"
-        )
+        raise ValueError(f"{name} must be between 16 and 4096 pixels a side, got {raw!r}")
     return size
 
 
@@ -83,7 +86,14 @@ class Settings:
     config_dir: Path = DEFAULT_CONFIG_DIR.expanduser()
     output_dir: Path = field(default_factory=default_output_dir)
     media_roots: tuple[Path, ...] = ()
+    skill: str | None = None
+    skill_source: str | None = None
+    manifest_dir: Path | None = None
+    language: str | None = None
+    locale: str | None = None
+    log_level: str = "INFO"
     poll_interval: float = DEFAULT_POLL_INTERVAL
+    render_polls: int = DEFAULT_RENDER_POLLS
     retry_after: float = DEFAULT_RETRY_AFTER
     sse_timeout: float = DEFAULT_SSE_TIMEOUT
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
@@ -92,30 +102,72 @@ class Settings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     local_canvas: tuple[int, int] | None = None
+    contact_sheet: bool = True
+    local: bool = False
+    """The API is the embedded local backend (``serve --local``); set by the server, not the env."""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def backend_id(self) -> str:
+        """Whose records: the API's URL, or one name for the embedded backend whatever its port."""
+        return LOCAL_BACKEND_ID if self.local else self.api_url
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        warnings: list[str] = []
 
         def text(name: str) -> str | None:
             value = env.get(name, "").strip()
             return value or None
 
-        config_dir = Path(text("NEMO_CONFIG_DIR") or DEFAULT_CONFIG_DIR).expanduser()
-        output_dir = Path(text("NEMO_OUTPUT_DIR") or default_output_dir(env)).expanduser()
+        def seconds(name: str, default: float) -> float:
+            raw = text(name)
+            return default if raw is None else parse_seconds(raw, name)
+
+        tool_wait = seconds("NEMO_TOOL_WAIT", DEFAULT_TOOL_WAIT)
+        if tool_wait > MAX_TOOL_WAIT:
+            warnings.append(
+                f"NEMO_TOOL_WAIT={text('NEMO_TOOL_WAIT')} is longer than assistants wait for a "
+                f"tool (about 60 s); using {MAX_TOOL_WAIT:g} s."
+            )
+            tool_wait = MAX_TOOL_WAIT
+        polls = text("NEMO_RENDER_POLLS") or str(DEFAULT_RENDER_POLLS)
+        if not polls.isdigit() or int(polls) < 1:
+            raise ValueError(
+                f"NEMO_RENDER_POLLS must be a whole number of 1 or more, got {polls!r}"
+            )
+        level = (text("NEMO_LOG_LEVEL") or "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(
+                f"NEMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}"
+            )
+        canvas = text("NEMO_LOCAL_CANVAS")
+        manifest_dir = text("NEMO_MANIFEST_DIR")
         return cls(
             api_url=(text("NEMO_API_URL") or DEFAULT_API_URL).rstrip("/"),
             web_url=(text("NEMO_WEB_URL") or DEFAULT_WEB_URL).rstrip("/"),
             token=text("NEMO_TOKEN"),
             client_id=text("NEMO_CLIENT_ID"),
-            config_dir=config_dir,
-            output_dir=output_dir,
+            config_dir=Path(text("NEMO_CONFIG_DIR") or DEFAULT_CONFIG_DIR).expanduser(),
+            output_dir=Path(text("NEMO_OUTPUT_DIR") or default_output_dir(env)).expanduser(),
             media_roots=_paths(env.get("NEMO_MEDIA_ROOTS", "")),
-            poll_interval=_seconds(env, "NEMO_POLL_INTERVAL", DEFAULT_POLL_INTERVAL),
-            retry_after=_seconds(env, "NEMO_RETRY_AFTER", DEFAULT_RETRY_AFTER),
-            sse_timeout=_seconds(env, "NEMO_SSE_TIMEOUT", DEFAULT_SSE_TIMEOUT),
-            heartbeat_timeout=_seconds(env, "NEMO_HEARTBEAT_TIMEOUT", DEFAULT_HEARTBEAT_TIMEOUT),
-            recovery_wait=_seconds(env, "NEMO_RECOVERY_WAIT", DEFAULT_RECOVERY_WAIT),
-            tool_wait=_seconds(env, "NEMO_TOOL_WAIT", DEFAULT_TOOL_WAIT),
-            local_canvas=parse_canvas(env.get("NEMO_LOCAL_CANVAS", "")),
+            skill=text("NEMO_SKILL"),
+            skill_source=text("SKILL_SOURCE"),
+            manifest_dir=Path(manifest_dir).expanduser() if manifest_dir else None,
+            language=text("NEMO_LANGUAGE"),
+            locale=text("LC_ALL") or text("LC_MESSAGES") or text("LANG"),
+            log_level=level,
+            poll_interval=seconds("NEMO_POLL_INTERVAL", DEFAULT_POLL_INTERVAL),
+            render_polls=int(polls),
+            retry_after=seconds("NEMO_RETRY_AFTER", DEFAULT_RETRY_AFTER),
+            sse_timeout=seconds("NEMO_SSE_TIMEOUT", DEFAULT_SSE_TIMEOUT),
+            heartbeat_timeout=seconds("NEMO_HEARTBEAT_TIMEOUT", DEFAULT_HEARTBEAT_TIMEOUT),
+            recovery_wait=seconds("NEMO_RECOVERY_WAIT", DEFAULT_RECOVERY_WAIT),
+            tool_wait=tool_wait,
+            connect_timeout=seconds("NEMO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
+            request_timeout=seconds("NEMO_REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT),
+            local_canvas=parse_canvas(canvas) if canvas else None,
+            contact_sheet=(text("NEMO_CONTACT_SHEET") or "1").lower() not in FALSE_WORDS,
+            warnings=tuple(warnings),
         )

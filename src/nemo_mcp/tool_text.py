@@ -25,10 +25,20 @@ class ToolTexts:
     check_credits: str
 
     @classmethod
-    def for_manifest(cls, m: Manifest, settings: Settings) -> ToolTexts:
-        types = ", ".join(m.accepted_types)
-        heic = " HEIC photos are converted to JPEG first." if "heic" in m.accepted_types else ""
-        cost = f"Costs credits (~{GENERATION_CREDITS} a clip, ~{EDIT_CREDITS} an edit)."
+    def for_manifest(
+        cls, m: Manifest, settings: Settings, *, offline: bool = False, heic: bool = True
+    ) -> ToolTexts:
+        """``offline``: the embedded backend (no prices, no cloud); ``heic``: whether HEIC can be
+        converted here (the optional extra is installed)."""
+        accepted = [t for t in m.accepted_types if heic or t != "heic"]
+        types = ", ".join(accepted)
+        heic_words = " HEIC photos are converted to JPEG first." if "heic" in accepted else ""
+        cost = (
+            "Offline: runs on this computer, no credits spent."
+            if offline
+            else f"Costs credits (~{GENERATION_CREDITS} a clip, ~{EDIT_CREDITS} an edit)."
+        )
+        export_cost = "Free." if not offline else "Saved on this computer."
         tips = " ".join(m.tips[:2])
         return cls(
             instructions=(
@@ -41,7 +51,7 @@ class ToolTexts:
             upload=(
                 f"Upload files for {m.display_name}: full local paths or http(s) links. Accepts "
                 f"{types}, up to {m.max_upload_mb} MB each; the type is checked by content."
-                f"{heic}"
+                f"{heic_words}"
             ),
             send_edit=(
                 f"Ask {m.display_name} for a change in plain words, e.g. {m.examples[1]!r}. "
@@ -51,7 +61,7 @@ class ToolTexts:
             get_timeline="The project's tracks, whether it can be exported, and running work.",
             export_video=(
                 f"Render the timeline to an MP4 and save it (default folder {settings.output_dir})."
-                " Free. If it returns 'running', call again later to get the file."
+                f" {export_cost} If it returns 'running', call again later to get the file."
             ),
-            check_credits="The credit balance: available, reserved by running work, total.",
+            check_credits="The credit balance: available, frozen by running work, total.",
         )

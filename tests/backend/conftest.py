@@ -1,19 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
-import respx
-
-from nemo_mcp.backend.client import BackendClient
-from nemo_mcp.manifests import Manifest
-from nemo_mcp.settings import Settings
 
 CAPTURES = Path(__file__).parents[1] / "fixtures" / "sse-captures"
-API = "https://api.nemo.test"
 
 
 @dataclass(frozen=True)
@@ -40,38 +33,6 @@ def load_capture(path: Path) -> Capture:
 
 def http_captures() -> list[Path]:
     return sorted(p for p in CAPTURES.glob("*.txt") if p.read_bytes().startswith(b"HTTP/1.1"))
-
-
-@pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(base_url=API, assert_all_called=False)
-
-
-class Sleeps(list[float]):
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def make_client(
-    settings: Settings, manifest: Manifest, router: respx.MockRouter, sleeps: Sleeps
-) -> Callable[..., BackendClient]:
-    def make(**overrides: object) -> BackendClient:
-        s = replace(settings, **overrides)  # type: ignore[arg-type]
-        return BackendClient(
-            s,
-            manifest,
-            transport=httpx.MockTransport(router.async_handler),
-            environ={},
-            sleep=sleeps,
-        )
-
-    return make
 
 
 class BrokenStream(httpx.AsyncByteStream):

@@ -18,6 +18,7 @@ import respx
 
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.backend.sse import Heartbeat, Signal
+from nemo_mcp.downloads import save_video
 from nemo_mcp.errors import (
     BackendError,
     BackendUnreachable,
@@ -31,12 +32,12 @@ from nemo_mcp.errors import (
     SessionNotFound,
     StreamDropped,
     TokenInvalid,
-    UnsupportedMedia,
-    user_message,
+    UnsupportedType,
 )
-from nemo_mcp.store import CachedToken, Store
-from tests.backend.conftest import API, CAPTURES, BrokenStream, Sleeps, http_captures, load_capture
-from tests.conftest import SENTINEL_TOKEN
+from nemo_mcp.store import SQLiteStore, TokenRecord, ensure_client_id, read_client_id
+from nemo_mcp.words import user_message
+from tests.backend.conftest import CAPTURES, BrokenStream, http_captures, load_capture
+from tests.conftest import SENTINEL_TOKEN, Sleeps
 
 Factory = Callable[..., BackendClient]
 SID = "sess-1"
@@ -94,13 +95,14 @@ async def test_every_call_carries_attribution_and_bearer(
     async with make_client() as client:
         assert (await client.credits()).available == 80
         assert await client.state() == {"draft": {"t": []}}
-        link = await client.claim_link()
+        link = await client.project_link()
         await client.upload_file(media, filename="a.jpg", content_type="image/jpeg")
         await client.upload_urls(["https://example.test/a.jpg"])
         await client.send_message("hello")
         await client.submit_render({"t": []}, "r1", SID)
         await client.render_status("r1")
-        await client.download(client.fallback_download_url("r1"), tmp_path / "out" / "v.mp4")
+        (tmp_path / "out").mkdir()
+        await save_video(client, client.fallback_download_url("r1"), tmp_path / "out" / "v.mp4")
 
     assert link == "https://web.nemo.test/workspace/claim?ct=clm_abc"
     assert token.call_count == 1
@@ -199,7 +201,7 @@ async def test_multipart_upload_is_streamed_with_a_known_length(
 
 CODES = [
     pytest.param(2001, 403, OutOfCredits, id="2001-out-of-credits"),
-    pytest.param(4001, 415, UnsupportedMedia, id="4001-unsupported"),
+    pytest.param(4001, 415, UnsupportedType, id="4001-unsupported"),
     pytest.param(4002, 413, MediaTooLarge, id="4002-too-large"),
     pytest.param(402, 402, ExportBlocked, id="402-export-blocked"),
     pytest.param(422, 422, RequestRejected, id="422-rejected"),
@@ -295,7 +297,7 @@ async def test_transport_faults_are_unreachable(
     ids=["envelope-200", "envelope-401", "status-401"],
 )
 async def test_1001_renews_the_anonymous_token_once(
-    make_client: Factory, router: respx.MockRouter, refusal: httpx.Response
+    make_client: Factory, router: respx.MockRouter, refusal: httpx.Response, settings: Any
 ) -> None:
     tokens = token_route(router, "nmv_usr_first_aaaaaa", "nmv_usr_second_bbbbb")
     route = router.get("/api/credits/balance/simple").mock(
@@ -303,8 +305,8 @@ async def test_1001_renews_the_anonymous_token_once(
     )
     async with make_client() as client:
         assert (await client.credits()).available == 5
-        assert client.store.token() is not None
-        assert client.store.token().token == "nmv_usr_second_bbbbb"  # type: ignore[union-attr]
+    cached = await SQLiteStore.in_folder(settings.config_dir).token(settings.api_url, "")
+    assert cached is not None and cached.token == "nmv_usr_second_bbbbb"
     assert tokens.call_count == 2
     ids = {c.request.headers["X-Client-Id"] for c in tokens.calls}
     assert len(ids) == 1, "the same client id asks again"
@@ -328,7 +330,8 @@ async def test_1001_with_a_user_token_is_not_retried(
     async with make_client(token=SENTINEL_TOKEN) as client:
         with pytest.raises(TokenInvalid) as info:
             await client.credits()
-        words = user_message(info.value, None)
+        words = user_message(info.value)
+    assert "NEMO_TOKEN" in words, "a user's own token is not renewed: the words say what to do"
     assert tokens.call_count == 0
     assert route.call_count == 1
     assert route.calls[0].request.headers["authorization"] == f"Bearer {SENTINEL_TOKEN}"
@@ -336,7 +339,7 @@ async def test_1001_with_a_user_token_is_not_retried(
 
 
 async def test_1002_creates_a_new_session_and_retries_state(
-    make_client: Factory, router: respx.MockRouter
+    make_client: Factory, router: respx.MockRouter, settings: Any
 ) -> None:
     token_route(router)
     session_route(router, "old", "new")
@@ -344,9 +347,10 @@ async def test_1002_creates_a_new_session_and_retries_state(
     router.get("/api/state/nemo_agent/me/new/latest").mock(return_value=ok({"state": {"x": 1}}))
     async with make_client() as client:
         assert await client.state() == {"x": 1}
-        assert client.store.session("picture-to-video-ai").session_id == "new"  # type: ignore[union-attr]
         assert any("new one was started" in n for n in client.take_notices())
         assert client.take_notices() == []
+    stored = await SQLiteStore.in_folder(settings.config_dir).session(client.scope)
+    assert stored is not None and stored.session_id == "new"
 
 
 async def test_1002_on_a_message_never_resends(
@@ -360,15 +364,14 @@ async def test_1002_on_a_message_never_resends(
     async with make_client() as client:
         with pytest.raises(SessionNotFound):
             await client.send_message("make it 5 seconds")
-        assert (await client.session()).session_id == "new"
+        assert (await client.sessions.current()).session_id == "new"
     assert run.call_count == 1
 
 
 async def test_400_gets_a_new_client_id_once_and_persists_it(
     make_client: Factory, router: respx.MockRouter, settings: Any
 ) -> None:
-    store = Store(settings.config_dir, settings.api_url)
-    old_id = store.new_client_id()
+    old_id = ensure_client_id(settings.config_dir)
     tokens = router.post("/api/auth/anonymous-token").mock(
         side_effect=[fail(400, 400, "missing X-Client-Id"), ok({"token": "nmv_usr_x_123456"})]
     )
@@ -378,7 +381,7 @@ async def test_400_gets_a_new_client_id_once_and_persists_it(
     first, second = (c.request.headers["X-Client-Id"] for c in tokens.calls)
     assert first == old_id
     assert second != old_id
-    assert store.client_id() == second
+    assert read_client_id(settings.config_dir) == second
 
 
 async def test_400_twice_is_reported(make_client: Factory, router: respx.MockRouter) -> None:
@@ -584,15 +587,18 @@ async def test_token_cache_is_private_and_reused(
     async with make_client() as client:
         await client.credits()
     assert tokens.call_count == 1
-    mode = stat.S_IMODE((settings.config_dir / "tokens.json").stat().st_mode)
+    mode = stat.S_IMODE((settings.config_dir / "state.db").stat().st_mode)
     assert mode == 0o600
 
 
 async def test_expired_cached_token_is_replaced(
     make_client: Factory, router: respx.MockRouter, settings: Any
 ) -> None:
-    store = Store(settings.config_dir, settings.api_url)
-    store.save_token(CachedToken("nmv_usr_stale_token", time.time() - 10, store.new_client_id()))
+    store = SQLiteStore.in_folder(settings.config_dir)
+    client_id = ensure_client_id(settings.config_dir)
+    stale = TokenRecord("nmv_usr_stale_token", time.time() - 10, client_id)
+    await store.save_token(settings.api_url, "", stale)
+    await store.close()
     tokens = token_route(router, "nmv_usr_fresh_token")
     route = router.get("/api/credits/balance/simple").mock(return_value=ok({}))
     async with make_client() as client:
@@ -655,98 +661,10 @@ async def test_register_link_uses_bind_id_from_state(
         return_value=ok({"state": {}, "bind_id": "bind-7"})
     )
     async with make_client() as client:
-        await client.session()
+        await client.sessions.current()
         assert client.register_link() == f"https://web.nemo.test?bind=task-{SID}"
         await client.state()
         assert client.register_link() == "https://web.nemo.test?bind=bind-7"
-
-
-# -- downloads ---------------------------------------------------------------------------
-
-MP4 = b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 40
-
-
-async def test_download_never_overwrites_and_leaves_no_temp(
-    make_client: Factory, router: respx.MockRouter, tmp_path: Path
-) -> None:
-    token_route(router)
-    router.get("/files/r.mp4").mock(return_value=httpx.Response(200, content=MP4))
-    dest = tmp_path / "videos" / "v.mp4"
-    dest.parent.mkdir()
-    dest.write_bytes(b"the user's own file")
-    async with make_client() as client:
-        first = await client.download("/files/r.mp4", dest)
-        second = await client.download(f"{API}/files/r.mp4", dest)
-    assert dest.read_bytes() == b"the user's own file"
-    assert first.name == "v (2).mp4" and second.name == "v (3).mp4"
-    assert first.read_bytes() == MP4
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["v (2).mp4", "v (3).mp4", "v.mp4"]
-
-
-async def test_foreign_download_gets_no_credentials(
-    make_client: Factory, router: respx.MockRouter, tmp_path: Path
-) -> None:
-    token_route(router)
-    cdn = router.get("https://cdn.example.test/x.mp4").mock(
-        return_value=httpx.Response(200, content=MP4)
-    )
-    async with make_client() as client:
-        await client.download("https://cdn.example.test/x.mp4", tmp_path / "x.mp4")
-    headers = cdn.calls[0].request.headers
-    assert "authorization" not in headers
-    assert "X-Skill-Source" not in headers
-
-
-@pytest.mark.parametrize(
-    ("answer", "error"),
-    [
-        pytest.param(
-            httpx.Response(200, content=b"<html>not a video</html>"), ServerFault, id="not-mp4"
-        ),
-        pytest.param(httpx.Response(200, content=b""), ServerFault, id="empty"),
-        pytest.param(
-            httpx.Response(404, json={"code": 404, "message": "gone"}), RequestRejected, id="404"
-        ),
-        pytest.param(
-            httpx.Response(
-                200, headers={"content-length": str(len(MP4) + 10)}, stream=BrokenStream(MP4)
-            ),
-            BackendUnreachable,
-            id="cut-off",
-        ),
-    ],
-)
-async def test_failed_downloads_leave_nothing(
-    make_client: Factory,
-    router: respx.MockRouter,
-    tmp_path: Path,
-    answer: httpx.Response,
-    error: type[Exception],
-) -> None:
-    token_route(router)
-    router.get("/files/r.mp4").mock(return_value=answer)
-    async with make_client() as client:
-        with pytest.raises(error):
-            await client.download("/files/r.mp4", tmp_path / "dl" / "v.mp4")
-    assert list((tmp_path / "dl").iterdir()) == []
-
-
-async def test_cancelled_download_leaves_nothing(
-    make_client: Factory, router: respx.MockRouter, tmp_path: Path
-) -> None:
-    class Endless(httpx.AsyncByteStream):
-        async def __aiter__(self):  # type: ignore[no-untyped-def]
-            yield MP4
-            while True:
-                await anyio.sleep(0.01)
-                yield b"\x00" * 1024
-
-    token_route(router)
-    router.get("/files/r.mp4").mock(return_value=httpx.Response(200, stream=Endless()))
-    async with make_client() as client:
-        with anyio.move_on_after(0.2):
-            await client.download("/files/r.mp4", tmp_path / "dl" / "v.mp4")
-    assert list((tmp_path / "dl").iterdir()) == []
 
 
 # -- secrets -----------------------------------------------------------------------------

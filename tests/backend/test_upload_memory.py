@@ -19,6 +19,7 @@ from starlette.routing import Route
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
+from nemo_mcp.store import SQLiteStore
 
 GIB = 1024**3
 LIMIT = 50 * 1024 * 1024
@@ -71,8 +72,8 @@ async def test_1gb_sparse_upload_streams_in_constant_memory(
     with big.open("wb") as f:
         f.truncate(GIB)
     s = replace(settings, api_url=sink_url)
-    async with BackendClient(s, manifest, environ={}) as client:
-        await client.session()
+    async with BackendClient(s, manifest, SQLiteStore.in_folder(s.config_dir)) as client:
+        await client.sessions.current()
         tracemalloc.start()
         try:
             answer = await client.upload_file(big, filename="big.mp4", content_type="video/mp4")

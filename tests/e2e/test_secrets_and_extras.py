@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -56,9 +56,10 @@ async def test_the_anonymous_token_stays_in_its_0600_cache(
             await client.call_tool("check_credits", {}),
             await client.call_tool("export_video", {}),
         ]
-    cache = workspace.config / "tokens.json"
+    cache = workspace.config / "state.db"
     assert cache.stat().st_mode & 0o777 == 0o600
-    token = next(iter(json.loads(cache.read_text()).values()))["token"]
+    with sqlite3.connect(cache) as db:
+        (token,) = db.execute("SELECT token FROM tokens").fetchone()
     assert token.startswith("nmv_usr_")
     logs = errlog.read_text() + (workspace.config / "nemo-mcp.log").read_text()
     for place in (_everything_said(results), logs):
@@ -100,26 +101,45 @@ async def test_heic_photos_are_converted_before_upload(workspace: Workspace) -> 
     assert stored["name"] == "beach.jpg" and stored["kind"] == "image"
 
 
-async def test_heic_without_the_extra_says_how_to_install_it(workspace: Workspace) -> None:
-    """In a fresh interpreter where pillow_heif cannot be imported."""
+HIDE_PILLOW_HEIF = """
+import sys
+
+
+class Hide:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "pillow_heif":
+            raise ModuleNotFoundError("No module named 'pillow_heif'", name=name)
+
+
+sys.meta_path.insert(0, Hide())
+"""
+
+
+async def test_heic_without_the_extra_says_how_to_install_it(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    """A server whose pillow_heif cannot be imported refuses the HEIC alone, with the fix."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    heic = workspace.media / "beach.heic"
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(heic, "HEIF")
+    jpg = photos(1)[0]
     blocker = workspace.root / "block"
     blocker.mkdir()
-    (blocker / "pillow_heif.py").write_text("raise ImportError('not installed')\n")
-    code = (
-        "from pathlib import Path\n"
-        "from nemo_mcp.errors import InputError\n"
-        "from nemo_mcp.media import LocalMedia, convert_heic\n"
-        "from nemo_media.mediatypes import TYPES\n"
-        "try:\n"
-        "    convert_heic(LocalMedia(Path('/x.heic'), 'x.heic', 1, TYPES['heic']))\n"
-        "except InputError as exc:\n"
-        "    print(exc)\n"
-    )
-    env = {"PYTHONPATH": str(blocker), "PATH": ""}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    assert "pip install 'nemo-mcp[heic]'" in done.stdout
+    (blocker / "sitecustomize.py").write_text(HIDE_PILLOW_HEIF)
+    params = workspace.params(PYTHONPATH=str(blocker))
+    async with Client(params, mode="legacy") as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        result = structured(
+            await client.call_tool("upload_media", {"paths": [str(heic), str(jpg)]})
+        )
+    assert [u["name"] for u in result["uploaded"]] == [jpg.name]
+    (refused,) = result["rejected"]
+    assert refused["name"] == "beach.heic"
+    assert "pip install 'nemo-mcp[heic]'" in refused["reason"]
+    assert "HEIC" not in (tools["upload_media"].description or ""), "no promise it can't keep"
 
 
 async def test_demo_on_a_fresh_config_ends_with_a_playable_mp4(tmp_path: Path) -> None:

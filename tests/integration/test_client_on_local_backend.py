@@ -13,6 +13,7 @@ import pytest
 
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.backend.sse import Heartbeat, Signal
+from nemo_mcp.downloads import save_video
 from nemo_mcp.errors import (
     BackendUnreachable,
     ExportBlocked,
@@ -20,12 +21,13 @@ from nemo_mcp.errors import (
     RateLimited,
     SessionNotFound,
     StreamDropped,
-    UnsupportedMedia,
+    UnsupportedType,
 )
 from nemo_mcp.local_backend import Faults, LocalBackendConfig, RunningBackend, start_in_thread
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.samples import make_photo, make_tune
 from nemo_mcp.settings import Settings
+from nemo_mcp.store import SQLiteStore
 from nemo_mcp.timeline import parse_draft, summarize
 from tests.e2e.conftest import read_mp4
 
@@ -51,7 +53,7 @@ def live(backend: RunningBackend, settings: Settings) -> Settings:
 
 
 def client_for(settings: Settings, manifest: Manifest) -> BackendClient:
-    return BackendClient(settings, manifest, environ={})
+    return BackendClient(settings, manifest, SQLiteStore.in_folder(settings.config_dir))
 
 
 async def wait_render(client: BackendClient, render_id: str) -> str:
@@ -79,16 +81,17 @@ async def test_every_call_and_the_issue_scenario(
         assert summarize(parse_draft(state)).endswith("2. BGM: song.wav (0-9s, 30%)")
         credits = await client.credits()
         assert (credits.available, credits.frozen) == (5000 - 100, 0)
-        session = await client.session()
+        session = await client.sessions.current()
         await client.submit_render(state["draft"], "render_int_1", session.session_id)
         assert await wait_render(client, "render_int_1") == "completed"
         job = await client.render_status("render_int_1")
         assert job.url
-        path = await client.download(job.url, tmp_path / "out" / "v.mp4")
-        fallback = await client.download(
-            client.fallback_download_url("render_int_1"), tmp_path / "out" / "v.mp4"
+        (tmp_path / "out").mkdir()
+        path = await save_video(client, job.url, tmp_path / "out" / "v.mp4")
+        fallback = await save_video(
+            client, client.fallback_download_url("render_int_1"), tmp_path / "out" / "v.mp4"
         )
-        link = await client.claim_link()
+        link = await client.project_link()
     facts = read_mp4(path)
     assert (facts["video_codec"], facts["audio_codec"], facts["pix_fmt"]) == (
         "h264", "aac", "yuv420p",
@@ -112,11 +115,11 @@ async def test_a_title_on_one_image(live: Settings, manifest: Manifest, tmp_path
         turn = await client.send_message("add the title 'Hello'")
         state = await client.state()
         assert 'Title: "Hello"' in summarize(parse_draft(state))
-        session = await client.session()
+        session = await client.sessions.current()
         await client.submit_render(state["draft"], "render_title", session.session_id)
         assert await wait_render(client, "render_title") == "completed"
-        path = await client.download(
-            client.fallback_download_url("render_title"), tmp_path / "t.mp4"
+        path = await save_video(
+            client, client.fallback_download_url("render_title"), tmp_path / "t.mp4"
         )
     assert turn.text
     facts = read_mp4(path)
@@ -152,10 +155,10 @@ async def test_lost_session_is_replaced_and_said(
     live: Settings, manifest: Manifest, backend: RunningBackend
 ) -> None:
     async with client_for(live, manifest) as client:
-        first = await client.session()
+        first = await client.sessions.current()
         backend.faults.update({"lose_session": True})
         await client.state()
-        assert (await client.session()).session_id != first.session_id
+        assert (await client.sessions.current()).session_id != first.session_id
         assert client.take_notices()
 
 
@@ -163,7 +166,7 @@ async def test_lost_session_on_a_message_is_not_resent(
     live: Settings, manifest: Manifest, backend: RunningBackend
 ) -> None:
     async with client_for(live, manifest) as client:
-        await client.session()
+        await client.sessions.current()
         backend.faults.update({"lose_session": True})
         with pytest.raises(SessionNotFound):
             await client.send_message("make it 5 seconds")
@@ -221,7 +224,7 @@ async def test_failed_render_and_blocked_export(
         await client.upload_file(photo, filename="r.jpg", content_type="image/jpeg")
         await client.send_message("animate this image")
         draft = (await client.state())["draft"]
-        session = await client.session()
+        session = await client.sessions.current()
         backend.faults.update({"fail_next_render": True})
         await client.submit_render(draft, "render_fail", session.session_id)
         assert await wait_render(client, "render_fail") == "failed"
@@ -268,7 +271,7 @@ async def test_the_backend_checks_type_and_size_too(
         f.write(b"\xff\xd8\xff\xe0")
         f.truncate(6 * 1024 * 1024)
     async with client_for(live, manifest) as client:
-        with pytest.raises(UnsupportedMedia):
+        with pytest.raises(UnsupportedType):
             await client.upload_file(fake, filename="fake.jpg", content_type="image/jpeg")
         with pytest.raises(MediaTooLarge):
             await client.upload_file(big, filename="big.jpg", content_type="image/jpeg")

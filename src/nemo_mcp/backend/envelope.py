@@ -12,8 +12,14 @@ from typing import Any
 import httpx
 
 from nemo_mcp.errors import BackendError, ServerFault, SessionNotFound, backend_error
+from nemo_mcp.redact import redact
 
 MAX_DETAIL = 300
+"""How much of a backend's error message is kept for the log (secrets removed before the cut)."""
+
+
+def _detail(text: str) -> str:
+    return redact(text)[:MAX_DETAIL]
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -48,7 +54,7 @@ def error_for(response: httpx.Response) -> BackendError:
     retry = _retry_after(response)
     if isinstance(body, dict):
         code = _code(body.get("code"))
-        detail = str(body.get("message") or body.get("detail") or "")[:MAX_DETAIL]
+        detail = _detail(str(body.get("message") or body.get("detail") or ""))
         if code and code != 0:
             return backend_error(status, code, detail, retry_after=retry)
         # ADK's own answer for an unknown session; the cloud wraps it as 1002.
@@ -57,7 +63,7 @@ def error_for(response: httpx.Response) -> BackendError:
         if status < 400:
             return ServerFault(f"unexpected answer: {detail!r}", status=status)
         return backend_error(status, None, detail, retry_after=retry)
-    detail = response.text[:MAX_DETAIL] if body is None else str(body)[:MAX_DETAIL]
+    detail = _detail(response.text if body is None else str(body))
     if status < 400:
         return ServerFault(f"unreadable answer: {detail!r}", status=status)
     return backend_error(status, None, detail, retry_after=retry)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 RenderState = Literal["pending", "processing", "completed", "failed"]
+JsonObject = dict[str, Any]
+"""A JSON object as the backend sent it (state, drafts, upload answers): read leniently."""
 
 
 def _int(value: object, default: int = 0) -> int:

@@ -4,7 +4,7 @@ httpx can stream a file too, but only with blocking reads in the event loop and 
 us how far it got. This body reads with ``anyio`` in 1 MiB chunks (constant memory), reports
 progress after each chunk, knows its exact length up front (so the request has a
 ``Content-Length`` and can be refused early by size), and notices a file that changes while it
-is being sent.
+is being sent (an input error: the user's file changed, the network is fine).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import anyio
 
-from nemo_mcp.errors import BackendUnreachable
+from nemo_mcp.errors import FileChanged
 
 CHUNK = 1024 * 1024
 FIELD = "files"
@@ -58,10 +58,10 @@ class FilePart:
             while chunk := await f.read(CHUNK):
                 sent += len(chunk)
                 if sent > self.size:
-                    raise BackendUnreachable(f"{self.path.name} grew while it was being uploaded")
+                    raise FileChanged(self.path.name, grew=True)
                 yield chunk
                 if self.progress:
                     await self.progress(sent, self.size)
         if sent != self.size:
-            raise BackendUnreachable(f"{self.path.name} shrank while it was being uploaded")
+            raise FileChanged(self.path.name, grew=False)
         yield self.tail

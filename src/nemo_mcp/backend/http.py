@@ -1,0 +1,167 @@
+"""HTTP to the backend: one ``httpx.AsyncClient``, the envelope, and httpx's errors mapped once.
+
+Like httpx's own ``map_httpcore_exceptions``, the errors of the layer below are translated in one
+context manager, with one table per phase of a call, because the same exception means different
+things at different moments: a reset before the request went out means nothing was sent (say
+"unreachable"), the same reset after a message was sent means it may be running (a drop, never
+re-sent). Nothing above this module sees an httpx exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from nemo_mcp import __version__
+from nemo_mcp.backend.envelope import error_for, read_answer
+from nemo_mcp.backend.multipart import FilePart
+from nemo_mcp.errors import BackendUnreachable, NemoError, StreamDropped
+from nemo_mcp.settings import Settings
+
+USER_AGENT = f"nemo-mcp/{__version__}"
+
+
+class Phase(enum.Enum):
+    CALL = "a call"
+    """A request and its whole answer."""
+    MESSAGE = "sending a message"
+    """Until a message's stream has opened."""
+    STREAM = "reading a stream"
+    """While a message's stream is read."""
+    DOWNLOAD = "downloading"
+
+
+ExceptionTable = tuple[tuple[type[httpx.HTTPError], str, type[NemoError]], ...]
+
+# First match wins. The words are for the log; users get theirs from the error's type.
+EXCEPTIONS: dict[Phase, ExceptionTable] = {
+    Phase.CALL: (
+        (httpx.TimeoutException, "the backend did not answer in time", BackendUnreachable),
+        (httpx.TransportError, "could not reach the backend", BackendUnreachable),
+    ),
+    Phase.MESSAGE: (
+        (httpx.ConnectError, "could not reach the backend; nothing was sent", BackendUnreachable),
+        (httpx.ConnectTimeout, "could not reach the backend; nothing was sent", BackendUnreachable),
+        (httpx.TransportError, "no answer to the message", StreamDropped),
+    ),
+    Phase.STREAM: ((httpx.TransportError, "the stream broke", StreamDropped),),
+    Phase.DOWNLOAD: ((httpx.TransportError, "the download was interrupted", BackendUnreachable),),
+}
+
+
+@contextlib.contextmanager
+def map_exceptions(
+    phase: Phase, *, offline: bool = False, text: Callable[[], str] = str
+) -> Iterator[None]:
+    """httpx errors become ours, by the table of ``phase``; ``text()`` is a stream's text so far."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        for kind, words, ours in EXCEPTIONS[phase]:
+            if isinstance(exc, kind):
+                detail = f"{words} ({type(exc).__name__})"
+                error: NemoError = (
+                    StreamDropped(detail, text=text()) if ours is StreamDropped else ours(detail)
+                )
+                if isinstance(error, BackendUnreachable):
+                    error.offline = offline
+                raise error from None
+        raise
+
+
+class ApiHttp:
+    """The process's one HTTP client to the backend: builds requests, sends them, reads answers.
+
+    It knows the attribution headers and the API's origin; it does not know tokens or sessions
+    (``Credentials`` and ``Sessions``) or what the calls mean (``BackendClient``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        attribution: Mapping[str, str],
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        offline: bool = False,
+    ) -> None:
+        self.offline = offline
+        self.attribution = dict(attribution)
+        self.timeout = httpx.Timeout(settings.request_timeout, connect=settings.connect_timeout)
+        self._origin = httpx.URL(settings.api_url)
+        self._client = httpx.AsyncClient(
+            base_url=settings.api_url,
+            transport=transport,
+            timeout=self.timeout,
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+            trust_env=not offline,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def build(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        token: str | None,
+        json: Any = None,
+        body: FilePart | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Request:
+        """A request to the API with the attribution headers and the token; a request anywhere
+        else (a CDN's download link) carries neither."""
+        target = self._client.base_url.join(url)
+        all_headers: dict[str, str] = {}
+        if self.same_origin(target):
+            all_headers.update(self.attribution)
+            if token is not None:
+                all_headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            all_headers.update(body.headers)
+        all_headers.update(headers or {})
+        return self._client.build_request(
+            method,
+            target,
+            json=json,
+            content=body.stream() if body is not None else None,
+            headers=all_headers,
+            timeout=timeout or self.timeout,
+        )
+
+    def same_origin(self, url: httpx.URL) -> bool:
+        return (url.scheme, url.host, url.port) == (
+            self._origin.scheme,
+            self._origin.host,
+            self._origin.port,
+        )
+
+    async def call(self, request: httpx.Request, *, bare_ok: bool = False) -> Any:
+        """Send ``request`` and return the answer's ``data`` (or a typed error)."""
+        with map_exceptions(Phase.CALL, offline=self.offline):
+            response = await self._client.send(request)
+        return read_answer(response, bare_ok=bare_ok)
+
+    @contextlib.asynccontextmanager
+    async def open(self, request: httpx.Request, phase: Phase) -> AsyncIterator[httpx.Response]:
+        """Send ``request`` and hold its answer open for streaming; closed on the way out.
+
+        httpx errors while the caller reads it are mapped by ``phase`` too."""
+        with map_exceptions(phase, offline=self.offline):
+            response = await self._client.send(request, stream=True)
+            try:
+                yield response
+            finally:
+                await response.aclose()
+
+    async def refusal(self, response: httpx.Response, phase: Phase) -> NemoError:
+        """The typed error of an open answer that is not what was asked for."""
+        with map_exceptions(phase, offline=self.offline):
+            await response.aread()
+        return error_for(response)

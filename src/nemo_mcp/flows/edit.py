@@ -1,0 +1,161 @@
+"""An edit: one message to the backend, its stream read to the end, the result in plain words.
+
+Uploads asked for before the edit finish first (the message may be about them). The state is
+read before the message so a silent edit (about 30% of them) is answered from a
+diff, never with silence; that draft is kept on the job's record too, so a server that dies
+mid-stream can still say what changed after a restart. The message is recorded as handed to the
+backend right before it goes out, and a job with such a record is never sent again:
+
+- a stream that drops or times out is recovered by reading the state after
+  ``NEMO_RECOVERY_WAIT`` seconds, then every twice that, five reads in all; a change is the
+  result, no change a failure that offers a retry;
+- a job adopted after its process died is reported as ``interrupted``, with what the state
+  shows changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+import anyio
+from pydantic import BaseModel
+
+from nemo_mcp import gui
+from nemo_mcp.backend.client import BackendClient
+from nemo_mcp.backend.models import JsonObject
+from nemo_mcp.backend.sse import Failure, Heartbeat, Signal, TextUpdate, ToolCall
+from nemo_mcp.errors import EditFailed, StreamError
+from nemo_mcp.jobs import JobManager, RunningJob, elapsed_words
+from nemo_mcp.results import EditResult
+from nemo_mcp.routing import Intent
+from nemo_mcp.store import StateStore
+from nemo_mcp.timeline import Timeline, describe_changes, diff, parse_draft, summarize
+
+log = logging.getLogger(__name__)
+
+RECOVERY_READS = 5
+PROGRESS_CHARS = 120
+
+
+class EditRequest(BaseModel):
+    """What an edit job needs: the words, and (once read) the draft before them."""
+
+    text: str
+    before: JsonObject | None = None
+
+
+class AlreadySent(Exception):
+    """The hand-off record exists: this message went to the backend once already."""
+
+
+def message_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= PROGRESS_CHARS else "..." + text[-(PROGRESS_CHARS - 3) :]
+
+
+def _result(reply: str, after: Timeline, changes: list[str]) -> EditResult:
+    return EditResult(
+        status="done", intent=Intent.EDIT, reply=reply, timeline=summarize(after), changes=changes
+    )
+
+
+@dataclass
+class EditFlow:
+    client: BackendClient
+    store: StateStore
+    jobs: JobManager
+    recovery_wait: float
+    typical_seconds: float
+
+    async def run(self, job: RunningJob) -> EditResult:
+        request = EditRequest.model_validate_json(job.record.request)
+        if job.resumed and await self.store.handed_off(job.id):
+            return await self._interrupted(request)
+        await self.jobs.settled(job, ("upload",), "sending the request")
+        state = await self.client.state()
+        await job.remember(request.model_copy(update={"before": state.get("draft") or {}}))
+        before = parse_draft(state)
+        started = time.monotonic()
+
+        def fraction() -> float:
+            return min(0.95, (time.monotonic() - started) / max(self.typical_seconds, 1.0))
+
+        async def on_signal(signal: Signal) -> None:
+            if isinstance(signal, TextUpdate):
+                await job.report(f"Backend: {_short(gui.translate(signal.text))}", fraction())
+            elif isinstance(signal, ToolCall):
+                await job.report(f"Working: {signal.name.replace('_', ' ')}", fraction())
+            elif isinstance(signal, Heartbeat):
+                await job.report(
+                    f"Still working... {elapsed_words(job.record.elapsed)}", fraction()
+                )
+            elif isinstance(signal, Failure):
+                await job.report("The backend reported a problem", fraction())
+
+        async def before_send(session_id: str) -> None:
+            if not await self.store.record_handoff(
+                job.id, session_id, message_digest(request.text)
+            ):
+                raise AlreadySent(job.id)
+
+        await job.report("Sending the request to the backend", 0.01)
+        try:
+            turn = await self.client.send_message(request.text, on_signal, before_send=before_send)
+        except AlreadySent:
+            return await self._interrupted(
+                request.model_copy(update={"before": state.get("draft")})
+            )
+        except StreamError as exc:
+            return await self._recover(before, exc, job)
+        after = parse_draft(await self.client.state())
+        changes = diff(before, after)
+        text = gui.translate(gui.strip_trailing_glitch(turn.text)).strip()
+        if turn.error and not changes:
+            raise EditFailed("The backend could not finish the request.", reply=text)
+        if turn.error:
+            text = (text + "\n" if text else "") + "(The backend reported a problem at the end.)"
+        return _result(text or describe_changes(before, after), after, changes)
+
+    async def _recover(self, before: Timeline, exc: StreamError, job: RunningJob) -> EditResult:
+        """Never re-send: watch the state for the edit landing instead."""
+        log.warning("edit stream ended badly (%s); recovering from state", type(exc).__name__)
+        for attempt in range(RECOVERY_READS):
+            wait = self.recovery_wait * (1 if attempt == 0 else 2)
+            await job.report(
+                f"The connection dropped; checking the project in {wait:.0f} s "
+                f"(check {attempt + 1} of {RECOVERY_READS}; the request is not sent again)"
+            )
+            await anyio.sleep(wait)
+            after = parse_draft(await self.client.state())
+            if changes := diff(before, after):
+                reply = "The connection dropped, but the edit landed: " + describe_changes(
+                    before, after
+                )
+                return _result(reply, after, changes)
+        raise EditFailed(
+            "The connection to the backend dropped and the project has not changed after "
+            f"{RECOVERY_READS} checks. The request was not sent twice; ask again to retry it."
+        )
+
+    async def _interrupted(self, request: EditRequest) -> EditResult:
+        """The server stopped while this message ran: say what the project shows, send nothing."""
+        before = parse_draft(request.before or {})
+        after = parse_draft(await self.client.state())
+        changes = diff(before, after) if request.before is not None else []
+        seen = describe_changes(before, after) if changes else "no change to the timeline yet"
+        reply = (
+            f"The server stopped while this request ({request.text[:80]!r}) was running. It was "
+            f"not sent again. What the project shows: {seen}. If that is not what you asked for, "
+            "ask again."
+        )
+        return EditResult(
+            status="interrupted", intent=Intent.EDIT, reply=reply, timeline=summarize(after),
+            changes=changes,
+        )  # fmt: skip

@@ -1,0 +1,41 @@
+"""``nemo-mcp state``: what the store holds, and ``--prune`` to remove what is stale.
+
+Pruning follows ``store.Retention`` (docs/STATE.md): finished jobs a week after they were
+reported (a month if never), jobs stuck for a day (their process is gone), render records after
+three days, expired tokens and leases. It is safe while servers run: a live job heartbeats, so it
+is never stuck, and a result still waiting to be told is kept for a month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nemo_mcp.settings import Settings
+from nemo_mcp.store import Housekeeping, Retention, SQLiteStore
+
+Say = Callable[[str], None]
+
+
+def _describe(counts: Housekeeping) -> str:
+    parts = [
+        f"{counts.jobs} finished job(s) past their time",
+        f"{counts.stuck_jobs} stuck job(s)",
+        f"{counts.renders} old render record(s)",
+        f"{counts.tokens} expired token(s)",
+        f"{counts.leases} expired lease(s)",
+    ]
+    return ", ".join(parts)
+
+
+async def run_state(settings: Settings, say: Say, *, prune: bool) -> int:
+    store = SQLiteStore.in_folder(settings.config_dir)
+    try:
+        say(f"state: {store.path}")
+        found = await store.prune(Retention(), dry_run=not prune)
+        verb = "removed" if prune else "stale"
+        say(f"{verb}: {_describe(found)}")
+        if not prune and found.total:
+            say("run `nemo-mcp state --prune` to remove them")
+    finally:
+        await store.close()
+    return 0

@@ -1,0 +1,64 @@
+"""``export_video``: one export at a time; asking again joins it or hands out its result."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from nemo_mcp.downloads import ROOM_MARGIN, check_folder
+from nemo_mcp.errors import InputError
+from nemo_mcp.flows.export import ExportRequest
+from nemo_mcp.results import ExportResult, no_title
+from nemo_mcp.tool_names import ToolName
+from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.outcomes import export_outcome
+
+EXPORT_KEY = "export"
+
+
+def output_folder(raw: str | None, default: Path) -> Path:
+    """The folder the user named (full path), or the configured one."""
+    if raw is None or not raw.strip():
+        return default
+    folder = Path(raw.strip()).expanduser()
+    if not folder.is_absolute():
+        raise InputError(f"{raw.strip()} is a relative path. Give the full path of a folder.")
+    return folder
+
+
+async def export_video(
+    ctx: Context,
+    output_dir: Annotated[
+        str | None, Field(description="folder for the MP4", json_schema_extra=no_title)
+    ] = None,
+    download: Annotated[
+        bool, Field(description="save it on this computer", json_schema_extra=no_title)
+    ] = True,
+) -> ExportResult:
+    return await answer(
+        ctx, ToolName.EXPORT_VIDEO, partial(start_export, output_dir=output_dir, download=download)
+    )
+
+
+async def start_export(call: Call, output_dir: str | None, *, download: bool) -> ExportResult:
+    """Join the running export, hand out one that finished unseen, or start one."""
+    app = call.app
+    finished = await app.store.jobs(app.scope, kinds=["export"], unreported=True)
+    if done := [j for j in finished if not j.active]:
+        # An older export nobody saw is superseded by the latest one.
+        await app.jobs.take_finished(app.scope, ids=[j.id for j in done[:-1]])
+        return await export_outcome(call, done[-1])
+    folder = output_folder(output_dir, app.settings.output_dir)
+    if download and not await app.jobs.active(app.scope, "export"):
+        await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
+    request = ExportRequest(output_dir=str(folder), download=download)
+    record, _ = await app.jobs.submit(
+        app.scope, "export", EXPORT_KEY, "export", request, serial=False
+    )
+    record = await app.jobs.wait(record.id, call.remaining(), call.progress)
+    return await export_outcome(call, record)

@@ -1,0 +1,91 @@
+"""The one place the tools, prompts and the timeline resource are registered. Only registers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import ToolAnnotations
+
+from nemo_mcp.manifests import Manifest
+from nemo_mcp.tool_names import ToolName
+from nemo_mcp.tool_text import ToolTexts
+from nemo_mcp.tools.app import App
+from nemo_mcp.tools.credits import check_credits
+from nemo_mcp.tools.edit import send_edit
+from nemo_mcp.tools.export import export_video
+from nemo_mcp.tools.timeline import get_timeline, timeline_document
+from nemo_mcp.tools.upload import upload_media
+from nemo_mcp.words import user_message
+
+# Honest hints, spelled out even where they equal the spec's defaults: all five reach the
+# backend (open world), none deletes anything the user has, the two readers change nothing.
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
+READS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
+TIMELINE_URI = "nemo://timeline/current"
+PROMPT_NAME_CHARS = 60
+
+
+def prompt_name(example: str) -> str:
+    """A prompt's name from its example: a slug cut at a word boundary, never mid-word."""
+    words = re.sub(r"[^a-z0-9]+", " ", example.lower()).split()
+    name = ""
+    for word in words:
+        candidate = f"{name}-{word}" if name else word
+        if len(candidate) > PROMPT_NAME_CHARS:
+            break
+        name = candidate
+    return name or "example"
+
+
+def register(
+    mcp: MCPServer[App], manifest: Manifest, texts: ToolTexts, app: Callable[[], App]
+) -> None:
+    """Add the five tools, one prompt per example, and the timeline resource to ``mcp``.
+
+    ``app`` gives the running server's state to the resource, which gets no context."""
+    name = manifest.display_name
+    tools = (
+        (upload_media, ToolName.UPLOAD_MEDIA, f"Upload media to {name}", texts.upload, WRITES),
+        (send_edit, ToolName.SEND_EDIT, f"Ask {name} for a change", texts.send_edit, WRITES),
+        (get_timeline, ToolName.GET_TIMELINE, "Show the timeline", texts.get_timeline, READS),
+        (
+            export_video,
+            ToolName.EXPORT_VIDEO,
+            "Export the video as MP4",
+            texts.export_video,
+            WRITES,
+        ),
+        (check_credits, ToolName.CHECK_CREDITS, "Check credits", texts.check_credits, READS),
+    )
+    for fn, tool, title, description, hints in tools:
+        mcp.add_tool(fn, name=tool.value, title=title, description=description, annotations=hints)
+
+    for example in manifest.examples:
+        _add_prompt(mcp, example)
+
+    @mcp.resource(
+        TIMELINE_URI,
+        name="timeline",
+        title="Current timeline",
+        description="The project's timeline: the one-line summary and the draft JSON.",
+        mime_type="application/json",
+    )
+    async def timeline_resource() -> str:
+        try:
+            return await timeline_document(app())
+        except LookupError:
+            raise ResourceError("The server is still starting; try again in a moment.") from None
+        except Exception as exc:
+            raise ResourceError(user_message(exc)) from None
+
+
+def _add_prompt(mcp: MCPServer[App], example: str) -> None:
+    def prompt() -> str:
+        return example
+
+    mcp.prompt(name=prompt_name(example), title=example, description=f'Try saying: "{example}"')(
+        prompt
+    )

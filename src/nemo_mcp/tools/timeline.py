@@ -1,0 +1,59 @@
+"""``get_timeline``: the project's tracks, whether it can be exported, and the work in flight.
+
+Jobs that finished are handed out here too (each once), so a result is never lost between the
+tools that can report it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from mcp.server.mcpserver import Context
+
+from nemo_mcp.results import TimelineResult, TrackInfo
+from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
+from nemo_mcp.tool_names import ToolName
+from nemo_mcp.tools.app import App
+from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.outcomes import job_info, with_notices
+
+
+def track_infos(timeline: Timeline) -> list[TrackInfo]:
+    return [
+        TrackInfo(
+            index=t.index, kind=t.kind, name=t.name, label=t.label or "", start_ms=t.start_ms,
+            end_ms=t.end_ms, volume_pct=t.volume_pct, segments=len(t.segments),
+        )
+        for t in timeline.tracks
+    ]  # fmt: skip
+
+
+async def get_timeline(ctx: Context) -> TimelineResult:
+    return await answer(ctx, ToolName.GET_TIMELINE, _timeline)
+
+
+async def _timeline(call: Call) -> TimelineResult:
+    app = call.app
+    timeline = parse_draft(await app.client.state())
+    outstanding = await app.jobs.outstanding(app.scope)
+    infos = [await job_info(app, record) for record in outstanding]
+    await app.jobs.take_finished(app.scope, ids=[r.id for r in outstanding if not r.active])
+    return TimelineResult(
+        summary=with_notices(app, summarize(timeline)),
+        ready=is_ready(timeline),
+        duration_ms=timeline.duration_ms,
+        tracks=track_infos(timeline),
+        jobs=infos,
+    )
+
+
+async def timeline_document(app: App) -> str:
+    """The ``nemo://timeline/current`` resource: the summary, readiness and the draft JSON."""
+    state = await app.client.state()
+    timeline = parse_draft(state)
+    body = {
+        "summary": summarize(timeline),
+        "ready": is_ready(timeline),
+        "draft": state.get("draft"),
+    }
+    return json.dumps(body, ensure_ascii=False)

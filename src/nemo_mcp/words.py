@@ -1,0 +1,165 @@
+"""The one place an error becomes words for a person. Pure.
+
+Every tool failure, every rejected upload item and every failed job goes through
+:func:`user_message`. It reads only what the error carries (a limit, the accepted types, a link,
+whether the token was anonymous or the backend embedded), never a backend body, a raw code, a
+class name or a traceback; secrets are removed later, at the edge, from everything that leaves.
+Registration, top-up and plan wording follow the vendor's skills.
+"""
+
+from __future__ import annotations
+
+from nemo_mcp.errors import (
+    BackendUnreachable,
+    ClientIdMissing,
+    ConfigError,
+    DownloadFailed,
+    EditFailed,
+    ExportBlocked,
+    InputError,
+    MediaTooLarge,
+    OutOfCredits,
+    RateLimited,
+    RenderFailed,
+    RequestRejected,
+    ServerFault,
+    SessionNotFound,
+    StreamDropped,
+    StreamTimedOut,
+    TokenInvalid,
+    ToolTimedOut,
+    UnsupportedType,
+)
+
+UNEXPECTED = "Something unexpected went wrong inside nemo-mcp; the details are in its log."
+DEFAULT_RETRY_AFTER_S = 30.0
+
+
+def duration_words(seconds: float) -> str:
+    """``45 s`` or ``3 min``: how long to wait, for a person."""
+    seconds = max(1, round(seconds))
+    return f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} min"
+
+
+def _out_of_credits(exc: OutOfCredits) -> str:
+    if exc.offline:
+        return "The local backend's credit counter ran out; restart `nemo-mcp serve --local`."
+    if exc.anonymous and exc.register_link:
+        return (
+            "You are out of free credits. Register to keep this project and get more credits: "
+            f"{exc.register_link}"
+        )
+    return "You are out of credits. Top up credits in your account, then try again."
+
+
+def _too_large(exc: MediaTooLarge) -> str:
+    limit = f" (the limit is {exc.limit_mb} MB)" if exc.limit_mb else ""
+    return f"The file is too large{limit}. Trim or compress it and upload it again."
+
+
+def _unsupported(exc: UnsupportedType) -> str:
+    if exc.accepted:
+        return (
+            f"The backend does not take that file type. Accepted types: {', '.join(exc.accepted)}."
+        )
+    return "The backend does not take that file type."
+
+
+def _token(exc: TokenInvalid) -> str:
+    if exc.anonymous:
+        return (
+            "The free session token was refused even after renewing it. "
+            "Try again in a minute; nothing was charged."
+        )
+    return (
+        "Your NEMO_TOKEN is invalid or has expired. Create a new token in your NemoVideo account "
+        "and update NEMO_TOKEN in the MCP client's settings."
+    )
+
+
+def _unreachable(exc: BackendUnreachable) -> str:
+    if exc.offline:
+        return (
+            "The embedded local backend did not answer. Restart the server "
+            "(`nemo-mcp serve --local`); nothing was charged."
+        )
+    return (
+        "The NemoVideo backend could not be reached. Check the network connection (or "
+        "NEMO_API_URL) and try again; nothing was charged."
+    )
+
+
+def _edit_failed(exc: EditFailed) -> str:
+    return f"{exc.reply}\n{exc.reason}" if exc.reply else exc.reason
+
+
+def _download_failed(exc: DownloadFailed) -> str:
+    return (
+        f"The video was rendered but could not be saved in {exc.folder}. Call export_video "
+        "again (with another output_dir if this folder is the problem): it saves the finished "
+        "render without rendering again."
+    )
+
+
+FIXED: dict[type[BaseException], str] = {
+    SessionNotFound: (
+        "The previous project expired on the backend, so a new one was started. "
+        "Upload the media again and repeat the request."
+    ),
+    ClientIdMissing: "The backend did not accept this device's client id. Try again in a moment.",
+    ExportBlocked: (
+        "Export is not available on the free plan. This is a plan limit, not credits: "
+        "register or upgrade your plan to unlock export."
+    ),
+    RequestRejected: (
+        "The backend refused the request. Try again; if it keeps happening, run "
+        "`nemo-mcp doctor` and report it."
+    ),
+    ServerFault: "The NemoVideo backend had an internal problem. Try again in a few minutes.",
+    StreamDropped: (
+        "The connection to the backend dropped and the result could not be confirmed. "
+        "The request was not sent twice; check the timeline before asking again."
+    ),
+    StreamTimedOut: (
+        "The backend stopped answering for too long. The request was not sent twice; "
+        "check the timeline, then try again if nothing changed."
+    ),
+    RenderFailed: (
+        "The export failed on the backend, twice. Nothing was charged for it; try "
+        "exporting again later."
+    ),
+}
+
+
+def user_message(exc: BaseException) -> str:
+    """Plain words for a person; the single translation point for every error."""
+    match exc:
+        case InputError() | ConfigError():
+            return str(exc)
+        case BackendUnreachable():
+            return _unreachable(exc)
+        case ToolTimedOut():
+            return (
+                f"The backend did not answer within {duration_words(exc.seconds)}, so this was "
+                "stopped and nothing was changed. Try again in a minute; if it keeps happening, "
+                "run `nemo-mcp doctor`."
+            )
+        case TokenInvalid():
+            return _token(exc)
+        case OutOfCredits():
+            return _out_of_credits(exc)
+        case UnsupportedType():
+            return _unsupported(exc)
+        case MediaTooLarge():
+            return _too_large(exc)
+        case RateLimited():
+            wait = duration_words(exc.retry_after or DEFAULT_RETRY_AFTER_S)
+            return f"The backend is rate limiting requests. Wait about {wait} and try again."
+        case EditFailed():
+            return _edit_failed(exc)
+        case DownloadFailed():
+            return _download_failed(exc)
+    for kind, words in FIXED.items():
+        if isinstance(exc, kind):
+            return words
+    return UNEXPECTED
