@@ -48,6 +48,7 @@ from nemo_mcp.results import ExportResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import RenderRecord, StateStore
 from nemo_mcp.timeline import is_ready, parse_draft
+from nemo_mcp.words import duration_words
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class ExportFlow:
         raise PollBudgetSpent(record.render_id)
 
     def _still_rendering(self, job: RunningJob, render_id: str) -> ExportResult:
-        later = elapsed_words(self.settings.poll_interval * self.settings.render_polls)
+        later = duration_words(self.settings.poll_interval * self.settings.render_polls)
         return ExportResult(
             status="running",
             render_id=render_id,

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 DEADLINE_MARGIN_S = 2.0
 """How far past ``NEMO_TOOL_WAIT`` a call may run before it is cut (it should never get there)."""
 WAIT_RESERVE_S = 1.0
-"""Kept back from a job wait, for building the answer after it."""
+"""Kept back from a job wait for building the answer after it (a tenth of a short wait)."""
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -63,7 +63,8 @@ class Call:
 
     def remaining(self) -> float:
         """How long a job may still be waited for in this call."""
-        return max(0.0, self.deadline - anyio.current_time() - WAIT_RESERVE_S)
+        reserve = min(WAIT_RESERVE_S, self.app.settings.tool_wait / 10)
+        return max(0.0, self.deadline - anyio.current_time() - reserve)
 
     async def progress(self, progress: float, total: float, message: str) -> None:
         await self.ctx.report_progress(progress, total, redact(message))

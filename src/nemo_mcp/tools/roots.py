@@ -8,10 +8,12 @@ declares the capability but does not answer in time, or a connection with no bac
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import anyio
 from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from nemo_mcp.media import path_of_uri
 
@@ -27,7 +29,9 @@ async def client_roots(ctx: Context) -> list[Path] | None:
     if caps is None or caps.roots is None or not session.can_send_request:
         return None
     try:
-        with anyio.fail_after(ROOTS_TIMEOUT_S):
+        with anyio.fail_after(ROOTS_TIMEOUT_S), warnings.catch_warnings():
+            # Deprecated in the 2026-07-28 protocol; today's clients still declare roots.
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
             result = await session.list_roots()
     except Exception:
         log.info("the client declared roots but did not list them; using the configured folders")

@@ -1,0 +1,86 @@
+"""``export_video`` in memory: one export at a time, joined or handed out, folders checked first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from tests.fakes.backend import MP4, FakeBackend
+
+DRAFT = {"t": [{"tt": 0, "sg": [{"st": 0, "d": 3000, "m": {"name": "a.jpg"}}]}]}
+
+
+async def test_an_export_lands_one_whole_mp4(
+    open_session: Any, fake: FakeBackend, tmp_path: Path
+) -> None:
+    fake.draft = DRAFT
+    progress: list[float] = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        progress.append(p)
+
+    async with open_session(output_dir=tmp_path / "out") as s:
+        data = await s.data("export_video", progress_callback=on_progress)
+    path = Path(data["path"])
+    assert data["status"] == "done" and path.parent == tmp_path / "out"
+    assert path.read_bytes() == MP4 and data["bytes"] == len(MP4)
+    assert data["link"] == "https://web.nemo.test/workspace/claim?ct=clm_fake_claim_0001"
+    assert progress == sorted(progress) and progress
+    assert fake.count("render_submit") == 1
+
+
+async def test_a_slow_export_hands_off_and_asking_again_joins_it(
+    open_session: Any, fake: FakeBackend, tmp_path: Path
+) -> None:
+    fake.draft = DRAFT
+    fake.render_polls = 10
+    async with open_session(
+        tool_wait=0.3, poll_interval=0.05, render_polls=50, output_dir=tmp_path
+    ) as s:
+        first = await s.data("export_video")
+        again = await s.data("export_video")
+        with anyio.fail_after(10):
+            while (done := await s.data("export_video"))["status"] != "done":
+                pass
+    assert first["status"] == "running" and again["job_id"] == first["job_id"]
+    assert done["job_id"] == first["job_id"] and Path(done["path"]).exists()
+    assert fake.count("render_submit") == 1
+
+
+async def test_an_unusable_folder_is_refused_before_anything_renders(
+    open_session: Any, fake: FakeBackend, tmp_path: Path
+) -> None:
+    fake.draft = DRAFT
+    (tmp_path / "file.txt").write_text("x")
+    async with open_session() as s:
+        relative = await s.error("export_video", {"output_dir": "videos"})
+        a_file = await s.error("export_video", {"output_dir": str(tmp_path / "file.txt")})
+        through = await s.error("export_video", {"output_dir": str(tmp_path / "file.txt" / "v")})
+        fine = await s.data("export_video", {"output_dir": str(tmp_path / "new" / "folder")})
+    assert "relative path" in relative
+    assert "file.txt: it is a file, not a folder" in a_file
+    assert "file.txt is a file" in through and "Something unexpected" not in through
+    assert fine["status"] == "done", "a bad folder does not break the next export"
+    assert fake.count("render_submit") == 1
+
+
+async def test_an_empty_timeline_is_refused(open_session: Any, fake: FakeBackend) -> None:
+    async with open_session() as s:
+        words = await s.error("export_video")
+    assert "timeline is empty" in words and fake.count("render_submit") == 0
+
+
+async def test_an_html_error_page_never_reaches_the_user(
+    open_session: Any, fake: FakeBackend, tmp_path: Path
+) -> None:
+    fake.draft = DRAFT
+    page = httpx.Response(502, text="<!DOCTYPE html><html><body>Bad Gateway</body></html>")
+    fake.fail("render_submit", page, page)
+    async with open_session(output_dir=tmp_path) as s:
+        words = await s.error("export_video")
+    assert "export failed on the backend" in words
+    assert "DOCTYPE" not in words and "ServerFault" not in words and "Bad Gateway" not in words
+    assert fake.count("render_submit") == 2
