@@ -1,6 +1,6 @@
 """How much memory the local backend needs to take a big upload (default 500 MB).
 
-Starts the backend as a subprocess (``python -m nemo_mcp.local_backend``), uploads a sparse file
+Starts the backend as a subprocess (``python -m nemo_local``), uploads a sparse file
 through a real loopback socket with httpx (streamed from disk), and prints the backend's peak RSS
 growth (Linux ``/proc/<pid>/status``: VmHWM minus VmRSS before the upload) and the throughput.
 The issue's bar: growth under 50 MB for a 500 MB upload.
@@ -46,7 +46,7 @@ def main() -> int:
         work = Path(tmp)
         big = sparse_mp4(work / "big.mp4", args.mb)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "nemo_mcp.local_backend", "--data-dir", str(work / "data")],
+            [sys.executable, "-m", "nemo_local", "--data-dir", str(work / "data")],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

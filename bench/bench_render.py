@@ -19,7 +19,7 @@ from pathlib import Path
 import imageio_ffmpeg
 from PIL import Image, ImageDraw
 
-from nemo_mcp.local_backend.render import render_draft
+from nemo_local.encode import render_draft
 
 PHOTOS = {"med_beach": (4000, 3000), "med_tower": (3024, 4032), "med_square": (2000, 2000)}
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
 from nemo_mcp.client_config import config_block
-from nemo_mcp.local_backend import LocalBackendConfig, RunningBackend, start_in_thread
 from nemo_media.ffmpeg import parse_streams
 from tests.conftest import SENTINEL_TOKEN
 

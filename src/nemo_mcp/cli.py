@@ -76,33 +76,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_local_backend(args: argparse.Namespace) -> int:
-    import tempfile
+    """Its flags belong to ``nemo_local``, parsed there: the server's start-up never loads it."""
+    from nemo_local.command_line import main as local_backend
 
-    from nemo_mcp.local_backend import Faults, LocalBackendConfig, serve_forever
-
-    faults = Faults()
-    try:
-        faults.update(dict(_fault(f) for f in args.fault))
-    except ValueError as exc:
-        raise ConfigError(f"--fault: {exc}") from None
-    canvas = _canvas(args.canvas)
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="nemo-local-backend-"))
-    config = LocalBackendConfig(
-        data_dir=data_dir, host=args.host, port=args.port, starting_credits=args.credits,
-        canvas=canvas, seed=args.seed, faults=faults,
-    )  # fmt: skip
-    return serve_forever(config)
-
-
-def _fault(text: str) -> tuple[str, object]:
-    """``NAME`` switches on; ``NAME=VALUE`` takes a JSON value (``2``, ``true``, ``1.5``)."""
-    name, sep, value = text.partition("=")
-    return name, json.loads(value) if sep else True
+    return local_backend(args.rest, prog="nemo-mcp local-backend")
 
 
 def _canvas(text: str) -> tuple[int, int]:
     """``--canvas``, checked here so the message names the flag."""
-    from nemo_mcp.settings import parse_canvas
+    from nemo_media.canvas import parse_canvas
 
     try:
         return parse_canvas(text, "--canvas")
@@ -179,17 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_cmd_serve)
 
-    p = sub.add_parser("local-backend", help="run the embedded backend on loopback")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    p.add_argument("--data-dir", type=Path, help="uploads and renders (default: a temp folder)")
-    p.add_argument("--credits", type=int, default=100, help="credits of a new token")
-    p.add_argument("--canvas", default="1080x1920", help="default frame size, WxH")
-    p.add_argument("--seed", type=int, help="makes silent edits repeatable")
-    p.add_argument(
-        "--fault", action="append", default=[], metavar="NAME[=VALUE]",
-        help="a fault switch at start, e.g. drop_next_stream or rate_limit_next=2",
-    )  # fmt: skip
+    p = sub.add_parser("local-backend", help="run the embedded backend on loopback", add_help=False)
     p.set_defaults(run=_cmd_local_backend)
 
     p = sub.add_parser("doctor", help="check the configuration and say what to fix")
@@ -215,7 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and getattr(args, "run", None) is not _cmd_local_backend:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = [*getattr(args, "rest", []), *rest]
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2

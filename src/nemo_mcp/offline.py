@@ -25,7 +25,7 @@ def local_data_dir(settings: Settings) -> Path:
 @asynccontextmanager
 async def embedded_backend(settings: Settings, data_dir: Path) -> AsyncIterator[Settings]:
     """Run the embedded backend on a free loopback port; yields the settings that point at it."""
-    from nemo_mcp.local_backend import LocalBackend, LocalBackendConfig
+    from nemo_local import LocalBackend, LocalBackendConfig
 
     config = LocalBackendConfig(data_dir=data_dir)
     if settings.local_canvas:

@@ -60,17 +60,6 @@ def parse_seconds(raw: str, name: str) -> float:
     return value
 
 
-def parse_canvas(raw: str, name: str = "NEMO_LOCAL_CANVAS") -> tuple[int, int]:
-    """``WIDTHxHEIGHT`` (e.g. ``540x960``); ``name`` (a variable or a flag) is in the error."""
-    width, sep, height = raw.strip().lower().partition("x")
-    if not (sep and width.isdigit() and height.isdigit()):
-        raise ValueError(f"{name} must look like 1080x1920, got {raw!r}")
-    size = (int(width), int(height))
-    if not all(16 <= n <= 4096 for n in size):
-        raise ValueError(f"{name} must be between 16 and 4096 pixels a side, got {raw!r}")
-    return size
-
-
 def _paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip())
 
@@ -167,7 +156,7 @@ class Settings:
             tool_wait=tool_wait,
             connect_timeout=seconds("NEMO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
             request_timeout=seconds("NEMO_REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT),
-            local_canvas=parse_canvas(canvas) if canvas else None,
+            local_canvas=parse_canvas(canvas, "NEMO_LOCAL_CANVAS") if canvas else None,
             contact_sheet=(text("NEMO_CONTACT_SHEET") or "1").lower() not in FALSE_WORDS,
             warnings=tuple(warnings),
         )

@@ -14,7 +14,7 @@ import av
 import pytest
 from mcp import StdioServerParameters
 
-from nemo_mcp.local_backend import Faults, LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import Faults, LocalBackendConfig, RunningBackend, start_in_thread
 
 CANVAS = (180, 320)
 REDIRECTED = (

@@ -165,7 +165,7 @@ async def test_demo_on_a_fresh_config_ends_with_a_playable_mp4(tmp_path: Path) -
 async def test_out_of_credits_says_so_with_a_registration_link(
     workspace: Workspace, photos: MakeMedia, tmp_path: Path
 ) -> None:
-    from nemo_mcp.local_backend import LocalBackendConfig, start_in_thread
+    from nemo_local import LocalBackendConfig, start_in_thread
 
     poor = start_in_thread(LocalBackendConfig(data_dir=tmp_path / "poor", starting_credits=40))
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mcp import Client
 
-from nemo_mcp.local_backend import RunningBackend
+from nemo_local import RunningBackend
 from tests.e2e.conftest import (
     CANVAS,
     MakeMedia,

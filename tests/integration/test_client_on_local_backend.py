@@ -11,6 +11,7 @@ import anyio
 import httpx
 import pytest
 
+from nemo_local import Faults, LocalBackendConfig, RunningBackend, start_in_thread
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.backend.sse import Heartbeat, Signal
 from nemo_mcp.downloads import save_video
@@ -23,7 +24,6 @@ from nemo_mcp.errors import (
     StreamDropped,
     UnsupportedType,
 )
-from nemo_mcp.local_backend import Faults, LocalBackendConfig, RunningBackend, start_in_thread
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.samples import make_photo, make_tune
 from nemo_mcp.settings import Settings

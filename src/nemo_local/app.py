@@ -23,11 +23,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nemo_mcp.local_backend import errors, messages
-from nemo_mcp.local_backend.api import Api, read_object
-from nemo_mcp.local_backend.context import Backend
-from nemo_mcp.local_backend.errors import ApiError, error_response
-from nemo_mcp.local_backend.stats import StatsMiddleware
+from nemo_local import api_errors, messages
+from nemo_local.api import Api, read_object
+from nemo_local.api_errors import ApiError, error_response
+from nemo_local.context import Backend
+from nemo_local.stats import StatsMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class GuardMiddleware:
             if started:
                 raise
             log.exception("unexpected error in %s %s", scope["method"], scope["path"])
-            error = ApiError(errors.INTERNAL, "Internal error in the local backend.")
+            error = ApiError(api_errors.INTERNAL, "Internal error in the local backend.")
             await error_response(error)(scope, receive, send)
 
 
@@ -84,7 +84,7 @@ class FaultMiddleware:
                 self.backend.store.expire_all_tokens()
             if faults.take_rate_limit():
                 error = ApiError(
-                    errors.RATE_LIMITED,
+                    api_errors.RATE_LIMITED,
                     "Too many requests; wait and try again.",
                     headers={"Retry-After": str(faults.retry_after_s)},
                 )
@@ -117,7 +117,7 @@ class Admin:
             try:
                 self.b.faults.update(changes)
             except ValueError as exc:
-                raise ApiError(errors.BAD_REQUEST, str(exc)) from exc
+                raise ApiError(api_errors.BAD_REQUEST, str(exc)) from exc
             log.info("fault switches changed: %s", ", ".join(sorted(changes)))
         return JSONResponse(self.b.faults.snapshot())
 
@@ -127,7 +127,7 @@ class Admin:
         try:
             wait = min(float(request.query_params.get("wait", "0")), 60.0)
         except ValueError as exc:
-            raise ApiError(errors.BAD_REQUEST, "'wait' must be a number of seconds.") from exc
+            raise ApiError(api_errors.BAD_REQUEST, "'wait' must be a number of seconds.") from exc
         with anyio.move_on_after(wait):
             await self.b.runner.wait_idle()
         return JSONResponse({"idle": self.b.runner.running == 0, "turns": self.b.runner.running})

@@ -17,11 +17,11 @@ from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from nemo_mcp.local_backend import adk, errors
-from nemo_mcp.local_backend.agent import plan_turn, reply_language
-from nemo_mcp.local_backend.api import Api, read_body
-from nemo_mcp.local_backend.errors import ApiError
-from nemo_mcp.local_backend.turns import TurnRequest
+from nemo_local import adk, api_errors
+from nemo_local.agent import plan_turn, reply_language
+from nemo_local.api import Api, read_body
+from nemo_local.api_errors import ApiError
+from nemo_local.turns import TurnRequest
 
 APP_NAME = "nemo_agent"
 USER_ID = "me"
@@ -53,7 +53,7 @@ class RunBody(BaseModel):
 
 
 def _invalid(detail: list[dict[str, Any]], message: str) -> ApiError:
-    return ApiError(errors.BAD_REQUEST, message, detail=detail)
+    return ApiError(api_errors.BAD_REQUEST, message, detail=detail)
 
 
 async def parse_body(request: Request) -> RunBody:
@@ -101,10 +101,12 @@ async def run_sse(api: Api, request: Request) -> Response:
     body = await parse_body(request)
     if body.app_name != APP_NAME:
         message = f"Agent not found: {body.app_name[:80]!r}."
-        raise ApiError(errors.NOT_FOUND, message, detail=message)
+        raise ApiError(api_errors.NOT_FOUND, message, detail=message)
     try:
         if body.user_id != USER_ID:
-            raise ApiError(errors.SESSION_NOT_FOUND, f"Session not found: {body.session_id[:80]}")
+            raise ApiError(
+                api_errors.SESSION_NOT_FOUND, f"Session not found: {body.session_id[:80]}"
+            )
         session = api.session(account, body.session_id)
     except ApiError as exc:
         exc.detail = exc.message
@@ -118,7 +120,8 @@ async def run_sse(api: Api, request: Request) -> Response:
         return Response(error, media_type=SSE_MEDIA_TYPE)
     if session.busy:
         raise ApiError(
-            errors.CONFLICT, "A message is already being worked on in this session; wait for it."
+            api_errors.CONFLICT,
+            "A message is already being worked on in this session; wait for it.",
         )
     text = "".join(part.text or "" for part in body.new_message.parts)
     media = [m.ref() for m in session.media]

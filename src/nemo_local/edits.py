@@ -1,5 +1,5 @@
 """The local agent's hands: each function applies one decided change to the draft of a turn being
-assembled (``Work``), records the tool call and says what it did. Which change a message asks
+assembled (``PlannedWork``), records the tool call and says what it did. Which change a message asks
 for is decided in ``agent.py``. Pure: no I/O.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from nemo_mcp.local_backend import drafts
-from nemo_mcp.local_backend.drafts import AUDIO, TEXT, VIDEO
-from nemo_mcp.local_backend.phrases import say, word
+from nemo_local import drafts
+from nemo_local.drafts import AUDIO, TEXT, VIDEO
+from nemo_local.phrases import say, word
 
 GENERATION_COST = 100
 EDIT_COST = 50
@@ -35,19 +35,19 @@ class MediaRef:
 
 
 @dataclass(frozen=True)
-class ToolCall:
+class PlannedCall:
     name: str
     args: dict[str, Any]
     result: dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Turn:
+class AgentTurn:
     """The outcome of one message."""
 
     draft: dict[str, Any]
     reply: str
-    calls: tuple[ToolCall, ...]
+    calls: tuple[PlannedCall, ...]
     kind: TurnKind
 
     @property
@@ -56,18 +56,18 @@ class Turn:
 
 
 @dataclass
-class Work:
+class PlannedWork:
     """A turn being assembled: the new draft, the calls made, what to say."""
 
     draft: dict[str, Any]
     lang: str
-    calls: list[ToolCall] = field(default_factory=list)
+    calls: list[PlannedCall] = field(default_factory=list)
     said: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     kind: TurnKind = "none"
     ending: str = "preview"
 
-    def did(self, call: ToolCall, sentence: str, *, generation: bool = False) -> None:
+    def did(self, call: PlannedCall, sentence: str, *, generation: bool = False) -> None:
         self.calls.append(call)
         self.said.append(sentence)
         if generation:
@@ -82,14 +82,14 @@ class Work:
         """Something honest to add to the reply (a missing upload, a local limit)."""
         self.notes.append(self.say(key, **values))
 
-    def finish(self) -> Turn:
+    def finish(self) -> AgentTurn:
         if not self.calls:
             reply = " ".join(self.notes) or self.say("unknown")
-            return Turn(self.draft, reply, (), "none")
+            return AgentTurn(self.draft, reply, (), "none")
         drafts.refit(self.draft)
         ending = self.say("ready" if self.kind == "generation" else self.ending)
         reply = " ".join([*self.said, *self.notes, ending])
-        return Turn(self.draft, reply, tuple(self.calls), self.kind)
+        return AgentTurn(self.draft, reply, tuple(self.calls), self.kind)
 
 
 def _secs(ms: int) -> str:
@@ -97,7 +97,7 @@ def _secs(ms: int) -> str:
 
 
 def slideshow(
-    work: Work, images: list[MediaRef], transition: str, duration: tuple[int, bool] | None
+    work: PlannedWork, images: list[MediaRef], transition: str, duration: tuple[int, bool] | None
 ) -> None:
     """Every image a segment (3 s, or as asked), motions cycling, ``transition`` between."""
     segs = []
@@ -125,16 +125,16 @@ def slideshow(
         if transition != "none":
             shown = work.say("with_transition", name=word(work.lang, transition))
         sentence = work.say("slideshow", count=len(images), seconds=_secs(total), transition=shown)
-    work.did(ToolCall("build_slideshow", args, result), sentence, generation=True)
+    work.did(PlannedCall("build_slideshow", args, result), sentence, generation=True)
 
 
-def animate(work: Work, image: MediaRef, ms: int, motion: str) -> None:
+def animate(work: PlannedWork, image: MediaRef, ms: int, motion: str) -> None:
     """One image for ``ms`` with a slow ``motion``."""
     seg = drafts.segment(
         0, ms, name=image.name, media_id=image.media_id, kind="image", motion=motion
     )
     drafts.put(work.draft, drafts.single(VIDEO, "Animated image", None, seg))
-    call = ToolCall(
+    call = PlannedCall(
         "animate_image",
         {"media_id": image.media_id, "duration_ms": ms, "motion": motion},
         {"status": "ok", "duration_ms": ms},
@@ -152,7 +152,7 @@ def _voice_track(audio: MediaRef, ms: int) -> drafts.Track:
     return drafts.single(AUDIO, "Voice", "voice", seg)
 
 
-def dub(work: Work, video: MediaRef, audio: MediaRef) -> None:
+def dub(work: PlannedWork, video: MediaRef, audio: MediaRef) -> None:
     """The video muted, the audio as its voice; lips are not re-synced (and the reply says so)."""
     length = video.duration_ms or audio.duration_ms or TALK_MS
     seg = drafts.segment(
@@ -160,7 +160,7 @@ def dub(work: Work, video: MediaRef, audio: MediaRef) -> None:
     )
     drafts.put(work.draft, drafts.single(VIDEO, "Video", None, seg))
     drafts.put(work.draft, _voice_track(audio, min(audio.duration_ms or length, length)))
-    call = ToolCall(
+    call = PlannedCall(
         "replace_audio",
         {"video_media_id": video.media_id, "audio_media_id": audio.media_id},
         {"status": "ok", "duration_ms": length, "lips_resynced": False},
@@ -169,7 +169,9 @@ def dub(work: Work, video: MediaRef, audio: MediaRef) -> None:
     work.note("dub_note")
 
 
-def talking_photo(work: Work, image: MediaRef, audio: MediaRef, asked_ms: int | None) -> None:
+def talking_photo(
+    work: PlannedWork, image: MediaRef, audio: MediaRef, asked_ms: int | None
+) -> None:
     """The portrait with a slow zoom as long as the voice; the face is not animated locally."""
     length = asked_ms or audio.duration_ms or TALK_MS
     seg = drafts.segment(
@@ -177,7 +179,7 @@ def talking_photo(work: Work, image: MediaRef, audio: MediaRef, asked_ms: int | 
     )
     drafts.put(work.draft, drafts.single(VIDEO, "Talking photo", None, seg))
     drafts.put(work.draft, _voice_track(audio, min(audio.duration_ms or length, length)))
-    call = ToolCall(
+    call = PlannedCall(
         "talking_photo",
         {"image_media_id": image.media_id, "audio_media_id": audio.media_id},
         {"status": "ok", "duration_ms": length, "face_animated": False},
@@ -187,7 +189,7 @@ def talking_photo(work: Work, image: MediaRef, audio: MediaRef, asked_ms: int | 
     work.note("talking_note")
 
 
-def set_duration(work: Work, ms: int, each: bool) -> None:
+def set_duration(work: PlannedWork, ms: int, each: bool) -> None:
     """Rescale the video to ``ms`` in all (or give each segment ``ms``)."""
     track = drafts.find(work.draft, VIDEO)
     segs = drafts.segments(track) if track else []
@@ -202,20 +204,22 @@ def set_duration(work: Work, ms: int, each: bool) -> None:
         args, sentence = {"duration_ms": ms}, work.say("duration", seconds=_secs(ms))
     drafts.refit(work.draft)
     result = {"status": "ok", "duration_ms": drafts.video_length(work.draft)}
-    work.did(ToolCall("set_duration", args, result), sentence)
+    work.did(PlannedCall("set_duration", args, result), sentence)
 
 
-def add_text(work: Work, role: str, words: str) -> None:
+def add_text(work: PlannedWork, role: str, words: str) -> None:
     """A title (0-3 s) or a caption (the whole video), replacing the one before."""
     length = drafts.video_length(work.draft) or drafts.TITLE_MS
     end = min(drafts.TITLE_MS, length) if role == "title" else length
     seg = drafts.segment(0, end, name=words, kind="text", role=role, text=words)
     drafts.put(work.draft, drafts.single(TEXT, role.capitalize(), role, seg))
-    call = ToolCall(f"add_{role}", {"text": words}, {"status": "ok", "start_ms": 0, "end_ms": end})
+    call = PlannedCall(
+        f"add_{role}", {"text": words}, {"status": "ok", "start_ms": 0, "end_ms": end}
+    )
     work.did(call, work.say(role, text=words, start=0, end=_secs(end)))
 
 
-def set_music(work: Work, audio: MediaRef, volume: float | None) -> None:
+def set_music(work: PlannedWork, audio: MediaRef, volume: float | None) -> None:
     """``audio`` as background music over the whole video (replacing any)."""
     length = drafts.video_length(work.draft)
     if length <= 0:
@@ -226,7 +230,7 @@ def set_music(work: Work, audio: MediaRef, volume: float | None) -> None:
         0, length, name=audio.name, media_id=audio.media_id, kind="audio", role="bgm", volume=level
     )
     drafts.put(work.draft, drafts.single(AUDIO, "Music", "bgm", seg))
-    call = ToolCall(
+    call = PlannedCall(
         "set_music",
         {"media_id": audio.media_id, "volume": level},
         {"status": "ok", "duration_ms": length},
@@ -235,21 +239,21 @@ def set_music(work: Work, audio: MediaRef, volume: float | None) -> None:
     work.ending = "audio_panel"
 
 
-def set_volume(work: Work, track: drafts.Track, volume: float) -> None:
+def set_volume(work: PlannedWork, track: drafts.Track, volume: float) -> None:
     """A new level for the music ``track``."""
     for seg in drafts.segments(track):
         if isinstance(seg.get("m"), dict):
             seg["m"]["volume"] = volume
-    call = ToolCall("set_volume", {"volume": volume}, {"status": "ok"})
+    call = PlannedCall("set_volume", {"volume": volume}, {"status": "ok"})
     work.did(call, work.say("volume", percent=f"{volume * 100:g}"))
     work.ending = "audio_panel"
 
 
-def remove(work: Work, target: str) -> None:
+def remove(work: PlannedWork, target: str) -> None:
     """Drop the title, caption or music (``bgm``) track; say so if there is none."""
     tt = AUDIO if target == "bgm" else TEXT
     if not drafts.remove(work.draft, tt, target):
         work.note(f"nothing_{target}")
         return
     name = "remove_music" if target == "bgm" else f"remove_{target}"
-    work.did(ToolCall(name, {}, {"status": "ok"}), work.say(f"removed_{target}"))
+    work.did(PlannedCall(name, {}, {"status": "ok"}), work.say(f"removed_{target}"))

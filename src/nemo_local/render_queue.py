@@ -1,7 +1,7 @@
 """Render jobs: a draft becomes an H.264 MP4 in a worker thread, never on the event loop.
 
 A job goes ``pending -> processing -> completed | failed``; ``progress`` (0-100) moves while it
-processes. The renderer (``nemo_mcp.local_backend.render``) is imported only when a job runs, so
+processes. The renderer (``nemo_local.encode``) is imported only when a job runs, so
 the backend starts fast and works without the ``[local]`` extra until someone exports; a missing
 renderer or FFmpeg is a failed job whose error says what to install. Job ids are global: the same
 id submitted again returns the existing job (a render never runs twice), and a session has at most
@@ -20,8 +20,8 @@ from typing import Any
 
 import anyio
 
-from nemo_mcp.local_backend import errors
-from nemo_mcp.local_backend.errors import ApiError
+from nemo_local import api_errors
+from nemo_local.api_errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ INSTALL_ADVICE = (
 
 
 @dataclass
-class RenderJob:
+class RenderTask:
     id: str
     account_id: str
     session_id: str
@@ -71,19 +71,19 @@ class Renders:
     def __init__(self, directory: Path, canvas: tuple[int, int]) -> None:
         self.directory = directory
         self._canvas = canvas
-        self._jobs: dict[str, RenderJob] = {}
+        self._jobs: dict[str, RenderTask] = {}
 
-    def get(self, job_id: str, account_id: str) -> RenderJob:
+    def get(self, job_id: str, account_id: str) -> RenderTask:
         job = self._jobs.get(job_id)
         if job is None or job.account_id != account_id:
-            raise ApiError(errors.NOT_FOUND, f"Render not found: {job_id[:80]}")
+            raise ApiError(api_errors.NOT_FOUND, f"Render not found: {job_id[:80]}")
         return job
 
     def completed_file(self, job_id: str) -> Path | None:
         job = self._jobs.get(job_id)
         return job.path if job and job.status == "completed" else None
 
-    def submit(self, job_id: str, account_id: str, session_id: str) -> tuple[RenderJob, bool]:
+    def submit(self, job_id: str, account_id: str, session_id: str) -> tuple[RenderTask, bool]:
         """The job with ``job_id`` and whether it is new (an existing id is answered, not re-run).
 
         Refuses (409) a second export while one runs for the session, and an id owned by another
@@ -91,21 +91,21 @@ class Renders:
         existing = self._jobs.get(job_id)
         if existing is not None:
             if existing.account_id != account_id:
-                raise ApiError(errors.CONFLICT, f"Render id already in use: {job_id}")
+                raise ApiError(api_errors.CONFLICT, f"Render id already in use: {job_id}")
             return existing, False
         for job in self._jobs.values():
             if job.session_id == session_id and job.status not in TERMINAL:
                 raise ApiError(
-                    errors.CONFLICT,
+                    api_errors.CONFLICT,
                     f"An export is already running for this session ({job.id}); "
                     "wait for it to finish.",
                 )
-        job = RenderJob(job_id, account_id, session_id)
+        job = RenderTask(job_id, account_id, session_id)
         self._jobs[job_id] = job
         return job, True
 
     async def run(
-        self, job: RenderJob, draft: Mapping[str, Any], media: Mapping[str, Path]
+        self, job: RenderTask, draft: Mapping[str, Any], media: Mapping[str, Path]
     ) -> None:
         """Render ``job`` to ``<id>.mp4``; every outcome ends in a terminal status."""
         job.status = "processing"
@@ -125,16 +125,16 @@ class Renders:
             job.finished.set()
 
     async def _render(
-        self, job: RenderJob, draft: Mapping[str, Any], media: Mapping[str, Path], out: Path
+        self, job: RenderTask, draft: Mapping[str, Any], media: Mapping[str, Path], out: Path
     ) -> dict[str, Any]:
         if job.fail:
             raise _Failed("render failed (the fail_next_render switch was on)")
         try:
-            from nemo_mcp.local_backend import render
+            from nemo_local import encode
         except ImportError as exc:
             raise _Failed(INSTALL_ADVICE.format(reason=exc)) from exc
         work = partial(
-            render.render_draft,
+            encode.render_draft,
             draft,
             media,
             out,
@@ -144,7 +144,7 @@ class Renders:
         )
         try:
             result = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
-        except render.RenderError as exc:
+        except encode.RenderError as exc:
             raise _Failed(str(exc) or "render failed") from exc
         except (ImportError, FileNotFoundError) as exc:
             raise _Failed(INSTALL_ADVICE.format(reason=exc)) from exc

@@ -2,7 +2,7 @@
 
 Start it in the current event loop (``async with LocalBackend(config) as backend``), in a thread
 of its own (``start_in_thread(config)``), or in the foreground (``serve_forever(config)``, also
-``python -m nemo_mcp.local_backend --port N --data-dir DIR``).
+``python -m nemo_local --port N --data-dir DIR``).
 
 Where the decisions are written down:
 
@@ -17,15 +17,15 @@ Where the decisions are written down:
 
 from __future__ import annotations
 
-from nemo_mcp.local_backend.config import LocalBackendConfig
-from nemo_mcp.local_backend.faults import Faults
-from nemo_mcp.local_backend.runner import (
+from nemo_local.config import LocalBackendConfig
+from nemo_local.faults import Faults
+from nemo_local.runner import (
     LocalBackend,
     RunningBackend,
     serve_forever,
     start_in_thread,
 )
-from nemo_mcp.local_backend.stats import Stats
+from nemo_local.stats import Stats
 
 __all__ = [
     "Faults",

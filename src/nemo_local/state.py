@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nemo_mcp.local_backend import errors
-from nemo_mcp.local_backend.config import TOKEN_TTL_SECONDS, LocalBackendConfig
-from nemo_mcp.local_backend.edits import MediaRef
-from nemo_mcp.local_backend.errors import ApiError
-from nemo_mcp.local_backend.filetypes import Kind
+from nemo_local import api_errors
+from nemo_local.api_errors import ApiError
+from nemo_local.config import TOKEN_TTL_SECONDS, LocalBackendConfig
+from nemo_local.edits import MediaRef
+from nemo_local.filetypes import Kind
 
 CLAIM_TTL_SECONDS = 24 * 3600
 
@@ -90,7 +90,7 @@ class Session:
     """A message is being worked on (one at a time per session)."""
 
 
-class Store:
+class BackendState:
     """Accounts, tokens, sessions and media records of one running backend."""
 
     def __init__(
@@ -121,7 +121,7 @@ class Store:
         if len(issued) >= self._config.tokens_per_address:
             retry = int(issued[0] + TOKEN_TTL_SECONDS - now) + 1
             raise ApiError(
-                errors.RATE_LIMITED,
+                api_errors.RATE_LIMITED,
                 "Too many anonymous tokens from this address; try again later.",
                 headers={"Retry-After": str(retry)},
             )
@@ -148,16 +148,16 @@ class Store:
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise ApiError(errors.TOKEN_INVALID, "Missing bearer token.")
+            raise ApiError(api_errors.TOKEN_INVALID, "Missing bearer token.")
         account = self._by_token.get(token)
         if account is None:
             if token in self._expired:
-                raise ApiError(errors.TOKEN_INVALID, "Token expired; get a new one.")
-            raise ApiError(errors.TOKEN_INVALID, "Token invalid.")
+                raise ApiError(api_errors.TOKEN_INVALID, "Token expired; get a new one.")
+            raise ApiError(api_errors.TOKEN_INVALID, "Token invalid.")
         if account.token_expires_at <= self._clock():
             del self._by_token[token]
             self._expired.add(token)
-            raise ApiError(errors.TOKEN_INVALID, "Token expired; get a new one.")
+            raise ApiError(api_errors.TOKEN_INVALID, "Token expired; get a new one.")
         return account
 
     def expire_all_tokens(self) -> None:
@@ -187,7 +187,7 @@ class Store:
         """The account's session, or 1002 (another account's session is "not found" too)."""
         session = self._sessions.get(session_id)
         if session is None or session.account_id != account.id:
-            raise ApiError(errors.SESSION_NOT_FOUND, f"Session not found: {session_id[:80]}")
+            raise ApiError(api_errors.SESSION_NOT_FOUND, f"Session not found: {session_id[:80]}")
         return session
 
     def delete_session(self, session_id: str) -> None:
@@ -196,7 +196,7 @@ class Store:
     def claim_token(self, session: Session, task_id: str) -> tuple[str, int]:
         """A browser claim token for the session's project (``clm_...``) and its seconds to live."""
         if session.task_id != task_id:
-            raise ApiError(errors.SESSION_NOT_FOUND, f"Task not found: {task_id[:80]}")
+            raise ApiError(api_errors.SESSION_NOT_FOUND, f"Task not found: {task_id[:80]}")
         return "clm_" + secrets.token_urlsafe(18), CLAIM_TTL_SECONDS
 
     # credits ----------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ class Store:
         """Freeze ``cost`` credits for running work, or 2001 when the account is short."""
         if cost > account.available:
             raise ApiError(
-                errors.OUT_OF_CREDITS,
+                api_errors.OUT_OF_CREDITS,
                 f"Not enough credits: this needs {cost}, {account.available} available.",
             )
         account.available -= cost

@@ -9,7 +9,7 @@ import av
 import httpx
 import pytest
 
-from nemo_mcp.local_backend import RunningBackend
+from nemo_local import RunningBackend
 
 from .local_backend_helpers import ATTRIBUTION, User, jpeg, wav
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nemo_mcp.local_backend import RunningBackend
+from nemo_local import RunningBackend
 
 from .local_backend_helpers import MP4_HEAD, User
 

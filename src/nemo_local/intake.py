@@ -27,9 +27,9 @@ import httpx
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from nemo_mcp.local_backend import errors, filetypes
-from nemo_mcp.local_backend.errors import ApiError
-from nemo_mcp.local_backend.filetypes import FileType
+from nemo_local import api_errors, filetypes
+from nemo_local.api_errors import ApiError
+from nemo_local.filetypes import FileType
 
 FIELD_NAMES = (b"files", b"file")
 FORM_OVERHEAD = 1024 * 1024
@@ -61,7 +61,7 @@ class _Part:
     def accept(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self.max_bytes:
-            raise ApiError(errors.TOO_LARGE, too_large(self.name, self.max_bytes))
+            raise ApiError(api_errors.TOO_LARGE, too_large(self.name, self.max_bytes))
         if not self.checked:
             self.head += chunk[: filetypes.SNIFF_BYTES - len(self.head)]
             if len(self.head) >= filetypes.SNIFF_BYTES:
@@ -71,7 +71,7 @@ class _Part:
         self.checked = True
         verdict = filetypes.check(self.name, bytes(self.head))
         if isinstance(verdict, str):
-            raise ApiError(errors.UNSUPPORTED_TYPE, verdict)
+            raise ApiError(api_errors.UNSUPPORTED_TYPE, verdict)
 
     def keep(self, new_id: Callable[[], str]) -> Received:
         """Close the file and give it its final name ``<media id>.<ext>``."""
@@ -143,7 +143,7 @@ class _MultipartSink:
         name = _clean_name(raw_name.decode("utf-8", "replace"))
         file_type = filetypes.check_extension(name)
         if isinstance(file_type, str):
-            raise ApiError(errors.UNSUPPORTED_TYPE, file_type)
+            raise ApiError(api_errors.UNSUPPORTED_TYPE, file_type)
         self.current = _Part(name, file_type, self.directory, self.max_bytes)
         self.parts.append(self.current)
 
@@ -176,7 +176,7 @@ async def receive_multipart(
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if not boundary:
-        raise ApiError(errors.BAD_REQUEST, "The multipart body has no boundary.")
+        raise ApiError(api_errors.BAD_REQUEST, "The multipart body has no boundary.")
     sink = _MultipartSink(directory, max_bytes)
     total = 0
     try:
@@ -185,17 +185,21 @@ async def receive_multipart(
             async for chunk in body:
                 total += len(chunk)
                 if total > max_bytes + FORM_OVERHEAD:
-                    raise ApiError(errors.TOO_LARGE, too_large("The upload", max_bytes))
+                    raise ApiError(api_errors.TOO_LARGE, too_large("The upload", max_bytes))
                 parser.write(chunk)
                 if sink.pending:
                     await anyio.to_thread.run_sync(sink.flush)
             parser.finalize()
         except FormParserError as exc:
-            raise ApiError(errors.BAD_REQUEST, f"Malformed multipart body: {exc}") from exc
+            raise ApiError(api_errors.BAD_REQUEST, f"Malformed multipart body: {exc}") from exc
         if len(sink.complete) != len(sink.parts):
-            raise ApiError(errors.BAD_REQUEST, "The multipart body ended in the middle of a file.")
+            raise ApiError(
+                api_errors.BAD_REQUEST, "The multipart body ended in the middle of a file."
+            )
         if not sink.parts:
-            raise ApiError(errors.BAD_REQUEST, "No files: send them in the multipart field files.")
+            raise ApiError(
+                api_errors.BAD_REQUEST, "No files: send them in the multipart field files."
+            )
         return [part.keep(new_id) for part in sink.parts]
     except BaseException:
         for part in sink.parts:
@@ -214,7 +218,7 @@ def check_url(url: str) -> str:
         loopback, scheme = False, ""
     if scheme not in ("http", "https") or not loopback:
         raise ApiError(
-            errors.UNSUPPORTED_TYPE,
+            api_errors.UNSUPPORTED_TYPE,
             "The local backend only fetches http(s) URLs on this computer (localhost, "
             f"127.0.0.1); download {url[:100]} and upload the file instead.",
         )
@@ -235,17 +239,18 @@ async def fetch_url(
         async with client.stream("GET", check_url(url), follow_redirects=False) as response:
             if response.status_code != 200:
                 raise ApiError(
-                    errors.BAD_REQUEST, f"Could not fetch {url[:100]}: HTTP {response.status_code}"
+                    api_errors.BAD_REQUEST,
+                    f"Could not fetch {url[:100]}: HTTP {response.status_code}",
                 )
             if not filetypes.extension_of(name):
                 ext = filetypes.extension_for_content_type(response.headers.get("content-type", ""))
                 name = f"{name}.{ext}" if ext else name
             file_type = filetypes.check_extension(name)
             if isinstance(file_type, str):
-                raise ApiError(errors.UNSUPPORTED_TYPE, file_type)
+                raise ApiError(api_errors.UNSUPPORTED_TYPE, file_type)
             announced = response.headers.get("content-length", "")
             if announced.isdigit() and int(announced) > max_bytes:
-                raise ApiError(errors.TOO_LARGE, too_large(name, max_bytes))
+                raise ApiError(api_errors.TOO_LARGE, too_large(name, max_bytes))
             part = _Part(name, file_type, directory, max_bytes)
             async for chunk in response.aiter_bytes():
                 part.accept(chunk)
@@ -254,7 +259,7 @@ async def fetch_url(
     except httpx.HTTPError as exc:
         if part:
             part.discard()
-        raise ApiError(errors.BAD_REQUEST, f"Could not fetch {url[:100]}: {exc}") from exc
+        raise ApiError(api_errors.BAD_REQUEST, f"Could not fetch {url[:100]}: {exc}") from exc
     except BaseException:
         if part:
             part.discard()

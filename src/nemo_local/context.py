@@ -11,11 +11,11 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
-from nemo_mcp.local_backend.config import LocalBackendConfig
-from nemo_mcp.local_backend.renders import Renders
-from nemo_mcp.local_backend.stats import Stats
-from nemo_mcp.local_backend.store import Store
-from nemo_mcp.local_backend.turns import TurnRunner
+from nemo_local.config import LocalBackendConfig
+from nemo_local.render_queue import Renders
+from nemo_local.state import BackendState
+from nemo_local.stats import Stats
+from nemo_local.turns import TurnRunner
 
 URL_FETCH_TIMEOUT_S = 30.0
 
@@ -27,7 +27,7 @@ class Backend:
         self.config = config
         self.faults = config.faults.copy()
         self.stats = Stats()
-        self.store = Store(config)
+        self.store = BackendState(config)
         self.renders = Renders(config.data_dir / "renders", config.canvas)
         self._task_group: TaskGroup | None = None
         self._http: httpx.AsyncClient | None = None

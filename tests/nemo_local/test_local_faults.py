@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nemo_mcp.local_backend import Faults, LocalBackend, RunningBackend
+from nemo_local import Faults, LocalBackend, RunningBackend
 
 from .conftest import fast_config
 from .local_backend_helpers import ATTRIBUTION, User, events, jpeg, parse_sse, parts_of

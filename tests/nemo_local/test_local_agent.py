@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from nemo_mcp.local_backend import drafts
-from nemo_mcp.local_backend.agent import MediaRef, plan_turn
+from nemo_local import drafts
+from nemo_local.agent import MediaRef, plan_turn
 
 IMG = [MediaRef(f"med_i{i}", f"photo{i}.jpg", "image") for i in range(3)]
 SONG = MediaRef("med_song", "song.mp3", "audio", 30_000)

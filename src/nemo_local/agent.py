@@ -44,27 +44,27 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nemo_mcp.local_backend import drafts, edits
-from nemo_mcp.local_backend.drafts import AUDIO
-from nemo_mcp.local_backend.edits import (
+from nemo_local import drafts, edits
+from nemo_local.drafts import AUDIO
+from nemo_local.edits import (
     ANIMATE_MS,
     EDIT_COST,
     GENERATION_COST,
     GENERATION_TOOLS,
+    AgentTurn,
     MediaRef,
-    ToolCall,
-    Turn,
-    Work,
+    PlannedCall,
+    PlannedWork,
 )
-from nemo_mcp.local_backend.phrases import word
+from nemo_local.phrases import word
 
 __all__ = [
     "EDIT_COST",
     "GENERATION_COST",
     "GENERATION_TOOLS",
     "MediaRef",
-    "ToolCall",
-    "Turn",
+    "PlannedCall",
+    "AgentTurn",
     "plan_turn",
     "reply_language",
 ]
@@ -114,11 +114,11 @@ def plan_turn(
     media: Sequence[MediaRef],
     *,
     language: str = "en",
-) -> Turn:
+) -> AgentTurn:
     """Apply the rules of the module docstring to ``message``."""
     text = message.strip()
     plain = _QUOTE.sub(lambda m: " " * len(m.group(0)), text).lower()
-    work = Work(copy.deepcopy(dict(draft)), reply_language(text, language))
+    work = PlannedWork(copy.deepcopy(dict(draft)), reply_language(text, language))
     removed = _removal_targets(plain)
     duration = _duration(plain)
     voice: MediaRef | None = None
@@ -200,7 +200,7 @@ def _motion(plain: str) -> str:
 
 
 def _base_clause(
-    work: Work, plain: str, media: Sequence[MediaRef], duration: tuple[int, bool] | None
+    work: PlannedWork, plain: str, media: Sequence[MediaRef], duration: tuple[int, bool] | None
 ) -> tuple[bool, MediaRef | None]:
     """Build the video track if the message asks; (duration consumed, audio used as a voice)."""
     image, video, audio = (_latest(media, k) for k in ("image", "video", "audio"))
@@ -235,7 +235,9 @@ def _base_clause(
     return False, None
 
 
-def _text_clause(work: Work, text: str, plain: str, role: str, pattern: re.Pattern[str]) -> None:
+def _text_clause(
+    work: PlannedWork, text: str, plain: str, role: str, pattern: re.Pattern[str]
+) -> None:
     """A title or caption: the first quoted text after the word, or words after "saying"."""
     match = _wanted(plain, pattern)
     if match is None:
@@ -254,7 +256,7 @@ def _text_clause(work: Work, text: str, plain: str, role: str, pattern: re.Patte
 
 
 def _music_clause(
-    work: Work, plain: str, media: Sequence[MediaRef], voice: MediaRef | None
+    work: PlannedWork, plain: str, media: Sequence[MediaRef], voice: MediaRef | None
 ) -> None:
     music = _wanted(plain, _MUSIC)
     percent = _PERCENT.search(plain)

@@ -21,12 +21,12 @@ from types import TracebackType
 
 import uvicorn
 
-from nemo_mcp.local_backend.app import build_app
-from nemo_mcp.local_backend.config import LocalBackendConfig
-from nemo_mcp.local_backend.context import Backend
-from nemo_mcp.local_backend.faults import Faults
-from nemo_mcp.local_backend.stats import Stats
-from nemo_mcp.local_backend.turns import StreamDropped
+from nemo_local.app import build_app
+from nemo_local.config import LocalBackendConfig
+from nemo_local.context import Backend
+from nemo_local.faults import Faults
+from nemo_local.stats import Stats
+from nemo_local.turns import StreamCut
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class _QuietDrops(logging.Filter):
     """uvicorn logs an exception that cuts a response; a deliberate drop is not news."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], StreamDropped))
+        return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
 
 
 _QUIET_DROPS = _QuietDrops()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nemo_mcp.local_backend.faults import Faults
+from nemo_local.faults import Faults
 
 DEFAULT_HOST = "127.0.0.1"
 STARTING_CREDITS = 100

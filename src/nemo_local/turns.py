@@ -30,17 +30,17 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from nemo_mcp.local_backend import adk
-from nemo_mcp.local_backend.config import LocalBackendConfig
-from nemo_mcp.local_backend.edits import GENERATION_TOOLS, Turn
-from nemo_mcp.local_backend.faults import Faults
-from nemo_mcp.local_backend.phrases import say
-from nemo_mcp.local_backend.store import Account, Session, Store
+from nemo_local import adk
+from nemo_local.config import LocalBackendConfig
+from nemo_local.edits import GENERATION_TOOLS, AgentTurn
+from nemo_local.faults import Faults
+from nemo_local.phrases import say
+from nemo_local.state import Account, BackendState, Session
 
 log = logging.getLogger(__name__)
 
 
-class StreamDropped(Exception):
+class StreamCut(Exception):
     """Raised inside a response on purpose: the server then cuts the connection mid-body."""
 
 
@@ -56,7 +56,7 @@ Item = bytes | _Drop
 class TurnRequest:
     account: Account
     session: Session
-    turn: Turn
+    turn: AgentTurn
     streaming: bool
     language: str
 
@@ -65,7 +65,7 @@ class TurnRunner:
     """Starts turns in the backend's task group and hands back the byte stream of each."""
 
     def __init__(
-        self, config: LocalBackendConfig, store: Store, faults: Faults, task_group: TaskGroup
+        self, config: LocalBackendConfig, store: BackendState, faults: Faults, task_group: TaskGroup
     ) -> None:
         self._config = config
         self._store = store
@@ -113,7 +113,7 @@ class TurnRunner:
                 if item is None:
                     yield adk.HEARTBEAT
                 elif isinstance(item, _Drop):
-                    raise StreamDropped("the drop_next_stream switch cut this stream")
+                    raise StreamCut("the drop_next_stream switch cut this stream")
                 else:
                     yield item
 

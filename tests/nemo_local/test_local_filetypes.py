@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from nemo_mcp.local_backend import adk, filetypes
+from nemo_local import adk, filetypes
 
 from .local_backend_helpers import MP4_HEAD, jpeg, png, wav
 

@@ -17,7 +17,16 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from nemo_mcp.local_backend.filtergraph import (
+from nemo_local.encode import (
+    RenderResult,
+    draw_caption,
+    parse_probe,
+    probe,
+    progress_fraction,
+    render_draft,
+    wrap_text,
+)
+from nemo_local.filtergraph import (
     Caption,
     MediaInfo,
     RenderError,
@@ -27,15 +36,6 @@ from nemo_mcp.local_backend.filtergraph import (
     canvas_size,
     needed_media,
     plan_render,
-)
-from nemo_mcp.local_backend.render import (
-    RenderResult,
-    draw_caption,
-    parse_probe,
-    probe,
-    progress_fraction,
-    render_draft,
-    wrap_text,
 )
 
 av = pytest.importorskip("av")

@@ -10,7 +10,7 @@ import anyio
 import httpx
 import pytest
 
-from nemo_mcp.local_backend import LocalBackend, RunningBackend
+from nemo_local import LocalBackend, RunningBackend
 
 from .conftest import fast_config
 from .local_backend_helpers import (

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nemo_mcp.local_backend import (
+from nemo_local import (
     Faults,
     LocalBackendConfig,
     RunningBackend,

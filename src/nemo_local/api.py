@@ -15,10 +15,10 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from nemo_mcp.local_backend import drafts, errors, probe, uploads
-from nemo_mcp.local_backend.context import Backend
-from nemo_mcp.local_backend.errors import ApiError, ok
-from nemo_mcp.local_backend.store import Account, Media, Session, new_media_id
+from nemo_local import api_errors, drafts, intake, probe
+from nemo_local.api_errors import ApiError, ok
+from nemo_local.context import Backend
+from nemo_local.state import Account, Media, Session, new_media_id
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_WAIT_S = 30.0
@@ -35,12 +35,12 @@ async def read_body(request: Request) -> bytes:
     """The whole (small) body, refused with 4002 past ``MAX_JSON_BYTES``."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_JSON_BYTES:
-        raise ApiError(errors.TOO_LARGE, "The request body is too large.")
+        raise ApiError(api_errors.TOO_LARGE, "The request body is too large.")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_JSON_BYTES:
-            raise ApiError(errors.TOO_LARGE, "The request body is too large.")
+            raise ApiError(api_errors.TOO_LARGE, "The request body is too large.")
     return bytes(body)
 
 
@@ -49,13 +49,13 @@ async def read_json(request: Request) -> Any:
     try:
         return json.loads(await read_body(request))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(errors.BAD_REQUEST, f"Malformed JSON body: {exc}") from exc
+        raise ApiError(api_errors.BAD_REQUEST, f"Malformed JSON body: {exc}") from exc
 
 
 async def read_object(request: Request) -> dict[str, Any]:
     body = await read_json(request)
     if not isinstance(body, dict):
-        raise ApiError(errors.BAD_REQUEST, "The body must be a JSON object.")
+        raise ApiError(api_errors.BAD_REQUEST, "The body must be a JSON object.")
     return body
 
 
@@ -63,7 +63,9 @@ def text_field(body: dict[str, Any], *names: str, default: str | None = None) ->
     """A non-empty string field (the first of ``names`` present), or 422 naming it."""
     value = next((body[n] for n in names if n in body), default)
     if not isinstance(value, str) or not value.strip():
-        raise ApiError(errors.BAD_REQUEST, f"Field '{names[0]}' is required (a non-empty string).")
+        raise ApiError(
+            api_errors.BAD_REQUEST, f"Field '{names[0]}' is required (a non-empty string)."
+        )
     return value
 
 
@@ -90,7 +92,7 @@ class Api:
     async def anonymous_token(self, request: Request) -> Response:
         client_id = request.headers.get("x-client-id", "").strip()
         if not client_id or len(client_id) > 200:
-            raise ApiError(errors.MISSING_CLIENT_ID, "Missing X-Client-Id header.")
+            raise ApiError(api_errors.MISSING_CLIENT_ID, "Missing X-Client-Id header.")
         address = request.client.host if request.client else "unknown"
         account, expires_in = self.b.store.anonymous_token(client_id, address)
         return ok({"token": account.token, "credits": account.available, "expires_in": expires_in})
@@ -149,9 +151,9 @@ class Api:
         directory = self.b.store.media_dir
         if content_type.startswith("multipart/form-data"):
             length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit + uploads.FORM_OVERHEAD:
-                raise ApiError(errors.TOO_LARGE, uploads.too_large("The upload", limit))
-            received = await uploads.receive_multipart(
+            if length.isdigit() and int(length) > limit + intake.FORM_OVERHEAD:
+                raise ApiError(api_errors.TOO_LARGE, intake.too_large("The upload", limit))
+            received = await intake.receive_multipart(
                 request.stream(), content_type, directory, limit, new_media_id
             )
         elif content_type.startswith("application/json"):
@@ -160,7 +162,7 @@ class Api:
             try:
                 for url in urls:
                     received.append(
-                        await uploads.fetch_url(self.b.http, url, directory, limit, new_media_id)
+                        await intake.fetch_url(self.b.http, url, directory, limit, new_media_id)
                     )
             except BaseException:
                 for done in received:
@@ -168,7 +170,7 @@ class Api:
                 raise
         else:
             raise ApiError(
-                errors.BAD_REQUEST,
+                api_errors.BAD_REQUEST,
                 "Send files as multipart/form-data in the field 'files', or JSON "
                 '{"urls": [...], "source_type": "url"}.',
             )
@@ -192,7 +194,7 @@ class Api:
     async def media_file(self, request: Request) -> Response:
         media = self.b.store.media_by_file(request.path_params["name"])
         if media is None or not media.path.is_file():
-            raise ApiError(errors.NOT_FOUND, "File not found.")
+            raise ApiError(api_errors.NOT_FOUND, "File not found.")
         return FileResponse(media.path, media_type=media.content_type)
 
     # renders ----------------------------------------------------------------------------------
@@ -202,27 +204,30 @@ class Api:
         missing = [h for h in _ATTRIBUTION if not request.headers.get(h, "").strip()]
         if missing:
             raise ApiError(
-                errors.EXPORT_BLOCKED,
+                api_errors.EXPORT_BLOCKED,
                 "Export needs the attribution headers X-Skill-Source, X-Skill-Version and "
                 f"X-Skill-Platform (missing: {', '.join(missing)}).",
             )
         if self.b.faults.block_export:
             raise ApiError(
-                errors.EXPORT_BLOCKED, "Export is blocked on the free plan: register or upgrade."
+                api_errors.EXPORT_BLOCKED,
+                "Export is blocked on the free plan: register or upgrade.",
             )
         body = await read_object(request)
         job_id = text_field(body, "id")
         if not _RENDER_ID.match(job_id):
-            raise ApiError(errors.BAD_REQUEST, "Field 'id' may hold letters, digits, _ . - only.")
+            raise ApiError(
+                api_errors.BAD_REQUEST, "Field 'id' may hold letters, digits, _ . - only."
+            )
         session = self.session(account, text_field(body, "sessionId", "session_id"))
         draft = body.get("draft")
         if not isinstance(draft, dict):
-            raise ApiError(errors.BAD_REQUEST, "Field 'draft' is required (a JSON object).")
+            raise ApiError(api_errors.BAD_REQUEST, "Field 'draft' is required (a JSON object).")
         if not any(drafts.segments(t) for t in drafts.tracks(draft)):
-            raise ApiError(errors.BAD_REQUEST, "The draft has nothing to render yet.")
+            raise ApiError(api_errors.BAD_REQUEST, "The draft has nothing to render yet.")
         output = body.get("output", {})
         if not isinstance(output, dict) or output.get("format", "mp4") != "mp4":
-            raise ApiError(errors.BAD_REQUEST, "Only output.format 'mp4' is supported.")
+            raise ApiError(api_errors.BAD_REQUEST, "Only output.format 'mp4' is supported.")
         job, created = self.b.renders.submit(job_id, account.id, session.id)
         if created:
             job.fail = self.b.faults.take("fail_next_render")
@@ -238,7 +243,7 @@ class Api:
         try:
             wait = min(float(request.query_params.get("wait", "0")), MAX_WAIT_S)
         except ValueError as exc:
-            raise ApiError(errors.BAD_REQUEST, "'wait' must be a number of seconds.") from exc
+            raise ApiError(api_errors.BAD_REQUEST, "'wait' must be a number of seconds.") from exc
         if wait > 0:
             with anyio.move_on_after(wait):
                 await job.finished.wait()
@@ -248,7 +253,9 @@ class Api:
         account = self.account(request)
         job = self.b.renders.get(request.path_params["render_id"], account.id)
         if job.status != "completed" or job.path is None:
-            raise ApiError(errors.CONFLICT, f"The render is not finished (status {job.status}).")
+            raise ApiError(
+                api_errors.CONFLICT, f"The render is not finished (status {job.status})."
+            )
         return FileResponse(job.path, media_type="video/mp4", filename=f"{job.id}.mp4")
 
     async def render_file(self, request: Request) -> Response:
@@ -256,19 +263,19 @@ class Api:
         name: str = request.path_params["name"]
         path = self.b.renders.completed_file(name.removesuffix(".mp4"))
         if path is None or not name.endswith(".mp4"):
-            raise ApiError(errors.NOT_FOUND, "File not found.")
+            raise ApiError(api_errors.NOT_FOUND, "File not found.")
         return FileResponse(path, media_type="video/mp4")
 
 
 def _url_list(body: dict[str, Any]) -> list[str]:
     urls = body.get("urls")
     if body.get("source_type", "url") != "url":
-        raise ApiError(errors.BAD_REQUEST, "Field 'source_type' must be 'url'.")
+        raise ApiError(api_errors.BAD_REQUEST, "Field 'source_type' must be 'url'.")
     if (
         not isinstance(urls, list)
         or not urls
         or len(urls) > MAX_URLS
         or not all(isinstance(u, str) and u for u in urls)
     ):
-        raise ApiError(errors.BAD_REQUEST, f"Field 'urls' must list 1 to {MAX_URLS} URLs.")
+        raise ApiError(api_errors.BAD_REQUEST, f"Field 'urls' must list 1 to {MAX_URLS} URLs.")
     return urls

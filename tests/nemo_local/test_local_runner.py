@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-import nemo_mcp.local_backend as local_backend
-from nemo_mcp.local_backend import LocalBackend, start_in_thread
-from nemo_mcp.local_backend.app import GuardMiddleware
+import nemo_local as local_backend
+from nemo_local import LocalBackend, start_in_thread
+from nemo_local.app import GuardMiddleware
 
 from .conftest import fast_config
 from .local_backend_helpers import User, jpeg
@@ -83,7 +83,7 @@ def test_module_cli_prints_the_url_first_and_stops_on_sigterm(tmp_path: Path) ->
         [
             sys.executable,
             "-m",
-            "nemo_mcp.local_backend",
+            "nemo_local",
             "--port",
             "0",
             "--data-dir",
@@ -112,8 +112,8 @@ def test_module_cli_prints_the_url_first_and_stops_on_sigterm(tmp_path: Path) ->
 
 def test_importing_the_package_does_not_load_the_renderer() -> None:
     code = (
-        "import sys, nemo_mcp.local_backend; "
-        "print(any(m in sys.modules for m in ('nemo_mcp.local_backend.render', 'PIL', 'av')))"
+        "import sys, nemo_local; "
+        "print(any(m in sys.modules for m in ('nemo_local.encode', 'PIL', 'av')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

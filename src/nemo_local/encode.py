@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from nemo_mcp.local_backend.filetypes import ACCEPTED, extension_of
-from nemo_mcp.local_backend.filtergraph import (
+from nemo_local.filetypes import ACCEPTED, extension_of
+from nemo_local.filtergraph import (
     Caption,
     MediaInfo,
     RenderError,
