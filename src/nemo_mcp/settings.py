@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nemo_media.canvas import parse_canvas
+
 DEFAULT_API_URL = "https://mega-api-prod.nemovideo.ai"
 DEFAULT_WEB_URL = "https://nemovideo.com"
 DEFAULT_CONFIG_DIR = Path("~/.config/nemovideo")
