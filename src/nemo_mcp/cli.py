@@ -67,6 +67,15 @@ def _cmd_skills(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     manifest = _manifest(args.skill, settings)
+    if args.http:
+        if args.local:
+            raise ConfigError("--http serves many users on the real backend: drop --local.")
+        from nemo_mcp.remote.serve_http import serve_http
+
+        try:
+            return serve_http(manifest, settings, host=args.host, port=args.port)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     from nemo_mcp.logs import setup_logging
 
     setup_logging(settings.config_dir, settings.log_level)
@@ -154,11 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=_cmd_skills)
 
-    p = sub.add_parser("serve", help="run the MCP server over stdio")
+    p = sub.add_parser("serve", help="run the MCP server (stdio; --http for many users)")
     p.add_argument("--skill", help=skill_help)
     p.add_argument(
         "--local", action="store_true", help="use the embedded local backend (no account needed)"
     )
+    p.add_argument(
+        "--http", action="store_true", help="serve many users over streamable HTTP (DEPLOY.md)"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="with --http: address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="with --http: port to listen on")
     p.set_defaults(run=_cmd_serve)
 
     p = sub.add_parser("local-backend", help="run the embedded backend on loopback", add_help=False)

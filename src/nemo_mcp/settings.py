@@ -94,6 +94,14 @@ class Settings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     local_canvas: tuple[int, int] | None = None
     contact_sheet: bool = True
+    server_key: str | None = field(default=None, repr=False)
+    """Remote mode: derives user keys and seals the tokens kept for background work."""
+    database_url: str | None = field(default=None, repr=False)
+    """Remote mode: the PostgreSQL database the workers share (it may hold a password)."""
+    remote_dir: Path | None = None
+    """Remote mode: the folder every worker shares for uploads and exported files."""
+    public_url: str | None = None
+    """Remote mode: the server's address as users reach it, for download links."""
     local: bool = False
     """The API is the embedded local backend (``serve --local``); set by the server, not the env."""
     warnings: tuple[str, ...] = ()
@@ -159,6 +167,10 @@ class Settings:
             connect_timeout=seconds("NEMO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
             request_timeout=seconds("NEMO_REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT),
             local_canvas=parse_canvas(canvas, "NEMO_LOCAL_CANVAS") if canvas else None,
+            server_key=text("NEMO_SERVER_KEY"),
+            database_url=text("NEMO_DATABASE_URL"),
+            remote_dir=Path(remote).expanduser() if (remote := text("NEMO_REMOTE_DIR")) else None,
+            public_url=(text("NEMO_PUBLIC_URL") or "").rstrip("/") or None,
             contact_sheet=(text("NEMO_CONTACT_SHEET") or "1").lower() not in FALSE_WORDS,
             warnings=tuple(warnings),
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from pathlib import Path
+from typing import Protocol, cast
 
 from mcp.server.mcpserver import Context
 
@@ -12,6 +14,16 @@ from nemo_mcp.jobs import JobManager
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Scope, StateStore
+
+
+@dataclass(frozen=True)
+class Remote:
+    """On a shared server: this user's folders there, and the link a saved file is fetched by."""
+
+    uploads: Path
+    exports: Path
+    link: Callable[[str], str]
+    """A file name in ``exports`` -> the address its owner downloads it from."""
 
 
 @dataclass
@@ -23,11 +35,22 @@ class App:
     store: StateStore
     client: BackendClient
     jobs: JobManager
+    remote: Remote | None = None
+    """Set when serving many users over HTTP (``nemo_mcp.remote``)."""
 
     @property
     def scope(self) -> Scope:
         return self.client.scope
 
 
+class AppSource(Protocol):
+    """A shared server's lifespan state: the ``App`` of the user a request comes from."""
+
+    def app_for(self, ctx: Context) -> App: ...
+
+
 def app_of(ctx: Context) -> App:
-    return cast(App, ctx.request_context.lifespan_context)
+    context = ctx.request_context.lifespan_context
+    if isinstance(context, App):
+        return context
+    return cast(AppSource, context).app_for(ctx)

@@ -19,6 +19,10 @@ from nemo_mcp.tools.boundary import Call, answer
 from nemo_mcp.tools.outcomes import export_outcome
 
 EXPORT_KEY = "export"
+REMOTE_FOLDER = (
+    "This server runs remotely and cannot write to your computer, so `output_dir` is not "
+    "accepted here: the export answers with a download link instead."
+)
 
 
 def output_folder(raw: str | None, default: Path) -> Path:
@@ -53,6 +57,8 @@ async def start_export(call: Call, output_dir: str | None, *, download: bool) ->
         # An older export nobody saw is superseded by the latest one.
         await app.jobs.take_finished(app.scope, ids=[j.id for j in done[:-1]])
         return await export_outcome(call, done[-1])
+    if app.remote is not None and output_dir:
+        raise InputError(REMOTE_FOLDER)
     folder = output_folder(output_dir, app.settings.output_dir)
     if download and not await app.jobs.active(app.scope, "export"):
         await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)

@@ -7,6 +7,8 @@ place (``JobManager.take_finished``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.results import (
     EditResult,
@@ -100,7 +102,7 @@ async def edit_outcome(call: Call, record: JobRecord) -> EditResult:
 async def export_outcome(call: Call, record: JobRecord) -> ExportResult:
     result = await _take(call, record)
     if isinstance(result, ExportResult):
-        return result.model_copy(update={"job_id": record.id})
+        return as_link(call.app, result).model_copy(update={"job_id": record.id})
     _, message = call.app.jobs.progress(record)
     return ExportResult(
         status="running",
@@ -108,6 +110,16 @@ async def export_outcome(call: Call, record: JobRecord) -> ExportResult:
         reply=f"Still exporting ({elapsed_words(record.elapsed)} so far): {message.rstrip('.')}. "
         f"It goes on in the background; call export_video again in about {ASK_AGAIN_S} seconds "
         "to get the file.",
+    )
+
+
+def as_link(app: App, result: ExportResult) -> ExportResult:
+    """On a shared server the file is not the user's to open: they get a download link."""
+    if app.remote is None or not result.path:
+        return result
+    link = app.remote.link(Path(result.path).name)
+    return result.model_copy(
+        update={"path": None, "url": link, "reply": f"The video is ready: {link}"}
     )
 
 

@@ -17,6 +17,12 @@ from nemo_mcp.tools.outcomes import upload_outcome
 from nemo_mcp.tools.roots import client_roots
 from nemo_mcp.uploads import check_items
 
+REMOTE_PATHS = (
+    "This server runs remotely and cannot read files on your computer, so `paths` are not "
+    "accepted here. Pass http(s) links in `urls`, or first send the file to this server's "
+    "/uploads address (with your token) and pass the reference it answers (upload:...) in `urls`."
+)
+UPLOAD_REF = "upload:"
 NOTHING = "Nothing to upload: pass full file paths in `paths` or http(s) links in `urls`."
 
 
@@ -38,7 +44,16 @@ async def _upload(call: Call, *, paths: list[str], urls: list[str]) -> UploadRes
     app = call.app
     if not paths and not urls:
         raise InputError(NOTHING)
-    roots = allowed_roots(await client_roots(call.ctx) if paths else None, app.settings.media_roots)
+    if app.remote is not None:
+        if paths:
+            raise InputError(REMOTE_PATHS)
+        paths = [str(app.remote.uploads / u[len(UPLOAD_REF) :]) for u in urls if is_ref(u)]
+        urls = [u for u in urls if not is_ref(u)]
+        roots = [app.remote.uploads]
+    else:
+        roots = allowed_roots(
+            await client_roots(call.ctx) if paths else None, app.settings.media_roots
+        )
     request, refused = check_items(paths, urls, roots, app.manifest)
     if not request.files and not request.urls:
         reasons = "; ".join(f"{r.name}: {r.reason}" for r in refused)
@@ -49,3 +64,8 @@ async def _upload(call: Call, *, paths: list[str], urls: list[str]) -> UploadRes
     )
     record = await app.jobs.wait(record.id, call.remaining(), call.progress)
     return await upload_outcome(call, record, refused)
+
+
+def is_ref(item: str) -> bool:
+    """A reference the shared server's upload endpoint answered with."""
+    return item.startswith(UPLOAD_REF)

@@ -1,0 +1,41 @@
+"""Work whose worker died is taken over, whether or not its user is asking.
+
+A job's worker heartbeats its record; every ``SWEEP_S`` each worker looks at every running job
+and adopts the ones whose worker is gone (its pid ended on this host, or no heartbeat for
+``jobs.STALE_S``). Adoption is one conditional update in the store, so exactly one worker wins.
+The job then resumes from its record: an export polls its recorded render (never submitted
+again); an edit whose message went out is reported as interrupted (never sent again).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from nemo_mcp.jobs import JobManager
+from nemo_mcp.store import Scope, StateStore
+
+log = logging.getLogger(__name__)
+
+SWEEP_S = 2.0
+
+
+async def sweep_once(store: StateStore, jobs: JobManager) -> int:
+    """Look at every user's running jobs once; the number of scopes looked at."""
+    running = getattr(store, "running_jobs", None)
+    if running is None:
+        return 0
+    scopes: set[Scope] = {record.scope for record in await running()}
+    for scope in scopes:
+        await jobs.recover(scope)
+    return len(scopes)
+
+
+async def sweep(store: StateStore, jobs: JobManager, every: float = SWEEP_S) -> None:
+    while True:
+        try:
+            await sweep_once(store, jobs)
+        except Exception:
+            log.warning("the sweep for orphaned work failed", exc_info=True)
+        await anyio.sleep(every)

@@ -1,0 +1,143 @@
+"""One shared server, many users: each request gets the ``App`` of the user whose token it bears.
+
+Every user has their own backend client (their token, their scope: ``Scope.user`` is the user
+key), their own folders for uploads and exports, and their own records; the job manager, the
+store and the task group are shared. A job is run from its record, by whichever worker holds
+it: the user's token is then read back from the store, where it is kept sealed with the server
+key (``auth.Keys``), so a worker that never saw the user can still finish their render.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import quote
+
+from anyio.abc import TaskGroup
+from mcp.server.mcpserver import Context
+
+from nemo_mcp.backend.client import BackendClient
+from nemo_mcp.flows.work import Work
+from nemo_mcp.jobs import JobManager, RunningJob
+from nemo_mcp.manifests import Manifest
+from nemo_mcp.redact import register_secret
+from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
+from nemo_mcp.results import JobResult
+from nemo_mcp.settings import Settings
+from nemo_mcp.store import StateStore, TokenRecord
+from nemo_mcp.tools.app import App, Remote
+from nemo_mcp.words import user_message
+
+log = logging.getLogger(__name__)
+
+SEALED_FOR_S = 30 * 24 * 3600.0
+"""How long a sealed token is kept after the user was last seen (renewed by each worker)."""
+
+CURRENT_TOKEN: contextvars.ContextVar[str] = contextvars.ContextVar("nemo_current_token")
+"""The bearer of the request being served (for handlers the SDK gives no context)."""
+CURRENT_BASE: contextvars.ContextVar[str] = contextvars.ContextVar("nemo_current_base")
+"""The address the request came to, for links when ``NEMO_PUBLIC_URL`` is not set."""
+
+
+def user_folder(root: Path, kind: str, user_key: str) -> Path:
+    return root / kind / user_key
+
+
+@dataclass
+class UserParts:
+    app: App
+    work: Work
+
+
+class Users:
+    """The shared server's lifespan state: per-user apps over one store and one job manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        manifest: Manifest,
+        store: StateStore,
+        keys: Keys,
+        task_group: TaskGroup,
+        *,
+        holder: str,
+        data_dir: Path,
+    ) -> None:
+        self.settings = settings
+        self.manifest = manifest
+        self.store = store
+        self.keys = keys
+        self.data_dir = data_dir
+        self.jobs = JobManager(store, task_group, self._run, user_message, holder=holder)
+        self._users: dict[str, UserParts] = {}
+        self._sealed: set[str] = set()
+
+    # -- who is asking ---------------------------------------------------------------------
+    async def sign_in(self, token: str) -> str:
+        """The user key of ``token``; its sealed copy on record for work that outlives us."""
+        register_secret(token)
+        key = self.keys.user_key(token)
+        if key not in self._sealed:
+            record = TokenRecord(
+                self.keys.seal(token, key), time.time() + SEALED_FOR_S, client_id=""
+            )
+            await self.store.save_token(self.settings.backend_id, key, record)
+            self._sealed.add(key)
+        return key
+
+    def app_for(self, ctx: Context) -> App:
+        headers = ctx.headers or {}
+        token = bearer(headers.get("authorization")) if headers else CURRENT_TOKEN.get("")
+        if not token:
+            raise Unauthorized("no bearer token")
+        return self._parts(self.keys.user_key(token), token).app
+
+    def current(self) -> App:
+        """The app of the request being served (LookupError outside a request)."""
+        token = CURRENT_TOKEN.get("")
+        if not token:
+            raise LookupError("no request")
+        return self._parts(self.keys.user_key(token), token).app
+
+    def _parts(self, key: str, token: str) -> UserParts:
+        if (parts := self._users.get(key)) is not None:
+            return parts
+        register_secret(token)
+        uploads = user_folder(self.data_dir, "uploads", key)
+        exports = user_folder(self.data_dir, "exports", key)
+        settings = replace(self.settings, output_dir=exports, media_roots=(uploads,))
+        client = BackendClient(settings, self.manifest, self.store, user=key, token=token)
+        work = Work(client, self.store, settings, self.manifest, jobs=self.jobs)
+        remote = Remote(uploads, exports, self._link)
+        app = App(settings, self.manifest, self.store, client, self.jobs, remote=remote)
+        parts = self._users[key] = UserParts(app, work)
+        return parts
+
+    def _link(self, name: str) -> str:
+        base = self.settings.public_url or CURRENT_BASE.get("")
+        return f"{base}/downloads/{quote(name)}"
+
+    async def verify(self, key: str, token: str) -> None:
+        """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""
+        await self._parts(key, token).app.client.credits()
+
+    async def close(self) -> None:
+        for parts in self._users.values():
+            await parts.app.client.aclose()
+        self._users.clear()
+
+    # -- running a job, whoever asked for it -------------------------------------------------
+    async def _run(self, job: RunningJob) -> JobResult:
+        key = job.scope.user
+        parts = self._users.get(key)
+        if parts is None:
+            record = await self.store.token(self.settings.backend_id, key)
+            if record is None:
+                raise Unauthorized("the user's token is no longer on record")
+            token = self.keys.open(record.token, key)
+            self._sealed.add(key)
+            parts = self._parts(key, token)
+        return await parts.work(job)

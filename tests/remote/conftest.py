@@ -1,0 +1,141 @@
+"""Session fixtures: PostgreSQL, the embedded backend, 3 workers on loopback behind HAProxy.
+
+Skipped only when PostgreSQL or HAProxy is not installed and ``NEMO_REQUIRE_REMOTE`` is unset;
+CI sets it (after ``.ci/install-remote``), so there a missing service fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from nemo_local import Faults, LocalBackendConfig, RunningBackend, start_in_thread
+from tests.remote.services import HAProxy, Postgres, Worker, free_port, haproxy_bin, pg_bin
+
+WORKERS = 3
+SERVER_KEY = "test-server-key-" + "x" * 16
+
+
+def _require() -> tuple[Path, str]:
+    bindir, haproxy = pg_bin(), haproxy_bin()
+    if bindir is None or haproxy is None:
+        missing = "PostgreSQL" if bindir is None else "HAProxy"
+        if os.environ.get("NEMO_REQUIRE_REMOTE"):
+            pytest.fail(f"{missing} is not installed (run .ci/install-remote)")
+        pytest.skip(f"{missing} is not installed (run .ci/install-remote)")
+    return bindir, haproxy
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    bindir, _ = _require()
+    pg = Postgres.start(bindir)
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def remote_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
+    config = LocalBackendConfig(
+        data_dir=tmp_path_factory.mktemp("remote-backend"),
+        canvas=(180, 320),
+        seed=11,
+        work_seconds=0.5,
+        heartbeat_interval=0.2,
+        starting_credits=100_000,
+        tokens_per_address=10_000,
+    )
+    running = start_in_thread(config)
+    yield running
+    running.stop()
+
+
+@dataclass
+class Cluster:
+    proxy: HAProxy
+    workers: list[Worker]
+    backend: RunningBackend
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+
+@pytest.fixture(scope="session")
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, remote_backend: RunningBackend
+) -> Iterator[Cluster]:
+    _, haproxy = _require()
+    root = tmp_path_factory.mktemp("cluster")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(root / "home"),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "NEMO_API_URL": remote_backend.url,
+        "NEMO_DATABASE_URL": postgres.url,
+        "NEMO_SERVER_KEY": SERVER_KEY,
+        "NEMO_REMOTE_DIR": str(root / "shared"),
+        "NEMO_CONFIG_DIR": str(root / "config"),
+        "NEMO_POLL_INTERVAL": "0.2",
+        "NEMO_RECOVERY_WAIT": "0.3",
+        "NEMO_TOOL_WAIT": "20",
+        "NEMO_CONTACT_SHEET": "0",
+    }
+    workers = [Worker(free_port(), env, root / f"worker{i}.log") for i in range(WORKERS)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.wait_ready()
+    proxy = HAProxy.start(root, haproxy, workers)
+    yield Cluster(proxy, workers, remote_backend, root / "shared")
+    proxy.stop()
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def fresh(cluster: Cluster) -> Cluster:
+    cluster.backend.faults.update(Faults(talkative=True).snapshot())
+    cluster.backend.stats.reset()
+    return cluster
+
+
+def new_token(backend_url: str) -> str:
+    """A user of the embedded backend: a token of their own, as the cloud would have issued."""
+    answer = httpx.post(
+        f"{backend_url}/api/auth/anonymous-token", headers={"X-Client-Id": str(uuid.uuid4())}
+    )
+    answer.raise_for_status()
+    token: str = answer.json()["data"]["token"]
+    return token
+
+
+@asynccontextmanager
+async def connect(url: str, token: str) -> AsyncIterator[Client]:
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    async with Client(streamable_http_client(f"{url}/mcp", http_client=http), mode="legacy") as c:
+        yield c
+
+
+def structured(result: Any) -> dict[str, Any]:
+    assert not result.is_error, [getattr(c, "text", c) for c in result.content]
+    data: dict[str, Any] = result.structured_content
+    return data
+
+
+def error_text(result: Any) -> str:
+    assert result.is_error, result.structured_content
+    return " ".join(getattr(c, "text", "") for c in result.content)

@@ -1,0 +1,207 @@
+"""Real services for the multi-worker tests: a throwaway PostgreSQL cluster, HAProxy, workers.
+
+PostgreSQL and HAProxy come from Debian's packages (``.ci/install-remote`` installs them). The
+cluster lives in a temporary folder, owned by the ``postgres`` user when the tests run as root
+(PostgreSQL refuses to run as root), on a free loopback port with its socket in that folder.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SKILL = "picture-to-video-ai"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def haproxy_bin() -> str | None:
+    return shutil.which("haproxy") or (
+        "/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None
+    )
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return cmd
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+@dataclass
+class Postgres:
+    root: Path
+    port: int
+    bindir: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/nemo"
+
+    @classmethod
+    def start(cls, bindir: Path) -> Postgres:
+        # Not under pytest's folder: as root that is private, and the server runs as postgres.
+        root = Path(tempfile.mkdtemp(prefix="nemo-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres", "postgres")
+            os.chmod(root, 0o700)
+        data = root / "data"
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
+        subprocess.run(
+            _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                          "-A", "trust", "--no-sync", "-E", "UTF8"]),
+            **quiet,  # type: ignore[arg-type]
+        )  # fmt: skip
+        port = free_port()
+        options = (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
+                          "-l", str(root / "log"), "-w", "start"]),
+            **quiet,  # type: ignore[arg-type]
+        )  # fmt: skip
+        pg = cls(root, port, bindir)
+        subprocess.run(
+            _as_postgres([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+                          "-U", "postgres", "nemo"]),
+            **quiet,  # type: ignore[arg-type]
+        )  # fmt: skip
+        return pg
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"),
+                          "-m", "immediate", "stop"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class Worker:
+    port: int
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        out = open(self.log, "ab")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "nemo_mcp", "serve", "--http", "--skill", SKILL,
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env, stdout=out, stderr=out,
+        )  # fmt: skip
+        out.close()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"worker on {self.port} never became ready: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+
+HAPROXY_CONFIG = """
+global
+    maxconn 2000
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 120s
+    timeout server 120s
+    option redispatch
+    retries 2
+frontend mcp
+    bind 127.0.0.1:{port}
+    default_backend workers
+backend workers
+    balance roundrobin
+    option httpchk GET /readyz
+{servers}
+"""
+
+
+@dataclass
+class HAProxy:
+    port: int
+    proc: subprocess.Popen[bytes]
+    workers: list[Worker] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, root: Path, binary: str, workers: list[Worker]) -> HAProxy:
+        port = free_port()
+        servers = "\n".join(
+            f"    server w{i} 127.0.0.1:{w.port} check inter 500ms fall 1 rise 1"
+            for i, w in enumerate(workers)
+        )
+        config = root / "haproxy.cfg"
+        config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
+        proc = subprocess.Popen(
+            [binary, "-f", str(config), "-db"],
+            stdout=open(root / "haproxy.log", "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        proxy = cls(port, proc, workers)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{proxy.url}/healthz", timeout=1).status_code == 200:
+                    return proxy
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise TimeoutError((root / "haproxy.log").read_text())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
