@@ -53,6 +53,9 @@ WAIT_FOREVER_S = 24 * 3600.0
 Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
 Run = Callable[["RunningJob"], Awaitable[JobResult]]
+Dispatch = Callable[[JobRecord], Awaitable[None]]
+DISPATCHED = "dispatched"
+"""The owner of a new job handed to a job engine, until one of its workers takes it."""
 
 
 def elapsed_words(seconds: float) -> str:
@@ -139,6 +142,7 @@ class JobManager:
         holder: str,
         tick: float = TICK,
         stale_s: float = STALE_S,
+        dispatch: Dispatch | None = None,
     ) -> None:
         self.store = store
         self.holder = holder
@@ -147,6 +151,7 @@ class JobManager:
         self._describe = describe
         self._tick = tick
         self._stale_s = stale_s
+        self._dispatch = dispatch
         self._live: dict[str, RunningJob] = {}
 
     # -- asking ----------------------------------------------------------------------------
@@ -155,18 +160,31 @@ class JobManager:
     ) -> tuple[JobRecord, bool]:
         """The active job for ``key`` (joined: True), or a new one, running or queued."""
         now = time.time()
+        owner = DISPATCHED if self._dispatch else self.holder
         record = JobRecord(
             id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind, key=key,
             label=" ".join(label.split())[:LABEL_CHARS], status="running",
-            request=request.model_dump_json(), message="Started.", owner=self.holder,
+            request=request.model_dump_json(), message="Started.", owner=owner,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip
         stored, joined = await self.store.add_job(record, serial=serial)
-        if not joined and stored.status == "running":
+        if not joined and stored.status == "running" and self._dispatch is not None:
+            await self._dispatch(stored)
+        elif not joined and stored.status == "running":
             self._start(stored, resumed=False)
         elif not joined:
             await self._claim_next(scope, kind)
         return stored, joined
+
+    async def run_dispatched(self, job_id: str, handed_at: float) -> None:
+        """Run a job the engine handed to this worker, unless another worker already took it
+        (its heartbeat moved since ``handed_at``); returns when it ends."""
+        record = await self.store.adopt(job_id, self.holder, silent_since=handed_at + 1e-3)
+        if record is None:
+            log.info("%s: already taken by another worker", job_id)
+            return
+        live = self._start(record, resumed=False)
+        await live.done.wait()
 
     async def job(self, job_id: str) -> JobRecord | None:
         return await self.store.job(job_id)
@@ -273,10 +291,11 @@ class JobManager:
             self._start(claimed, resumed=False)
 
     # -- running ---------------------------------------------------------------------------
-    def _start(self, record: JobRecord, *, resumed: bool) -> None:
+    def _start(self, record: JobRecord, *, resumed: bool) -> RunningJob:
         live = RunningJob(record, resumed, self.store, percent=record.percent)
         self._live[record.id] = live
         self._tg.start_soon(self._execute, live)
+        return live
 
     async def _execute(self, live: RunningJob) -> None:
         ticker = anyio.CancelScope()

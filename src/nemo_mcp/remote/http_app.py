@@ -106,15 +106,24 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
         async with AsyncExitStack() as stack:
             store = await open_store(settings)
             stack.push_async_callback(store.close)
+            engine = None
+            if settings.database_url:
+                from nemo_mcp.remote.dispatch import Engine, apply_schema
+
+                await apply_schema(settings.database_url)
+                engine = await stack.enter_async_context(Engine(settings.database_url).opened())
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
             users = Users(
                 settings, manifest, store, keys, tg, holder=process_holder(),
-                data_dir=data_dir(settings),
+                data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
             )  # fmt: skip
             stack.push_async_callback(users.close)
             shared.users, shared.store = users, store
-            tg.start_soon(sweep, store, users.jobs)
+            if engine is not None:
+                engine.jobs = users.jobs
+                tg.start_soon(engine.work, process_holder())
+            tg.start_soon(sweep, store, users.jobs, engine)
             async with mcp.session_manager.run():
                 log.info("ready", extra={"event": "start", "skill": manifest.name})
                 yield

@@ -41,5 +41,5 @@ def setup_json_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
-    for name in QUIET:
+    for name in (*QUIET, "procrastinate", "psycopg.pool"):
         logging.getLogger(name).setLevel(logging.WARNING)

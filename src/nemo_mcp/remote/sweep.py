@@ -10,11 +10,15 @@ again); an edit whose message went out is reported as interrupted (never sent ag
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import anyio
 
 from nemo_mcp.jobs import JobManager
 from nemo_mcp.store import Scope, StateStore
+
+if TYPE_CHECKING:
+    from nemo_mcp.remote.dispatch import Engine
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +36,14 @@ async def sweep_once(store: StateStore, jobs: JobManager) -> int:
     return len(scopes)
 
 
-async def sweep(store: StateStore, jobs: JobManager, every: float = SWEEP_S) -> None:
+async def sweep(
+    store: StateStore, jobs: JobManager, engine: Engine | None, every: float = SWEEP_S
+) -> None:
     while True:
         try:
             await sweep_once(store, jobs)
+            if engine is not None and (closed := await engine.close_stalled()):
+                log.info("closed %d queue entries of workers that died", closed)
         except Exception:
             log.warning("the sweep for orphaned work failed", exc_info=True)
         await anyio.sleep(every)

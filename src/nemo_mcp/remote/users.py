@@ -21,7 +21,7 @@ from mcp.server.mcpserver import Context
 
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.flows.work import Work
-from nemo_mcp.jobs import JobManager, RunningJob
+from nemo_mcp.jobs import Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.redact import register_secret
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
@@ -65,13 +65,16 @@ class Users:
         *,
         holder: str,
         data_dir: Path,
+        dispatch: Dispatch | None = None,
     ) -> None:
         self.settings = settings
         self.manifest = manifest
         self.store = store
         self.keys = keys
         self.data_dir = data_dir
-        self.jobs = JobManager(store, task_group, self._run, user_message, holder=holder)
+        self.jobs = JobManager(
+            store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
+        )
         self._users: dict[str, UserParts] = {}
         self._sealed: set[str] = set()
 
