@@ -79,7 +79,9 @@ def cluster(
     tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, remote_backend: RunningBackend
 ) -> Iterator[Cluster]:
     _, haproxy = _require()
-    root = tmp_path_factory.mktemp("cluster")
+    keep = os.environ.get("NEMO_REMOTE_KEEP")  # a folder to keep the workers' logs in
+    root = Path(keep) if keep else tmp_path_factory.mktemp("cluster")
+    root.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(root / "home"),

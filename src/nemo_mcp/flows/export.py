@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -65,6 +66,12 @@ EMPTY_TIMELINE = (
 class ExportRequest(BaseModel):
     output_dir: str
     download: bool = True
+
+
+def new_render_id() -> str:
+    """``render_<ms><6 random digits>``: the id is the caller's choice and must not collide with
+    another user's render in the same millisecond (the backend refuses an id in use)."""
+    return f"render_{int(time.time() * 1000)}{secrets.randbelow(10**6):06d}"
 
 
 class PollBudgetSpent(Exception):
@@ -142,7 +149,7 @@ class ExportFlow:
         scope = self.client.scope
         for attempt in range(1, attempts + 1):
             record = RenderRecord(
-                render_id=f"render_{int(time.time() * 1000)}", session_id=session_id,
+                render_id=new_render_id(), session_id=session_id,
                 draft_digest=digest, submitted_at=time.time(),
             )  # fmt: skip
             await self.store.save_render(scope, record)

@@ -1,0 +1,53 @@
+"""Many users at once through HAProxy and 3 workers: each gets exactly their own MP4, and the
+backend saw every message and every render exactly once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import av
+import pytest
+
+from tests.remote.conftest import Cluster, new_token
+from tests.remote.flows import Outcome, make_video
+
+USERS = int(os.environ.get("NEMO_REMOTE_USERS", "20"))
+
+
+def mp4_frames(data: bytes, folder: Path, name: str) -> int:
+    path = folder / name
+    path.write_bytes(data)
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        return sum(1 for _ in container.decode(video=0))
+
+
+@pytest.mark.slow
+async def test_concurrent_users_each_get_their_own_video(fresh: Cluster, tmp_path: Path) -> None:
+    tokens = [new_token(fresh.backend.url) for _ in range(USERS)]
+    outcomes: list[Outcome | None] = [None] * USERS
+
+    async def one(i: int) -> None:
+        outcomes[i] = await make_video(fresh.url, tokens[i], tmp_path / f"u{i}", i)
+
+    with anyio.fail_after(150):
+        async with anyio.create_task_group() as tg:
+            for i in range(USERS):
+                tg.start_soon(one, i)
+
+    done = [o for o in outcomes if o is not None]
+    assert len(done) == USERS
+    for i, outcome in enumerate(done):
+        # The user's own photo, and only it, is on their timeline.
+        assert outcome.upload_name.endswith(f"user{i}.jpg")
+        assert outcome.upload_name in outcome.timeline
+        assert all(o.upload_name not in outcome.timeline for o in done if o is not outcome)
+        assert mp4_frames(outcome.mp4, tmp_path, f"{i}.mp4") > 0
+    # Distinct photos make distinct videos: nobody got somebody else's file.
+    assert len({o.digest for o in done}) == USERS
+    stats = fresh.backend.stats
+    assert stats.count("run_sse") == USERS, "every message was sent exactly once"
+    assert stats.count("render_submit") == USERS, "every render was submitted exactly once"
+    assert stats.count("upload") == USERS
