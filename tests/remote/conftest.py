@@ -94,6 +94,7 @@ def cluster(
         "NEMO_POLL_INTERVAL": "0.2",
         "NEMO_RECOVERY_WAIT": "0.3",
         "NEMO_TOOL_WAIT": "20",
+        "NEMO_RENDER_POLLS": "600",
         "NEMO_CONTACT_SHEET": "0",
     }
     workers = [Worker(free_port(), env, root / f"worker{i}.log") for i in range(WORKERS)]
