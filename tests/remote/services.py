@@ -156,6 +156,7 @@ defaults
     timeout connect 2s
     timeout client 120s
     timeout server 120s
+    timeout check 5s
     option redispatch
     retries 2
 frontend mcp
@@ -182,7 +183,7 @@ class HAProxy:
     def start(cls, root: Path, binary: str, workers: list[Worker]) -> HAProxy:
         port = free_port()
         servers = "\n".join(
-            f"    server w{i} 127.0.0.1:{w.port} check inter 500ms fall 1 rise 1"
+            f"    server w{i} 127.0.0.1:{w.port} check inter 1s fall 3 rise 1"
             for i, w in enumerate(workers)
         )
         config = root / "haproxy.cfg"

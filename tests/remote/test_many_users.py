@@ -13,7 +13,7 @@ import pytest
 from tests.remote.conftest import Cluster, new_token
 from tests.remote.flows import Outcome, make_video
 
-USERS = int(os.environ.get("NEMO_REMOTE_USERS", "20"))
+USERS = int(os.environ.get("NEMO_REMOTE_USERS", "50"))
 
 
 def mp4_frames(data: bytes, folder: Path, name: str) -> int:
@@ -28,15 +28,20 @@ def mp4_frames(data: bytes, folder: Path, name: str) -> int:
 async def test_concurrent_users_each_get_their_own_video(fresh: Cluster, tmp_path: Path) -> None:
     tokens = [new_token(fresh.backend.url) for _ in range(USERS)]
     outcomes: list[Outcome | None] = [None] * USERS
+    errors: list[str] = []
 
     async def one(i: int) -> None:
-        outcomes[i] = await make_video(fresh.url, tokens[i], tmp_path / f"u{i}", i)
+        try:
+            outcomes[i] = await make_video(fresh.url, tokens[i], tmp_path / f"u{i}", i)
+        except Exception as exc:  # noqa: BLE001 - gathered, then reported all at once
+            errors.append(f"user {i}: {exc!r} {getattr(exc, 'error', '')}")
 
     with anyio.fail_after(150):
         async with anyio.create_task_group() as tg:
             for i in range(USERS):
                 tg.start_soon(one, i)
 
+    assert errors == []
     done = [o for o in outcomes if o is not None]
     assert len(done) == USERS
     for i, outcome in enumerate(done):

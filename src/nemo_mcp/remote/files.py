@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import anyio
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from nemo_mcp.files import UNSAFE_NAME
@@ -56,6 +56,10 @@ async def receive_upload(request: Request, users: Users, user_key: str) -> Respo
         with contextlib.suppress(FileNotFoundError):
             os.unlink(part)
         return problem(413, f"The file is larger than {users.manifest.max_upload_mb} MB.")
+    except ClientDisconnect:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part)
+        return problem(400, "The upload was cut off before it ended.")
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(part)

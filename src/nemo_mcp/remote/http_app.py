@@ -112,13 +112,21 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
 
                 await apply_schema(settings.database_url)
                 engine = await stack.enter_async_context(Engine(settings.database_url).opened())
+
+            async def close_users() -> None:
+                # After the task group: jobs are cancelled (left on record) before their
+                # clients close, so none of them fails for a client closed under it.
+                if shared.users is not None:
+                    await shared.users.close()
+                    shared.users = None
+
+            stack.push_async_callback(close_users)
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
             users = Users(
                 settings, manifest, store, keys, tg, holder=process_holder(),
                 data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
             )  # fmt: skip
-            stack.push_async_callback(users.close)
             shared.users, shared.store = users, store
             if engine is not None:
                 engine.jobs = users.jobs
@@ -127,7 +135,6 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
             async with mcp.session_manager.run():
                 log.info("ready", extra={"event": "start", "skill": manifest.name})
                 yield
-            shared.users = None
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})

@@ -90,7 +90,7 @@ async def _line_up(db: AsyncConnection[Any], scope: Scope, kind: str) -> None:
 class PostgresStore:
     """The ``StateStore`` on a PostgreSQL database; safe for any number of workers."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 20) -> None:
         self._pool: AsyncConnectionPool[AsyncConnection[dict[str, Any]]] = AsyncConnectionPool(
             url,
             min_size=min_size,
