@@ -1,0 +1,97 @@
+"""The PostgreSQL store keeps the same contract as the SQLite one: the store tests, run again on
+a real PostgreSQL, plus what only a shared database must get right (two workers at once)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import anyio
+import psycopg
+import pytest
+
+from nemo_mcp.remote.pg_store import PostgresStore
+from nemo_mcp.store import Scope, TokenRecord
+from tests.remote.services import Postgres
+from tests.store.conftest import SCOPE, job
+from tests.store.test_sqlite import (  # noqa: F401 - collected again, on PostgreSQL
+    test_a_lease_has_one_holder_until_it_is_released_or_expires,
+    test_a_message_hand_off_is_recorded_once,
+    test_adopting_needs_a_silent_owner,
+    test_finished_results_are_handed_out_once_in_order,
+    test_jobs_of_other_kinds_and_scopes_run_side_by_side,
+    test_prune_follows_the_retention_rules,
+    test_the_same_key_joins_and_a_second_edit_queues,
+)
+
+TABLES = "nemo_tokens, nemo_leases, nemo_sessions, nemo_renders, nemo_jobs, nemo_handoffs"
+
+
+@pytest.fixture(scope="session")
+def store_url(postgres: Postgres) -> str:
+    url = postgres.url.rsplit("/", 1)[0] + "/nemo_store_tests"
+    with psycopg.connect(postgres.url, autocommit=True) as db:
+        db.execute("CREATE DATABASE nemo_store_tests")
+    return url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[PostgresStore]:
+    db = await PostgresStore(store_url).open()
+    async with db._pool.connection() as conn:
+        await conn.execute(f"TRUNCATE {TABLES}")
+    yield db
+    await db.close()
+
+
+async def test_two_workers_adding_the_same_request_get_one_job(
+    store: PostgresStore, store_url: str
+) -> None:
+    first, second = await PostgresStore(store_url).open(), await PostgresStore(store_url).open()
+    results: list[tuple[str, bool]] = []
+
+    async def add(store: PostgresStore, n: int) -> None:
+        stored, joined = await store.add_job(job("same", owner=f"w{n}"), serial=True)
+        results.append((stored.id, joined))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for n in range(10):
+                tg.start_soon(add, first if n % 2 else second, n)
+    finally:
+        await first.close()
+        await second.close()
+    assert len({job_id for job_id, _ in results}) == 1
+    assert sorted(joined for _, joined in results) == [False] + [True] * 9
+
+
+async def test_a_result_is_handed_out_once_between_workers(
+    store: PostgresStore, store_url: str
+) -> None:
+    stores = [await PostgresStore(store_url).open() for _ in range(3)]
+    try:
+        record, _ = await stores[0].add_job(job("r1"), serial=False)
+        await stores[0].update_job(record.id, status="done", result="{}", finished_at=time.time())
+        taken: list[int] = []
+
+        async def take(store: PostgresStore) -> None:
+            taken.append(len(await store.take_unreported(SCOPE)))
+
+        async with anyio.create_task_group() as tg:
+            for worker in stores * 3:
+                tg.start_soon(take, worker)
+        assert sorted(taken) == [0] * 8 + [1]
+    finally:
+        for worker in stores:
+            await worker.close()
+
+
+async def test_users_do_not_see_each_others_records(store: PostgresStore) -> None:
+    alice, bob = Scope("api", "u_alice", "s"), Scope("api", "u_bob", "s")
+    await store.add_job(job("hello", scope=alice), serial=True)
+    await store.save_token("api", "u_alice", TokenRecord("sealed", time.time() + 60, ""))
+    assert await store.jobs(bob) == [] and await store.token("api", "u_bob") is None
+    other, joined = await store.add_job(replace(job("hello", scope=bob), id="e-bob"), serial=True)
+    assert not joined and other.scope == bob
+    assert len(await store.running_jobs()) == 2
