@@ -1,5 +1,6 @@
-"""``kill -9`` of the worker holding a render: another worker finishes it, the user gets the file,
-and the render was submitted once."""
+"""``kill -9`` of a worker mid-work. Holding a render: another worker finishes it, the user gets
+the file, and it was submitted once. Mid-stream: another worker reports the edit as interrupted,
+with what the project shows, and the message is never sent again."""
 
 from __future__ import annotations
 
@@ -19,19 +20,44 @@ SLOW_MS = 600
 """Every backend answer waits this long, so the render is still being polled when we kill."""
 
 
-def export_owner(pg: Postgres, timeout: float = 60) -> str:
-    """The worker holding the running export, once its render is on record and submitted."""
+EXPORT_OWNER = (
+    "SELECT j.owner FROM nemo_jobs j JOIN nemo_renders r USING (backend, user_key) "
+    "WHERE j.kind = 'export' AND j.status = 'running' AND j.owner LIKE '%:%'"
+)
+EDIT_OWNER = (
+    "SELECT j.owner FROM nemo_jobs j JOIN nemo_handoffs h ON h.job_id = j.id "
+    "WHERE j.kind = 'edit' AND j.status = 'running' AND j.owner LIKE '%:%'"
+)
+
+
+def owner(pg: Postgres, query: str, timeout: float = 60) -> str:
+    """The worker holding the job ``query`` finds (``host:pid:nonce``)."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(pg.url, autocommit=True) as db:
         while time.monotonic() < deadline:
-            row = db.execute(
-                "SELECT j.owner FROM nemo_jobs j JOIN nemo_renders r USING (backend, user_key) "
-                "WHERE j.kind = 'export' AND j.status = 'running' AND j.owner LIKE '%:%'"
-            ).fetchone()
-            if row:
+            if row := db.execute(query).fetchone():
                 return str(row[0])
             time.sleep(0.05)
-    raise TimeoutError("no export got as far as its render")
+    raise TimeoutError("no job got that far")
+
+
+def worker_of(cluster: Cluster, holder: str) -> Worker:
+    pid = int(holder.split(":")[1])
+    return next(w for w in cluster.workers if w.pid == pid)
+
+
+async def call_and_lose_the_answer(url: str, token: str, tool: str, args: dict[str, str]) -> None:
+    try:
+        async with connect(url, token) as client:
+            await client.call_tool(tool, args)
+    except Exception:
+        pass  # the worker answering it was killed
+
+
+async def upload_photo(http: httpx.AsyncClient, url: str, token: str, photo: Path) -> None:
+    ref = await http.post("/uploads", params={"name": photo.name}, content=photo.read_bytes())
+    async with connect(url, token) as client:
+        structured(await client.call_tool("upload_media", {"urls": [ref.json()["ref"]]}))
 
 
 @pytest.mark.slow
@@ -52,18 +78,9 @@ async def test_a_killed_worker_render_is_finished_by_another(
         victim: Worker | None = None
         try:
             async with anyio.create_task_group() as tg:
-
-                async def export_and_lose_the_answer() -> None:
-                    try:
-                        async with connect(fresh.url, token) as client:
-                            await client.call_tool("export_video", {})
-                    except Exception:
-                        pass  # the worker answering it was killed
-
-                tg.start_soon(export_and_lose_the_answer)
-                owner = await anyio.to_thread.run_sync(export_owner, postgres)
-                pid = int(owner.split(":")[1])
-                victim = next(w for w in fresh.workers if w.pid == pid)
+                tg.start_soon(call_and_lose_the_answer, fresh.url, token, "export_video", {})
+                holder = await anyio.to_thread.run_sync(owner, postgres, EXPORT_OWNER)
+                victim = worker_of(fresh, holder)
                 with anyio.fail_after(30):  # the submit answered: the worker is now polling
                     while fresh.backend.stats.count("render_submit") == 0:
                         await anyio.sleep(0.02)
@@ -85,9 +102,50 @@ async def test_a_killed_worker_render_is_finished_by_another(
                 owners = db.execute(
                     "SELECT owner FROM nemo_jobs WHERE id = %s", (result["job_id"],)
                 ).fetchone()
-            assert owners is not None and owners[0] != owner, "another worker finished it"
+            assert owners is not None and owners[0] != holder, "another worker finished it"
         finally:
             fresh.backend.faults.update({"slow_ms": 0})
+            if victim is not None:
+                victim.start()
+                victim.wait_ready()
+
+
+@pytest.mark.slow
+async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
+    fresh: Cluster, postgres: Postgres, tmp_path: Path
+) -> None:
+    token = new_token(fresh.backend.url)
+    auth = {"Authorization": f"Bearer {token}"}
+    photo = make_photo(tmp_path / "p.jpg", 4, (320, 480))
+    victim: Worker | None = None
+    async with httpx.AsyncClient(base_url=fresh.url, headers=auth, timeout=60) as http:
+        await upload_photo(http, fresh.url, token, photo)
+        # The stream stays open (heartbeats only) long enough to kill its worker mid-stream.
+        fresh.backend.faults.update({"heartbeat_only_seconds": 30})
+        try:
+            async with anyio.create_task_group() as tg:
+                message = {"message": "turn these photos into a video"}
+                tg.start_soon(call_and_lose_the_answer, fresh.url, token, "send_edit", message)
+                holder = await anyio.to_thread.run_sync(owner, postgres, EDIT_OWNER)
+                victim = worker_of(fresh, holder)
+                with anyio.fail_after(30):  # the backend is running the message: mid-stream
+                    while (await http.get(f"{fresh.backend.url}/_local/idle")).json()["idle"]:
+                        await anyio.sleep(0.02)
+                victim.kill()
+                tg.cancel_scope.cancel()
+
+            jobs: list[dict[str, object]] = []
+            with anyio.fail_after(60):
+                while not any(j["status"] == "interrupted" for j in jobs):
+                    async with connect(fresh.url, token) as client:
+                        timeline = structured(await client.call_tool("get_timeline", {}))
+                    jobs = list(timeline["jobs"])  # type: ignore[call-overload]
+                    await anyio.sleep(0.3)
+            interrupted = next(j for j in jobs if j["status"] == "interrupted")
+            assert "It was not sent again" in str(interrupted["message"]), interrupted
+            assert fresh.backend.stats.count("run_sse") == 1, "the message was never sent again"
+        finally:
+            fresh.backend.faults.update({"heartbeat_only_seconds": 0})
             if victim is not None:
                 victim.start()
                 victim.wait_ready()
