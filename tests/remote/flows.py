@@ -17,6 +17,7 @@ class Outcome:
     token: str
     upload_name: str
     timeline: str
+    edit_job: str
     export: dict[str, object]
     mp4: bytes
     latencies: dict[str, float]

@@ -26,7 +26,7 @@ async def test_another_user_can_neither_see_join_nor_fetch(fresh: Cluster, tmp_p
         edit = structured(
             await client.call_tool("send_edit", {"message": "turn these photos into a video"})
         )
-        assert edit["job_id"] not in {made.export["job_id"]}
+        assert edit["job_id"] != made.edit_job
         assert made.upload_name not in str(edit)
         # Nor is Alice's finished export handed to Bob.
         export = await client.call_tool("export_video", {})
