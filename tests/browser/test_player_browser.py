@@ -28,7 +28,7 @@ REQUEST = (
     "turn these photos into a 12-second video with transitions, add this song at 30% "
     "and the title 'Summer in Lisbon'"
 )
-TIMEOUT_S = 70
+TIMEOUT_S = 120
 
 
 def browser_missing() -> str | None:
