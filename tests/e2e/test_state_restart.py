@@ -179,3 +179,29 @@ async def test_two_processes_noticing_a_dead_export_resume_it_once(
     assert {a["path"] for a in answers} == {answers[0]["path"]}
     assert workspace.backend.stats.count("render_submit") == 1
     assert len(list(workspace.out.glob("*.mp4"))) == 1
+
+
+async def test_a_queued_edit_waited_for_tells_the_earlier_result_first(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    """Nobody asked about the first edit (its server's call handed off) while the second waited
+    behind it in another server: the second's answer tells both, in order, and neither is told
+    again."""
+    images = photos(2)
+    quick, patient = workspace.params(NEMO_TOOL_WAIT="0.5"), workspace.params()
+    async with Client(quick, mode="legacy") as one, Client(patient, mode="legacy") as two:
+        structured(await one.call_tool("upload_media", {"paths": [str(p) for p in images]}))
+        workspace.backend.faults.update({"heartbeat_only_seconds": 1.5})
+        first = structured(
+            await one.call_tool("send_edit", {"message": "turn these photos into a video"})
+        )
+        assert first["status"] == "running"
+        second = structured(await two.call_tool("send_edit", {"message": "add the title 'B'"}))
+        after = structured(await two.call_tool("send_edit", {"message": "status"}))
+    assert second["status"] == "done", second
+    reply = second["reply"]
+    assert "turn these photos into a video" in reply and "add the title 'B'" in reply, reply
+    assert reply.index("turn these photos") < reply.index("add the title")
+    assert "turn these photos" not in after["reply"] and after.get("job_id") is None
+    assert [j["reported"] for j in jobs(workspace.config)] == [1, 1]
+    assert workspace.backend.stats.count("run_sse") == 2
