@@ -19,10 +19,18 @@ def _offline(workspace: Workspace) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=args, env=env)
 
 
+def _offline_words(result: dict[str, object]) -> dict[str, object]:
+    """Offline answers speak of the offline world: no cloud link, price or loopback URL."""
+    text = json.dumps(result, ensure_ascii=False)
+    for cloud in ("nemovideo.com", "127.0.0.1", "localhost", "register", "top up", "credits ("):
+        assert cloud not in text.lower(), (cloud, text)
+    return result
+
+
 async def _edit(client: Client, message: str) -> dict[str, object]:
     result = structured(await client.call_tool("send_edit", {"message": message}))
     assert result["status"] == "done", result
-    return result
+    return _offline_words(result)
 
 
 async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timeline(
@@ -33,6 +41,9 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
     async with Client(_offline(workspace), mode="legacy") as client:
         up = structured(await client.call_tool("upload_media", {"paths": [str(p) for p in images]}))
         assert len(up["uploaded"]) == 3
+        _offline_words(up)
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert "~100" not in json.dumps([t.description for t in tools.values()])
         await _edit(client, "turn these photos into a video")
         await _edit(client, "add the title 'Day One'")
         await _edit(client, "add the caption 'by the sea'")
@@ -40,6 +51,8 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         first = structured(await client.call_tool("export_video", {}))
         first_url = (data / "backend.url").read_text().strip()
     assert first["status"] == "done", first
+    _offline_words(first)
+    assert first["url"] is None and first["link"] is None, "the saved file is the result"
     assert not (data / "backend.url").exists(), "the stopped backend no longer advertises a URL"
     saved = json.loads((data / "state.json").read_text())
     assert len(saved["store"]["sessions"]) == 1 and len(saved["renders"]) == 1
@@ -65,6 +78,8 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         Path(str(second["path"])).name,
     }
     assert credits["available"] > 0
+    _offline_words(credits)
+    _offline_words(second)
     saved = json.loads((data / "state.json").read_text())
     assert len(saved["store"]["sessions"]) == 1, "the same project, not a new one"
     assert len(saved["store"]["accounts"]) == 1, "the same account, not a new token's"
