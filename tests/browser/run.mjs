@@ -46,6 +46,7 @@ async function main() {
     const exported = await call("export_video", exportArgs);
     facts.export = data(exported, "export");
     facts.exportContent = exported.content.map((c) => c.type);
+    facts.exportMeta = exported._meta || null;
 
     step("bundling the host page");
     const bundle = await build({
