@@ -3,9 +3,9 @@ official ext-apps host bridge, connected to ``nemo-mcp serve --local`` over stdi
 
 It checks what a user would see: the App renders, the exported video plays (its ``currentTime``
 advances), the tracks are get_timeline's, and a running export's progress moves. Screenshots are
-kept under the test's temporary folder (the path is printed). Chromium and Node come from
-``.ci/install-browser``; without them the test is skipped, unless ``NEMO_REQUIRE_BROWSER`` is set
-(CI sets it, so a missing browser fails instead of passing silently).
+kept under the test's temporary folder, or ``NEMO_BROWSER_ARTEFACTS`` (the path is printed).
+Chromium and Node come from ``.ci/install-browser``; without them the test is skipped, unless
+``NEMO_REQUIRE_BROWSER`` is set (CI sets it, so a missing browser fails instead of passing).
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     media = work / "media"
     paths = [make_photo(media / f"photo-{i + 1}.jpg", i, (720, 1280)) for i in range(3)]
     paths.append(make_tune(media / "tune.wav", seconds=12))
-    (work / "artefacts").mkdir()
+    artefacts = Path(os.environ.get("NEMO_BROWSER_ARTEFACTS") or work / "artefacts")
+    artefacts.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(work / "home"),
@@ -73,7 +74,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "request": REQUEST,
         "chromium": CHROMIUM,
         "profile": str(work / "chromium-profile"),
-        "artefacts": str(work / "artefacts"),
+        "artefacts": str(artefacts),
         "report": str(work / "report.json"),
         "timeout_s": TIMEOUT_S - 30,
     }  # fmt: skip

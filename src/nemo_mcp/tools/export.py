@@ -18,7 +18,7 @@ from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.app import app_of
 from nemo_mcp.tools.boundary import Call, answer
-from nemo_mcp.tools.export_media import with_media
+from nemo_mcp.tools.media_results import with_media
 from nemo_mcp.tools.outcomes import export_outcome
 
 EXPORT_KEY = "export"
