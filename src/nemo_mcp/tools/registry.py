@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 
@@ -37,7 +38,10 @@ def prompt_name(example: str) -> str:
         if len(candidate) > PROMPT_NAME_CHARS:
             break
         name = candidate
-    return name or "example"
+    if name:
+        return name
+    # No Latin letters or digits (e.g. a Chinese example): a stable name of its own.
+    return "example-" + hashlib.sha1(example.encode()).hexdigest()[:8]
 
 
 def register(
