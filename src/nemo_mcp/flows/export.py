@@ -189,7 +189,8 @@ class ExportFlow:
                 return render
             share = (render.progress or 0.0) / 100 * RENDER_SHARE
             await job.report(f"Rendering: {render.status} {render.progress or 0:.0f}%", share)
-            await anyio.sleep(self.settings.poll_interval)
+            if poll < self.settings.render_polls:  # past the last poll, say so at once
+                await anyio.sleep(self.settings.poll_interval)
         raise PollBudgetSpent(record.render_id)
 
     def _still_rendering(self, job: RunningJob, render_id: str) -> ExportResult:
