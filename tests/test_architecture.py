@@ -56,7 +56,13 @@ FORBIDDEN = {
     "nemo_mcp.server": ("serve", "cli"),
 }
 # The only modules of the server that may start the embedded backend.
-MAY_IMPORT_NEMO_LOCAL = {"nemo_mcp.offline", "nemo_mcp.cli", "nemo_mcp.demo", "nemo_mcp.doctor"}
+MAY_IMPORT_NEMO_LOCAL = {
+    "nemo_mcp.offline",
+    "nemo_mcp.cli",
+    "nemo_mcp.demo",
+    "nemo_mcp.doctor",
+    "nemo_mcp.housekeeping",
+}
 
 
 def module_name(path: Path) -> str:
@@ -172,14 +178,8 @@ def test_all_lists_what_the_module_offers_and_nothing_else(name: str) -> None:
     assert len(exported) == len(set(exported)), "a name is listed twice"
     assert [n for n in exported if not hasattr(module, n)] == []
     if ALL[name].name == "__init__.py":
-        # A package's face: every public name it imports is offered, so nothing is half-exported.
-        tree = ast.parse(ALL[name].read_text(encoding="utf-8"))
-        imported = {
-            alias.asname or alias.name
-            for node in tree.body
-            if isinstance(node, ast.ImportFrom) and node.module != "__future__"
-            for alias in node.names
-        }
+        # A package's face: every public name it takes from its own modules is offered.
+        imported = {alias.asname or alias.name for alias in re_exports(name)}
         assert sorted(n for n in imported if not n.startswith("_") and n not in exported) == []
 
 
@@ -187,14 +187,18 @@ def test_every_package_that_re_exports_declares_all() -> None:
     missing = [
         name
         for name, path in ALL.items()
-        if path.name == "__init__.py"
-        and any(
-            isinstance(n, ast.ImportFrom) and n.module != "__future__"
-            for n in ast.parse(path.read_text(encoding="utf-8")).body
-        )
-        and name not in PUBLIC
+        if path.name == "__init__.py" and any(re_exports(name)) and name not in PUBLIC
     ]
     assert missing == []
+
+
+def re_exports(package: str) -> Iterator[ast.alias]:
+    """Names a package's ``__init__`` imports from its own modules (what it re-exports)."""
+    for node in ast.parse(ALL[package].read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and (
+            node.level or (node.module or "").startswith(package + ".")
+        ):
+            yield from node.names
 
 
 def test_the_readme_layout_table_matches_the_tree() -> None:
