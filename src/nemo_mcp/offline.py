@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 LOCAL_POLL_INTERVAL = 1.0
 LOCAL_DATA = "local-backend"
 SHARED_URL_TRIES = 100
+OFFLINE_TOKENS = 1000
+"""Anonymous tokens per 7 days: the cloud's limit guards an allowance the offline backend lacks."""
 LOCAL_KEEP_DAYS = 30
 """``nemo_local.persist.KEEP_DAYS``, named here so the CLI need not import the backend."""
 
@@ -77,7 +79,11 @@ async def embedded_backend(settings: Settings, data_dir: Path) -> AsyncIterator[
     from nemo_local.persist import URL_FILE, FolderBusy
 
     config = LocalBackendConfig(
-        data_dir=data_dir, keep_state=True, starting_credits=OFFLINE_CREDITS, refill_credits=True
+        data_dir=data_dir,
+        keep_state=True,
+        starting_credits=OFFLINE_CREDITS,
+        refill_credits=True,
+        tokens_per_address=OFFLINE_TOKENS,
     )
     if settings.local_canvas:
         config = replace(config, canvas=settings.local_canvas)

@@ -83,3 +83,20 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
     saved = json.loads((data / "state.json").read_text())
     assert len(saved["store"]["sessions"]) == 1, "the same project, not a new one"
     assert len(saved["store"]["accounts"]) == 1, "the same account, not a new token's"
+
+
+async def test_a_second_offline_server_on_the_same_folder_shares_the_first_ones_backend(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    """Two assistants on one config folder: one backend owns the data, the other uses it."""
+    images = photos(2)
+    async with Client(_offline(workspace), mode="legacy") as first:
+        structured(await first.call_tool("upload_media", {"paths": [str(p) for p in images]}))
+        await _edit(first, "turn these photos into a video")
+        mine = structured(await first.call_tool("get_timeline", {}))
+        async with Client(_offline(workspace), mode="legacy") as second:
+            theirs = structured(await second.call_tool("get_timeline", {}))
+            await _edit(second, "add the title 'Shared'")
+        again = structured(await first.call_tool("get_timeline", {}))
+    assert theirs["summary"] == mine["summary"]
+    assert "Shared" in again["summary"], "both edit the one project"
