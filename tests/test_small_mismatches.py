@@ -51,3 +51,12 @@ def test_examples_without_latin_letters_get_distinct_names() -> None:
     first, second = prompt_name("把这些照片做成视频"), prompt_name("加背景音乐")
     assert first != second and first.startswith("example-")
     assert prompt_name("把这些照片做成视频") == first, "stable"
+
+
+def test_offline_tool_text_has_no_cloud_prices_or_cloud_times() -> None:
+    m = load_manifests()["picture-to-video-ai"]
+    offline = ToolTexts.for_manifest(m, Settings(), offline=True)
+    cloud = ToolTexts.for_manifest(m, Settings())
+    assert "~100" in cloud.send_edit and "~100" not in offline.send_edit
+    assert m.typical_time in cloud.send_edit and m.typical_time not in offline.send_edit
+    assert "refill" in offline.send_edit and "refills" in offline.check_credits
