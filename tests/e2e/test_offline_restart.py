@@ -64,13 +64,14 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         assert "Day One" in again["summary"] and "by the sea" in again["summary"]
         fourth = await _edit(client, "remove the title")
         after = structured(await client.call_tool("get_timeline", {}))
-        second = structured(await client.call_tool("export_video", {}))
+        second = structured(await client.call_tool("export_video", {"download": False}))
         credits = structured(await client.call_tool("check_credits", {}))
         second_url = (data / "backend.url").read_text().strip()
     assert second_url != first_url, "the restart got another port (yet found the project)"
     assert fourth["changes"], fourth
     assert "Day One" not in after["summary"] and "by the sea" in after["summary"]
     assert second["status"] == "done", second
+    assert second["url"] is None and second["path"], "offline, an export is always saved"
     facts = read_mp4(Path(str(second["path"])))
     assert facts["video_codec"] == "h264" and (facts["width"], facts["height"]) == CANVAS
     assert {p.name for p in workspace.out.iterdir()} == {
