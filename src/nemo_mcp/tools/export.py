@@ -60,6 +60,8 @@ async def start_export(call: Call, output_dir: str | None, *, download: bool) ->
         await app.jobs.take_finished(app.scope, ids=[j.id for j in done[:-1]])
         return await export_outcome(call, done[-1])
     folder = output_folder(output_dir, app.settings.output_dir)
+    # Offline, the render's URL is loopback and dies with the server: the saved file is the result.
+    download = download or app.client.offline
     if download and not await app.jobs.active(app.scope, "export"):
         await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
     request = ExportRequest(output_dir=str(folder), download=download)
