@@ -61,7 +61,7 @@ draft_like = st.recursive(
 )
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=80)
 @given(draft=draft_like | json_values, other=draft_like)
 def test_any_draft_reads_as_a_timeline(draft: object, other: object) -> None:
     for raw in (draft, json.dumps(draft, allow_nan=True), other):
@@ -105,7 +105,7 @@ events = st.fixed_dictionaries({}, optional={
 streams = st.lists(st.binary(max_size=200) | events.map(adk_event), max_size=12)
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=80)
 @given(chunks=streams, split=st.integers(1, 50))
 def test_any_bytes_at_the_sse_reader(chunks: list[bytes], split: int) -> None:
     data = b"".join(chunks)
