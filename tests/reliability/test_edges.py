@@ -74,3 +74,54 @@ async def test_fault_cells_over_real_stdio(workspace: Workspace, figures: Counte
             again = await client.call_tool(tool, arguments)
             assert not again.is_error, f"{tool} after {name}: {text_of(again)}"
             figures["fault cells (stdio)"] += 1
+
+
+async def test_an_unreachable_backend_is_one_plain_line_per_call(
+    open_live: Any, caplog: pytest.LogCaptureFixture, figures: Counter[str]
+) -> None:
+    """Every tool says so in words, and the log has a line for it, not a traceback."""
+    import logging
+
+    from tests.reliability.test_fault_matrix import _log_problems
+
+    caplog.set_level(logging.INFO)
+    problems: list[str] = []
+    async with open_live(api_url="http://127.0.0.1:9") as live:
+        photo = make_photo(live.media / "a.jpg", 0, (48, 64))
+        for tool, arguments in (
+            ("check_credits", {}), ("get_timeline", {}), ("send_edit", {"message": "add a title"}),
+            ("upload_media", {"paths": [str(photo)]}), ("export_video", {}),
+        ):  # fmt: skip
+            caplog.clear()
+            result = await live.call(tool, arguments)
+            said = text_of(result)
+            assert result.is_error and "could not be reached" in said, f"{tool}: {said}"
+            assert_plain_words(said)
+            problems += _log_problems(tool, caplog.records)
+            figures["faults injected (backend down)"] += 1
+    assert not problems, "\n".join(problems)
+
+
+async def test_out_of_credits_is_words_with_a_link_and_no_traceback(
+    open_live: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, figures: Counter[str]
+) -> None:
+    import logging
+
+    from nemo_local import LocalBackendConfig, start_in_thread
+    from tests.reliability.test_fault_matrix import _log_problems
+
+    caplog.set_level(logging.INFO)
+    poor = start_in_thread(LocalBackendConfig(data_dir=tmp_path / "poor", starting_credits=1))
+    try:
+        async with open_live(api_url=poor.url) as live:
+            photo = make_photo(live.media / "a.jpg", 0, (48, 64))
+            await live.call("upload_media", {"paths": [str(photo)]})
+            caplog.clear()
+            result = await live.call("send_edit", {"message": "turn these photos into a video"})
+    finally:
+        poor.stop()
+    said = text_of(result)
+    assert result.is_error and "out of free credits" in said and "?bind=" in said, said
+    assert_plain_words(said)
+    assert not _log_problems("out of credits", caplog.records)
+    figures["faults injected (out of credits)"] += 1
