@@ -46,7 +46,10 @@ def duration_words(seconds: float) -> str:
 
 def _out_of_credits(exc: OutOfCredits) -> str:
     if exc.offline:
-        return "The local backend's credit counter ran out; restart `nemo-mcp serve --local`."
+        return (
+            "The local backend's credit counter ran short for this request. Offline credits only "
+            "count work and refill by themselves: try again; nothing was charged."
+        )
     if exc.anonymous and exc.register_link:
         return (
             "You are out of free credits. Register to keep this project and get more credits: "
