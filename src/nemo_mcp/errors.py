@@ -82,6 +82,8 @@ class BackendUnreachable(NemoError):
 
     offline: bool = False
     """Whether it was the embedded local backend (then the network is not the cause)."""
+    timed_out: bool = False
+    """Whether it was reached but did not answer in time (then the network is not the cause)."""
 
 
 class BackendError(NemoError):

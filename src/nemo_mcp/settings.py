@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,10 @@ def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
         return Path(xdg).expanduser() / "NemoVideo"
     base = "Movies" if sys.platform == "darwin" else "Videos"
     return Path("~").expanduser() / base / "NemoVideo"
+
+
+_PLACEHOLDER = re.compile(r"\$\{user_config\.\w+\}")
+"""``${user_config.nemo_token}``: what a bundle host may pass for a field the user left empty."""
 
 
 def parse_seconds(raw: str, name: str) -> float:
@@ -110,6 +115,8 @@ class Settings:
 
         def text(name: str) -> str | None:
             value = env.get(name, "").strip()
+            if _PLACEHOLDER.fullmatch(value):
+                return None  # an MCP Bundle's optional field left empty: not a value
             return value or None
 
         def seconds(name: str, default: float) -> float:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 RECOVERY_READS = 5
 PROGRESS_CHARS = 120
+REPORT_EVERY_S = 0.25
 
 
 class EditRequest(BaseModel):
@@ -67,6 +69,43 @@ def _result(reply: str, after: Timeline, changes: list[str]) -> EditResult:
     )
 
 
+class LatestReport:
+    """Progress from a stream, at most one report per ``REPORT_EVERY_S``, the last one never lost.
+
+    A streamed reply is one event per token: reporting each would send thousands of progress
+    notifications and translate the whole reply each time (quadratic). The words are made only
+    for a report that goes out."""
+
+    def __init__(
+        self,
+        job: RunningJob,
+        words_for: Callable[[Signal], str | None],
+        fraction: Callable[[], float],
+    ) -> None:
+        self._job = job
+        self._words_for = words_for
+        self._fraction = fraction
+        self._sent_at = -REPORT_EVERY_S
+        self._held: Signal | None = None
+
+    async def offer(self, signal: Signal) -> None:
+        if time.monotonic() - self._sent_at < REPORT_EVERY_S:
+            self._held = signal
+            return
+        await self._send(signal)
+
+    async def flush(self) -> None:
+        if self._held is not None:
+            await self._send(self._held)
+
+    async def _send(self, signal: Signal) -> None:
+        self._held = None
+        words = self._words_for(signal)
+        if words is not None:
+            self._sent_at = time.monotonic()
+            await self._job.report(words, self._fraction())
+
+
 @dataclass
 class EditFlow:
     client: BackendClient
@@ -88,17 +127,18 @@ class EditFlow:
         def fraction() -> float:
             return min(0.95, (time.monotonic() - started) / max(self.typical_seconds, 1.0))
 
-        async def on_signal(signal: Signal) -> None:
+        def words_for(signal: Signal) -> str | None:
             if isinstance(signal, TextUpdate):
-                await job.report(f"Backend: {_short(gui.translate(signal.text))}", fraction())
-            elif isinstance(signal, ToolCall):
-                await job.report(f"Working: {signal.name.replace('_', ' ')}", fraction())
-            elif isinstance(signal, Heartbeat):
-                await job.report(
-                    f"Still working... {elapsed_words(job.record.elapsed)}", fraction()
-                )
-            elif isinstance(signal, Failure):
-                await job.report("The backend reported a problem", fraction())
+                return f"Backend: {_short(gui.translate(signal.text))}"
+            if isinstance(signal, ToolCall):
+                return f"Working: {signal.name.replace('_', ' ')}"
+            if isinstance(signal, Heartbeat):
+                return f"Still working... {elapsed_words(job.record.elapsed)}"
+            if isinstance(signal, Failure):
+                return "The backend reported a problem"
+            return None
+
+        throttle = LatestReport(job, words_for, fraction)
 
         async def before_send(session_id: str) -> None:
             if not await self.store.record_handoff(
@@ -108,7 +148,12 @@ class EditFlow:
 
         await job.report("Sending the request to the backend", 0.01)
         try:
-            turn = await self.client.send_message(request.text, on_signal, before_send=before_send)
+            try:
+                turn = await self.client.send_message(
+                    request.text, throttle.offer, before_send=before_send
+                )
+            finally:
+                await throttle.flush()
         except AlreadySent:
             return await self._interrupted(
                 request.model_copy(update={"before": state.get("draft")}), job
