@@ -97,7 +97,7 @@ def _describe(exc: ValidationError) -> str:
 def parse_manifest(text: str, source: str) -> Manifest:
     """A manifest from YAML text; ``source`` names the file in errors."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML ({exc})") from None
     if not isinstance(data, Mapping):

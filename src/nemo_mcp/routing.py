@@ -66,6 +66,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from nemo_mcp.lazyre import lazy_compile
+
 __all__ = ["Intent", "Route", "explain_route", "quoted_spans", "route"]
 
 
@@ -102,7 +104,7 @@ def _words(alternatives: str) -> str:
 _BRACKETS = {"「": "」", "『": "』", "《": "》", "«": "»"}
 _DOUBLE = frozenset('"“”„‟＂')
 _SINGLE = frozenset("'‘’‚‛")
-_LETTER = re.compile(_LW)
+_LETTER = lazy_compile(_LW)
 
 
 def _is_word(text: str, i: int) -> bool:
@@ -145,8 +147,8 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-_FILE_NAME = re.compile(r"[^\W_]\.[a-z0-9]{2,5}(?![a-z0-9])")
-_ASCII_RUN = re.compile(r"[!-~]+")  # a run of printable ASCII: where URLs, paths, names live
+_FILE_NAME = lazy_compile(r"[^\W_]\.[a-z0-9]{2,5}(?![a-z0-9])")
+_ASCII_RUN = lazy_compile(r"[!-~]+")  # a run of printable ASCII: where URLs, paths, names live
 
 
 def _mask_content(run: re.Match[str]) -> str:
@@ -165,10 +167,10 @@ def _mask_content(run: re.Match[str]) -> str:
 
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "‛": "'", "ʼ": "'"})
-_SEGMENTS = re.compile(r"[.,;:!?…—–\n。，；：！？、]+")
-_CLAUSES = re.compile(r"\s(?:and|then|but|instead)\s|(?=然后|接着|并且|但是|而是|还有)")
+_SEGMENTS = lazy_compile(r"[.,;:!?…—–\n。，；：！？、]+")
+_CLAUSES = lazy_compile(r"\s(?:and|then|but|instead)\s|(?=然后|接着|并且|但是|而是|还有)")
 
-_POLITE = re.compile(
+_POLITE = lazy_compile(
     r"^(?:(?:"
     + _words(
         r"please|pls|plz|kindly|can you|could you|would you|will you|can u|could u|"
@@ -191,10 +193,10 @@ _EDIT_ZH = (
     r"添加|加|增加|插入|删|去掉|去除|移|修改|改|更换|换|替换|剪|裁|生成|制作|调|放大|缩小|合成|合并|"
     r"拼接|配|同步|对口型|让|设置|设为|旋转|翻转|静音|淡入|淡出|应用|使用|转换|转成|变成|慢放"
 )
-_EDIT_VERB = re.compile(rf"{_words(_EDIT_EN)}|{_EDIT_ZH}")
-_OBJECT_FIRST = re.compile(rf"(?:把|将|给|为)(?P<obj>[^\s]{{0,10}}?)(?:{_EDIT_ZH})")
+_EDIT_VERB = lazy_compile(rf"{_words(_EDIT_EN)}|{_EDIT_ZH}")
+_OBJECT_FIRST = lazy_compile(rf"(?:把|将|给|为)(?P<obj>[^\s]{{0,10}}?)(?:{_EDIT_ZH})")
 
-_KEYWORDS = re.compile(
+_KEYWORDS = lazy_compile(
     "(?P<export>"
     + _words(
         r"export|download"
@@ -222,9 +224,9 @@ _KEYWORDS = re.compile(
     + r"|状态(?!栏)|(?:查看|看看|看一下|看下|显示|列出)(?:一下)?(?:当前的?|我的)?(?:时间线|轨道))"
     "|(?P<upload>" + _words("upload") + r"|上传(?!的(?!话)))"
 )
-_BARE_STATE = re.compile(r"(?:the |my )?(?:timeline|tracks|时间线|轨道)(?: please)?\s*")
+_BARE_STATE = lazy_compile(r"(?:the |my )?(?:timeline|tracks|时间线|轨道)(?: please)?\s*")
 
-_NEGATION = re.compile(
+_NEGATION = lazy_compile(
     "(?P<en>"
     + _words(
         r"don't|dont|do not|does not|doesn't|did not|didn't|(?<!why )not|no|never|without|"
@@ -233,8 +235,8 @@ _NEGATION = re.compile(
     + r")|(?:不要|不用|不必|不需要|不想|不可以|不准|不许|先不|暂不|还不(?!错)|没有|没(?!问题|事)"
     r"|(?<![特区分级识类告性个派差])别(?![的人])|勿|甭|无需|无须|不(?=\s*$))"
 )
-_GAP_WORD = re.compile(r"[\w'-]+")
-_NEGATION_BREAK = re.compile(
+_GAP_WORD = lazy_compile(r"[\w'-]+")
+_NEGATION_BREAK = lazy_compile(
     _words(r"but|instead|rather|just|forget|hesitate|fail") + "|而是|但|只|忘"
 )
 _LOOKBACK = 60

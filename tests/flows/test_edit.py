@@ -127,3 +127,41 @@ async def test_a_second_attempt_at_the_same_job_is_refused_by_the_record(
         await env.store.record_handoff(job.id, "s1", "another process sent it")
         result = await flow(env).run(job)
     assert run.call_count == 0 and result.status == "interrupted"
+
+
+async def test_an_interrupted_edit_watches_the_project_until_it_lands(
+    settings: Settings, manifest: Manifest, router: respx.MockRouter
+) -> None:
+    """The backend goes on after our process died: the first reads may not show it yet."""
+    reads = router.get(STATE).mock(side_effect=[state(DRAFT), state(DRAFT), state(TITLED)])
+    run = router.post("/run_sse").mock(return_value=sse(": hb\n\n"))
+    async with flow_env(settings, manifest, router) as env:
+        job = await env.job("edit", EditRequest(text="add a title", before=DRAFT), resumed=True)
+        await env.store.record_handoff(job.id, "s1", "digest")
+        result = await flow(env).run(job)
+    assert run.call_count == 0 and reads.call_count == 3
+    assert result.status == "interrupted" and result.changes == ["Title added: 'Hi' (0-3s)"]
+
+
+async def test_a_long_streamed_reply_reports_a_few_times_and_always_the_end(
+    settings: Settings, manifest: Manifest, router: respx.MockRouter
+) -> None:
+    router.get(STATE).mock(side_effect=[state(DRAFT), state(TITLED)])
+    words = [f"word{i} " for i in range(3000)]
+    events = ({"id": "r", "partial": True, "content": {"parts": [{"text": w}]}} for w in words)
+    router.post("/run_sse").mock(
+        return_value=sse("".join(f"data: {json.dumps(e)}\n\n" for e in events))
+    )
+    seen: list[str] = []
+
+    async def listener(percent: float, total: float, message: str) -> None:
+        seen.append(message)
+
+    async with flow_env(settings, manifest, router) as env:
+        job = await env.job("edit", EditRequest(text="x"))
+        job.listeners.append(listener)
+        result = await flow(env).run(job)
+    assert result.reply == "".join(words).strip()
+    backend_lines = [m for m in seen if m.startswith("Backend: ")]
+    assert 1 <= len(backend_lines) < 50, "thousands of events, a handful of reports"
+    assert backend_lines[-1].endswith("word2999"), "the last text is never held back"

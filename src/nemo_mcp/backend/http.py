@@ -69,6 +69,9 @@ def map_exceptions(
                 )
                 if isinstance(error, BackendUnreachable):
                     error.offline = offline
+                    error.timed_out = isinstance(exc, httpx.TimeoutException) and not isinstance(
+                        exc, httpx.ConnectTimeout
+                    )
                 raise error from None
         raise
 
@@ -92,17 +95,28 @@ class ApiHttp:
         self.attribution = dict(attribution)
         self.timeout = httpx.Timeout(settings.request_timeout, connect=settings.connect_timeout)
         self._origin = httpx.URL(settings.api_url)
-        self._client = httpx.AsyncClient(
-            base_url=settings.api_url,
-            transport=transport,
-            timeout=self.timeout,
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
-            trust_env=not offline,
-        )
+        self._api_url = settings.api_url
+        self._transport = transport
+        self._made: httpx.AsyncClient | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """Made at the first request, not at start-up: making one loads the TLS trust store
+        (tens of ms), and ``initialize`` never needs it."""
+        if self._made is None:
+            self._made = httpx.AsyncClient(
+                base_url=self._api_url,
+                transport=self._transport,
+                timeout=self.timeout,
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=False,
+                trust_env=not self.offline,
+            )
+        return self._made
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._made is not None:
+            await self._made.aclose()
 
     def build(
         self,

@@ -11,11 +11,16 @@ Merging (SSE.md, "Reading text without doubling it"): text is collected per even
 partial events append to that id's text, a non-partial event with text replaces it, and ids keep
 the order they first appeared in; the texts of different ids are separate model messages and are
 joined by a newline. Tool calls and results are kept apart from the text.
+
+Cost is linear in the bytes: a 300-second generation streams tens of thousands of partial events,
+so the merged text is kept as pieces and joined only when someone reads it (``Reply``), and lines
+are decoded a chunk at a time, not an object per line.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +34,23 @@ class Heartbeat:
     form: str
 
 
-@dataclass(frozen=True)
 class TextUpdate:
-    """The reply so far, merged (not a delta)."""
+    """The reply so far, merged (not a delta).
 
-    text: str
+    Lazy: ``text`` is joined when read, and reads the reply as it stands then (at least up to
+    this event). A consumer that looks a few times a second pays for those looks only."""
+
+    __slots__ = ("_reply",)
+
+    def __init__(self, reply: Reply) -> None:
+        self._reply = reply
+
+    @property
+    def text(self) -> str:
+        return self._reply.text()
+
+    def __repr__(self) -> str:
+        return f"TextUpdate({self.text!r})"
 
 
 @dataclass(frozen=True)
@@ -60,16 +77,91 @@ class Failure:
 Signal = Heartbeat | TextUpdate | ToolCall | ToolResult | Failure
 
 
+class _Segment:
+    """The text of one event id: small pieces are gathered and joined a batch at a time, so
+    appending stays linear and a long reply is a few strings, not one object per token."""
+
+    __slots__ = ("done", "pending")
+    BATCH = 256
+
+    def __init__(self, text: str) -> None:
+        self.done: list[str] = []
+        self.pending = [text]
+
+    def append(self, text: str) -> None:
+        pending = self.pending
+        pending.append(text)
+        if len(pending) >= self.BATCH:
+            self.done.append("".join(pending))
+            self.pending = []
+
+    def text(self) -> str:
+        joined = "".join(self.done) + "".join(self.pending)
+        self.done, self.pending = [joined], []
+        return joined
+
+
+class Reply:
+    """The merged text of a turn: one segment per event id, in order of first appearance;
+    read with ``text()``, which joins only what changed since the last read."""
+
+    def __init__(self) -> None:
+        self._segments: list[_Segment] = []
+        self._by_id: dict[str, _Segment] = {}
+        self._anonymous: _Segment | None = None
+        """Events without an id are each their own message; a run of them shares a segment
+        (their texts joined by newlines, as separate ids are), so no dict entry per event."""
+        self._joined: str | None = ""
+
+    def append(self, event_id: str | None, text: str) -> None:
+        self._joined = None
+        if event_id is None:
+            self._add_anonymous(text)
+        elif (segment := self._by_id.get(event_id)) is not None:
+            segment.append(text)
+        else:
+            self._by_id[event_id] = segment = _Segment(text)
+            self._segments.append(segment)
+            self._anonymous = None
+
+    def replace(self, event_id: str | None, text: str) -> None:
+        if event_id is None or event_id not in self._by_id:
+            self.append(event_id, text)
+            return
+        self._joined = None
+        segment = self._by_id[event_id]
+        segment.done, segment.pending = [], [text]
+
+    def _add_anonymous(self, text: str) -> None:
+        if not text:
+            return
+        if self._anonymous is None:
+            self._anonymous = _Segment(text)
+            self._segments.append(self._anonymous)
+        else:
+            self._anonymous.append("\n")
+            self._anonymous.append(text)
+
+    def text(self) -> str:
+        if self._joined is None:
+            self._joined = "\n".join(t for seg in self._segments if (t := seg.text()))
+        return self._joined
+
+
 @dataclass
 class Turn:
     """What one message produced once its stream ended."""
 
-    text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_results: list[ToolResult] = field(default_factory=list)
     error: str | None = None
     events: int = 0
     heartbeats: int = 0
+    reply: Reply = field(default_factory=Reply, repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.reply.text()
 
     @property
     def silent(self) -> bool:
@@ -105,21 +197,43 @@ class EventDecoder:
         self._data: list[str] = []
 
     def feed(self, line: str) -> list[str | Heartbeat]:
-        if line.startswith(":"):
-            return [Heartbeat("comment")]
-        if not line:
-            if not self._data:
-                return []
-            data, self._data = "\n".join(self._data), []
-            return [data] if data.strip() else [Heartbeat("empty data")]
-        name, _, value = line.partition(":")
-        if name == "data":
-            self._data.append(value[1:] if value.startswith(" ") else value)
-        # event:, id:, retry: and unknown fields carry nothing for us.
-        return []
+        return self.feed_lines([line])
+
+    def feed_lines(self, lines: list[str]) -> list[str | Heartbeat]:
+        """All the lines of one chunk in one call: the per-line work is a few string tests."""
+        out: list[str | Heartbeat] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    payload = data[0] if len(data) == 1 else "\n".join(data)
+                    data.clear()
+                    out.append(payload if payload.strip() else Heartbeat("empty data"))
+            elif line[0] == ":":
+                out.append(Heartbeat("comment"))
+            elif line.startswith("data:"):
+                data.append(line[6:] if line.startswith("data: ") else line[5:])
+            elif line == "data":
+                data.append("")
+            # event:, id:, retry: and unknown fields carry nothing for us.
+        return out
 
     def flush(self) -> list[str | Heartbeat]:
         return self.feed("")
+
+
+_DECODER = json.JSONDecoder()
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _load(payload: str) -> Any:
+    """``json.loads`` without its per-call wrapping (two regex matches, type checks), which cost
+    as much as the parsing on small events; anything unusual goes the long way."""
+    try:
+        value, end = _scan(payload, 0)
+    except StopIteration:
+        return json.loads(payload)
+    return value if end == len(payload) else json.loads(payload)
 
 
 def _text_of(parts: list[Any]) -> str | None:
@@ -132,30 +246,39 @@ class TurnAccumulator:
 
     def __init__(self) -> None:
         self.turn = Turn()
-        self._texts: dict[str, str] = {}
-        self._anonymous = 0
+        self._update = TextUpdate(self.turn.reply)
 
     def feed(self, payload: str) -> list[Signal]:
+        signals: list[Signal] = []
+        self.feed_into(payload, signals)
+        return signals
+
+    def feed_into(self, payload: str, signals: list[Signal]) -> None:
+        """Append the signals of one event to ``signals``."""
         try:
-            event = json.loads(payload)
+            event = _load(payload)
         except ValueError:
-            return [Heartbeat("unreadable event")]
+            signals.append(Heartbeat("unreadable event"))
+            return
         if not isinstance(event, dict):
-            return [Heartbeat("unreadable event")]
+            signals.append(Heartbeat("unreadable event"))
+            return
         self.turn.events += 1
         if "error" in event and "content" not in event:
             message = str(event.get("error") or "the backend reported an error")
             self.turn.error = message
-            return [Failure(message)]
-        signals: list[Signal] = []
+            signals.append(Failure(message))
+            return
+        before = len(signals)
         content = event.get("content")
         parts = content.get("parts") if isinstance(content, dict) else None
         parts = parts if isinstance(parts, list) else []
         text = _text_of(parts)
         if text is not None:
-            signals.append(self._merge_text(event, text))
+            self._merge_text(event, text)
+            signals.append(self._update)
         for part in parts:
-            if not isinstance(part, dict):
+            if not isinstance(part, dict) or len(part) == 1 and "text" in part:
                 continue
             if isinstance(call := part.get("functionCall"), dict):
                 signals.append(self._tool_call(call))
@@ -166,24 +289,17 @@ class TurnAccumulator:
         if reported and code not in SILENT_ERROR_CODES:
             self.turn.error = str(reported)
             signals.append(Failure(str(reported)))
-        if not signals:
+        if len(signals) == before:
             self.turn.heartbeats += 1
             signals.append(Heartbeat("no content"))
-        return signals
 
-    def _merge_text(self, event: dict[str, Any], text: str) -> TextUpdate:
+    def _merge_text(self, event: dict[str, Any], text: str) -> None:
         raw_id = event.get("id")
-        if isinstance(raw_id, str) and raw_id:
-            event_id = raw_id
-        else:
-            self._anonymous += 1
-            event_id = f"#anonymous-{self._anonymous}"
+        event_id = raw_id if isinstance(raw_id, str) and raw_id else None
         if event.get("partial") is True:
-            self._texts[event_id] = self._texts.get(event_id, "") + text
+            self.turn.reply.append(event_id, text)
         else:
-            self._texts[event_id] = text
-        self.turn.text = "\n".join(t for t in self._texts.values() if t)
-        return TextUpdate(self.turn.text)
+            self.turn.reply.replace(event_id, text)
 
     def _tool_call(self, call: dict[str, Any]) -> ToolCall:
         args = call.get("args")
@@ -219,23 +335,19 @@ class StreamParser:
         return self.accumulator.turn
 
     def feed(self, chunk: str) -> list[Signal]:
-        return self._drain(self._lines.feed(chunk))
+        return self._drain(self._events.feed_lines(self._lines.feed(chunk)))
 
     def close(self) -> list[Signal]:
-        return self._drain(self._lines.flush()) + self._drain_items(self._events.flush())
+        items = self._events.feed_lines(self._lines.flush())
+        return self._drain(items + self._events.flush())
 
-    def _drain(self, lines: list[str]) -> list[Signal]:
+    def _drain(self, items: list[str | Heartbeat]) -> list[Signal]:
         signals: list[Signal] = []
-        for line in lines:
-            signals.extend(self._drain_items(self._events.feed(line)))
-        return signals
-
-    def _drain_items(self, items: list[str | Heartbeat]) -> list[Signal]:
-        signals: list[Signal] = []
+        feed_into = self.accumulator.feed_into
         for item in items:
-            if isinstance(item, Heartbeat):
+            if isinstance(item, str):
+                feed_into(item, signals)
+            else:
                 self.turn.heartbeats += 1
                 signals.append(item)
-            else:
-                signals.extend(self.accumulator.feed(item))
         return signals

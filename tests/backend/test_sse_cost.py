@@ -1,0 +1,81 @@
+"""The stream reader's cost stays linear in the bytes, and its memory does not grow with them.
+
+Guarded as ratios, never absolute times: the machine is shared, so each size is timed several
+times and the best run counts (the least disturbed one)."""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+
+import pytest
+from bench.sse_sample import adk_partial_stream, chunks
+
+from nemo_mcp.backend.sse import StreamParser, TextUpdate
+
+RUNS = 7
+
+
+def _read(parts: list[str]) -> StreamParser:
+    parser = StreamParser()
+    for part in parts:
+        parser.feed(part)
+    parser.close()
+    return parser
+
+
+def _best_times(small: list[str], large: list[str]) -> tuple[float, float]:
+    """The best of several runs of each, alternating so a burst of load hits both alike; the
+    cyclic collector is off so its thresholds do not count as the reader's cost."""
+    best_small = best_large = float("inf")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            _read(small)
+            best_small = min(best_small, time.perf_counter() - started)
+            started = time.perf_counter()
+            _read(large)
+            best_large = min(best_large, time.perf_counter() - started)
+    finally:
+        gc.enable()
+    return best_small, best_large
+
+
+@pytest.mark.parametrize("with_ids", [True, False], ids=["one-id", "no-ids"])
+def test_twice_the_events_take_about_twice_the_time(with_ids: bool) -> None:
+    n = 4000
+    small = chunks(adk_partial_stream(n, with_ids=with_ids))
+    large = chunks(adk_partial_stream(2 * n, with_ids=with_ids))
+    _read(small)  # warm caches and the allocator
+    best_small, best_large = _best_times(small, large)
+    ratio = best_large / best_small
+    assert ratio < 2.5, f"2N events took x{ratio:.2f} the time of N"
+
+
+def test_merged_text_is_exact_on_a_long_stream() -> None:
+    n = 3000
+    parser = StreamParser()
+    signals = [s for part in chunks(adk_partial_stream(n)) for s in parser.feed(part)]
+    signals += parser.close()
+    expected = "".join(f"w{i % 997} " for i in range(n))
+    assert parser.turn.text == expected
+    updates = [s for s in signals if isinstance(s, TextUpdate)]
+    assert len(updates) == n + 1 and updates[-1].text == expected
+    assert parser.turn.heartbeats == n // 50
+
+
+def test_memory_does_not_grow_with_the_stream() -> None:
+    parts = chunks(adk_partial_stream(100_000))
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        parser = _read(parts)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert parser.turn.events == 100_001
+    grown_mib = (peak - base) / 2**20
+    assert grown_mib < 10, f"reading 100k events grew memory by {grown_mib:.1f} MiB"
