@@ -39,7 +39,17 @@ PURE = (
 )
 # Layer -> the nemo_mcp layers it must never import (the arrows point downwards only).
 FORBIDDEN = {
-    "nemo_mcp.store": ("backend", "flows", "tools", "server", "serve", "jobs", "uploads", "cli"),
+    "nemo_mcp.store": (
+        "backend",
+        "flows",
+        "tools",
+        "server",
+        "serve",
+        "jobs",
+        "uploads",
+        "cli",
+        "remote",
+    ),  # fmt: skip
     "nemo_mcp.backend": (
         "flows",
         "tools",
@@ -49,11 +59,12 @@ FORBIDDEN = {
         "uploads",
         "downloads",
         "cli",
+        "remote",
     ),
-    "nemo_mcp.jobs": ("backend", "flows", "tools", "server", "serve", "cli"),
-    "nemo_mcp.flows": ("tools", "server", "serve", "cli"),
-    "nemo_mcp.tools": ("server", "serve", "cli"),
-    "nemo_mcp.server": ("serve", "cli"),
+    "nemo_mcp.jobs": ("backend", "flows", "tools", "server", "serve", "cli", "remote"),
+    "nemo_mcp.flows": ("tools", "server", "serve", "cli", "remote"),
+    "nemo_mcp.tools": ("server", "serve", "cli", "remote"),
+    "nemo_mcp.server": ("serve", "cli", "remote"),
 }
 # The only modules of the server that may start the embedded backend.
 MAY_IMPORT_NEMO_LOCAL = {
@@ -155,6 +166,18 @@ def test_layers_import_downwards_only(layer: str) -> None:
         if any(within(dep, a) for a in above)
     ]
     assert not offenders, broken(f"{layer} imports only layers below it", offenders)
+
+
+def test_only_the_command_line_reaches_the_shared_deployment() -> None:
+    """``serve --http`` (nemo_mcp.remote) sits beside ``serve``: the stdio server never loads it."""
+    offenders = [
+        f"{name} imports {dep}"
+        for name, path in ALL.items()
+        if name != "nemo_mcp.cli" and not within(name, "nemo_mcp.remote")
+        for dep in imports_of(name, path)
+        if within(dep, "nemo_mcp.remote")
+    ]
+    assert not offenders
 
 
 def test_nothing_imports_the_command_line_but_its_entry_point() -> None:
