@@ -93,7 +93,7 @@ def cluster(
         "NEMO_CONFIG_DIR": str(root / "config"),
         "NEMO_POLL_INTERVAL": "0.2",
         "NEMO_RECOVERY_WAIT": "0.3",
-        "NEMO_TOOL_WAIT": "20",
+        "NEMO_TOOL_WAIT": "45",
         "NEMO_RENDER_POLLS": "600",
         "NEMO_CONTACT_SHEET": "0",
     }

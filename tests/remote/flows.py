@@ -64,11 +64,12 @@ async def make_video(url: str, token: str, folder: Path, index: int) -> Outcome:
             export = structured(
                 await timed(lat, "export_video", client.call_tool("export_video", {}))
             )
+            while export["status"] == "running":  # as an assistant does: ask again, it joins
+                export = structured(await client.call_tool("export_video", {}))
             assert export["status"] == "done", export
         link = str(export["url"])
         assert link.startswith(url + "/downloads/"), link
         got = await timed(lat, "GET /downloads", http.get(link.removeprefix(url)))
         assert isinstance(got, httpx.Response) and got.status_code == 200, got
-    return Outcome(
-        token, uploaded["uploaded"][0]["name"], edit["timeline"], export, got.content, lat
-    )
+    name = uploaded["uploaded"][0]["name"]
+    return Outcome(token, name, edit["timeline"], edit["job_id"], export, got.content, lat)

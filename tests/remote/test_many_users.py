@@ -36,7 +36,7 @@ async def test_concurrent_users_each_get_their_own_video(fresh: Cluster, tmp_pat
         except Exception as exc:  # noqa: BLE001 - gathered, then reported all at once
             errors.append(f"user {i}: {exc!r} {getattr(exc, 'error', '')}")
 
-    with anyio.fail_after(150):
+    with anyio.fail_after(240):
         async with anyio.create_task_group() as tg:
             for i in range(USERS):
                 tg.start_soon(one, i)

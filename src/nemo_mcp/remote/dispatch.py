@@ -98,6 +98,11 @@ class Engine:
         """Close the queue entries of workers that died (their nemo jobs are adopted)."""
         manager = self.app.job_manager
         stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S))
+        closed = 0
         for job in stalled:
-            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
-        return len(stalled)
+            try:
+                await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+                closed += 1
+            except engine_errors.ConnectorException:
+                pass  # another worker's sweep closed it first
+        return closed

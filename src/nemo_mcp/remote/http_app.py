@@ -40,7 +40,7 @@ from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.app import App
-from nemo_mcp.tools.registry import register
+from nemo_mcp.tools.registry import player, register
 from nemo_mcp.uploads import heic_available
 
 log = logging.getLogger("nemo_mcp.remote")
@@ -93,6 +93,7 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
         version=__version__,
         instructions=texts.instructions,
         lifespan=mcp_lifespan,
+        extensions=[player(manifest, texts, lambda: settings.api_url)],
     )
 
     def current() -> App:
