@@ -158,6 +158,7 @@ defaults
     timeout server 120s
     timeout check 5s
     option redispatch
+    option abortonclose
     retries 2
 frontend mcp
     bind 127.0.0.1:{port}

@@ -135,12 +135,20 @@ async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
                 tg.cancel_scope.cancel()
 
             jobs: list[dict[str, object]] = []
-            with anyio.fail_after(60):
-                while not any(j["status"] == "interrupted" for j in jobs):
-                    async with connect(fresh.url, token) as client:
-                        timeline = structured(await client.call_tool("get_timeline", {}))
-                    jobs = list(timeline["jobs"])  # type: ignore[call-overload]
-                    await anyio.sleep(0.3)
+            try:
+                with anyio.fail_after(60):
+                    while not any(j["status"] == "interrupted" for j in jobs):
+                        async with connect(fresh.url, token) as client:
+                            timeline = structured(await client.call_tool("get_timeline", {}))
+                        jobs = list(timeline["jobs"])  # type: ignore[call-overload]
+                        await anyio.sleep(0.3)
+            except TimeoutError:
+                with psycopg.connect(postgres.url, autocommit=True) as db:
+                    rows = db.execute(
+                        "SELECT id, status, owner, message, reported FROM nemo_jobs "
+                        "WHERE kind = 'edit' ORDER BY seq DESC LIMIT 3"
+                    ).fetchall()
+                raise AssertionError(f"never reported interrupted: {jobs} {rows}") from None
             interrupted = next(j for j in jobs if j["status"] == "interrupted")
             assert "It was not sent again" in str(interrupted["message"]), interrupted
             assert fresh.backend.stats.count("run_sse") == 1, "the message was never sent again"

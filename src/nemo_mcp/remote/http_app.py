@@ -210,7 +210,7 @@ class BearerMiddleware:
             scope.setdefault("state", {})["user_key"] = user
             CURRENT_TOKEN.set(token)
             CURRENT_BASE.set(_base(request))
-            await self.app(scope, receive, observed)
+            await _until_disconnect(self.app, scope, receive, observed)
         finally:
             log.info(
                 "request",
@@ -232,6 +232,22 @@ class BearerMiddleware:
             raise Unauthorized("The backend does not accept this token.") from None
         self.shared.verified[key] = time.monotonic()
         return key
+
+
+async def _until_disconnect(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run the request, cancelled when its client goes away (the streaming response notices).
+
+    A tool call whose client is gone must not take a finished result: handed to nobody, it
+    would be lost. Cancelled, it leaves the result on record for the next call."""
+    with anyio.CancelScope() as request_scope:
+
+        async def watched() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                request_scope.cancel()
+            return message
+
+        await app(scope, watched, send)
 
 
 def _base(request: Request) -> str:
