@@ -27,6 +27,7 @@ from nemo_mcp import errors
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.server import create_server
 from nemo_mcp.settings import Settings
+from tests.e2e.conftest import fresh_backend, workspace  # noqa: F401 - stdio cells, on `backend`
 
 CANVAS = (90, 160)
 TOOL_WAIT = 3.0
