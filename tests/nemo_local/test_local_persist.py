@@ -25,6 +25,15 @@ from .conftest import fast_config
 from .local_backend_helpers import User, jpeg
 
 
+async def _until_saved(data: Path, text: str) -> None:
+    """The writer task saves in the background: wait (briefly) until the file shows ``text``."""
+    import anyio
+
+    with anyio.fail_after(10):
+        while text not in (data / STATE_FILE).read_text():
+            await anyio.sleep(0.02)
+
+
 def _keeping(data: Path, **changes: object):  # type: ignore[no-untyped-def]
     return start_in_thread(fast_config(data, keep_state=True, **changes))
 
@@ -36,6 +45,7 @@ async def test_a_restart_on_another_port_finds_token_session_media_and_render(
         async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
             user = await User.create(http)
             media = await user.upload(("a.jpg", jpeg()))
+            await _until_saved(tmp_path, media[0]["media_id"])  # written while it runs
             await user.send("animate this image")
             draft = await user.draft()
             render = await user.submit_render("r1")
