@@ -43,9 +43,9 @@ def figures() -> Counter[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not FIGURES or session.config.cache is None:
-        return
-    session.config.cache.set("reliability/figures", dict(sorted(FIGURES.items())))
+    cache = getattr(session.config, "cache", None)  # absent under -p no:cacheprovider
+    if FIGURES and cache is not None:
+        cache.set("reliability/figures", dict(sorted(FIGURES.items())))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
