@@ -3,7 +3,8 @@ door, request counters, and the admin routes only the local backend has (``/_loc
 auth: it listens on loopback).
 
 Layers, outermost first: counters (``StatsMiddleware``) -> guard (an unexpected exception becomes
-a 500 envelope, logged) -> faults (``slow_ms``, ``expire_token``, ``rate_limit_next``) -> routes
+a 500 envelope, logged) -> faults (``slow_ms``, ``expire_token``, ``rate_limit_next``, the door
+switches of ``misbehave``) -> routes
 (``ApiError`` and Starlette's 404/405 become envelopes).
 """
 
@@ -27,6 +28,7 @@ from nemo_local import api_errors, messages
 from nemo_local.api import Api, read_object
 from nemo_local.api_errors import ApiError, error_response
 from nemo_local.context import Backend
+from nemo_local.misbehave import EchoAndCut, at_the_door
 from nemo_local.stats import StatsMiddleware
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,11 @@ class FaultMiddleware:
         faults = self.backend.faults
         if faults.slow_ms:
             await anyio.sleep(faults.slow_ms / 1000)
+        await EchoAndCut(self._door, faults)(scope, receive, send)
+
+    async def _door(self, scope: Scope, receive: Receive, send: Send) -> None:
+        faults = self.backend.faults
+        path = scope.get("path", "")
         if path.startswith("/api/") or path == "/run_sse":
             if faults.take("expire_token"):
                 self.backend.store.expire_all_tokens()
@@ -89,6 +96,8 @@ class FaultMiddleware:
                     headers={"Retry-After": str(faults.retry_after_s)},
                 )
                 await error_response(error)(scope, receive, send)
+                return
+            if await at_the_door(faults, scope, receive, send):
                 return
         await self.app(scope, receive, send)
 

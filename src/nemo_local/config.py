@@ -16,6 +16,8 @@ WORK_SECONDS = 1.5
 HEARTBEAT_INTERVAL = 0.5
 TOKENS_PER_ADDRESS = 10
 TOKEN_TTL_SECONDS = 7 * 24 * 3600
+OFFLINE_CREDITS = 10_000
+"""``serve --local``: a balance worth 100 generations, topped back up whenever it runs short."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class LocalBackendConfig:
     """Seconds of quiet on a stream before a ``: still working`` comment is sent."""
     tokens_per_address: int = TOKENS_PER_ADDRESS
     """Anonymous tokens one address may obtain per 7 days (then 429)."""
+    keep_state: bool = False
+    """Keep accounts, sessions, uploads and renders in ``<data_dir>/state.json`` across restarts
+    (``serve --local``); see ``nemo_local.persist``. Off, a restart forgets everything."""
+    refill_credits: bool = False
+    """Top an account short of credits back up to ``starting_credits`` instead of refusing."""
     faults: Faults = field(default_factory=Faults)
 
     @property

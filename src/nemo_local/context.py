@@ -1,8 +1,14 @@
 """What one running local backend shares between its routes: settings, switches, counters,
-bookkeeping, and the task group that owns work outliving a request (turns, renders)."""
+bookkeeping, and the task group that owns work outliving a request (turns, renders).
+
+With ``keep_state`` it loads the saved state when it starts (pruned by the rule in
+``nemo_local.persist``) and saves it after every change; the caller holds the folder's lock.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,11 +17,14 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
+from nemo_local import persist
 from nemo_local.config import LocalBackendConfig
 from nemo_local.render_queue import Renders
 from nemo_local.state import BackendState
 from nemo_local.stats import Stats
 from nemo_local.turns import TurnRunner
+
+log = logging.getLogger(__name__)
 
 URL_FETCH_TIMEOUT_S = 30.0
 
@@ -32,6 +41,39 @@ class Backend:
         self._task_group: TaskGroup | None = None
         self._http: httpx.AsyncClient | None = None
         self._runner: TurnRunner | None = None
+        self._loaded = False
+
+    def load(self) -> None:
+        """Restore the saved state (pruned first), then save after every change. Runs inside the
+        event loop (render jobs hold loop objects)."""
+        saved = persist.read_state(self.config.data_dir)
+        kept, pruned = persist.prune_state(saved, time.time())
+        self.store.restore(kept.get("store", {}))
+        self.renders.restore(kept.get("renders", []), self.store.session_ids())
+        self._loaded = True
+        self.store.changed = self.renders.changed = self.save
+        if pruned:
+            log.info("pruned %d local session(s) idle for %d days", pruned, persist.KEEP_DAYS)
+        self.save()
+        files, _ = persist.remove_orphans(
+            self.config.data_dir, persist.named_files(self.snapshot()), time.time()
+        )
+        if files:
+            log.info("removed %d local file(s) no record names", files)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "format": persist.FORMAT,
+            "store": self.store.snapshot(),
+            "renders": self.renders.snapshot(),
+        }
+
+    def save(self) -> None:
+        """Write the state now; a failure is logged (the work itself goes on)."""
+        try:
+            persist.write_atomic(self.config.data_dir / persist.STATE_FILE, self.snapshot())
+        except OSError:
+            log.exception("could not save the local backend's state")
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -39,6 +81,8 @@ class Backend:
         ask renders to stop and cancel what still runs."""
         self.store.media_dir.mkdir(parents=True, exist_ok=True)
         self.renders.directory.mkdir(parents=True, exist_ok=True)
+        if self.config.keep_state and not self._loaded:
+            self.load()
         async with (
             httpx.AsyncClient(timeout=URL_FETCH_TIMEOUT_S, trust_env=False) as http,
             anyio.create_task_group() as task_group,

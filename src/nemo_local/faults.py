@@ -19,6 +19,15 @@ switch                      kind       effect
 ``slow_ms``                 setting    every answer (but the admin routes) is delayed that long
 ``silent_next``             one-shot   the next edit is answered without text
 ``talkative``               setting    edits are never silent
+``hang_next``               counter    the next N calls are accepted and never answered
+``html_error_next``         counter    the next N calls get a 502 HTML error page
+``bad_json_next``           counter    the next N calls get a 200 with malformed JSON
+``redirect_next``           counter    the next N calls get a 302 to another host
+``fault_path``              setting    the four counters above act only on paths starting with
+                                       this (default: every ``/api/*`` and ``/run_sse`` call)
+``cut_download_next``       counter    the next N MP4 downloads stop half-way (connection cut)
+``echo_headers``            setting    error answers and message streams quote the request's
+                                       headers, ``Authorization`` included (a leak to catch)
 ==========================  =========  ==========================================================
 """
 
@@ -32,6 +41,11 @@ from typing import Any
 _ONE_SHOT = frozenset(
     {"expire_token", "lose_session", "drop_next_stream", "fail_next_render", "silent_next"}
 )
+
+_COUNTERS = frozenset(
+    {"rate_limit_next", "hang_next", "html_error_next", "bad_json_next", "redirect_next",
+     "cut_download_next"}
+)  # fmt: skip
 
 
 @dataclass
@@ -49,6 +63,13 @@ class Faults:
     slow_ms: int = 0
     silent_next: bool = False
     talkative: bool = False
+    hang_next: int = 0
+    html_error_next: int = 0
+    bad_json_next: int = 0
+    redirect_next: int = 0
+    fault_path: str = ""
+    cut_download_next: int = 0
+    echo_headers: bool = False
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
@@ -64,10 +85,17 @@ class Faults:
 
     def take_rate_limit(self) -> bool:
         """Whether this call is rate-limited; counts one off ``rate_limit_next``."""
+        return self.take_count("rate_limit_next")
+
+    def take_count(self, name: str) -> bool:
+        """Whether the counter ``name`` still has a call to spoil; counts one off if so."""
+        if name not in _COUNTERS:
+            raise ValueError(f"{name} is not a counter switch")
         with self._lock:
-            if self.rate_limit_next <= 0:
+            left = int(getattr(self, name))
+            if left <= 0:
                 return False
-            self.rate_limit_next -= 1
+            setattr(self, name, left - 1)
             return True
 
     def take_heartbeat_only(self) -> float:
@@ -109,7 +137,11 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
     elif kind == "int":
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
+    elif kind == "str":
+        if isinstance(value, str):
+            return value
     elif kind == "float":
         if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
             return float(value)
-    raise ValueError(f"fault switch {name!r} needs a non-negative {kind}, not {value!r}")
+    sign = "" if kind == "str" else "non-negative "
+    raise ValueError(f"fault switch {name!r} needs a {sign}{kind}, not {value!r}")

@@ -5,10 +5,9 @@ command; this module only decides, so every timing rule below is unit-tested wit
 
 Rules (pictures are timed in whole frames at ``fps``, sound in milliseconds):
 
-- The draft is read by :func:`nemo_mcp.timeline.parse_draft`, so the video agrees with the
-  timeline summary the user reads on every start, length, volume and role. Keys the timeline
-  does not keep (``motion``, ``transition``, ``transition_ms``, ``mute``, a text's own ``role``
-  and line breaks) are read from the same segments.
+- The draft is read by :func:`nemo_local.draft_reading.read_draft`, the backend's own reader;
+  the shared fixture drafts keep it in agreement with the timeline summary the user reads (on
+  every start, length, volume and role).
 - Length: the draft's end (latest segment end over all tracks), in whole frames.
 - Canvas: ``canvas`` width/height (or w/h), else the default; sides rounded down to even numbers
   (at least 32), and scaled down, keeping the shape, to at most the area of 1080x1920.
@@ -45,7 +44,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from nemo_mcp.timeline import Timeline, parse_draft
+from nemo_local.draft_reading import read_draft
 
 MediaKind = Literal["image", "video", "audio"]
 Role = Literal["title", "caption"]
@@ -177,18 +176,17 @@ def fit_canvas(width: int, height: int) -> tuple[int, int]:
 
 def canvas_size(draft: Mapping[str, Any], default: tuple[int, int]) -> tuple[int, int]:
     """The draft's canvas (width/height or w/h), else ``default``, through :func:`fit_canvas`."""
-    return fit_canvas(*(parse_draft(draft).canvas or default))
+    return fit_canvas(*(read_draft(draft).canvas or default))
 
 
 def needed_media(draft: Mapping[str, Any]) -> list[str]:
     """Media ids the render reads (video and audio segments with a length), in draft order."""
-    timeline = parse_draft(draft)
     ids = (
-        s.media_id
-        for t in timeline.tracks
-        if t.kind in ("video", "audio")
-        for s in t.segments
-        if s.media_id and s.duration_ms > 0
+        clip.media_id
+        for lane in read_draft(draft).lanes
+        if lane.kind in ("video", "audio")
+        for clip in lane.clips
+        if clip.media_id and clip.duration_ms > 0
     )
     return list(dict.fromkeys(ids))
 
@@ -207,7 +205,7 @@ def plan_render(
     if missing:
         verb = "is" if len(missing) == 1 else "are"
         raise RenderError(f"media {', '.join(missing)} {verb} missing")
-    timeline = parse_draft(draft)
+    timeline = read_draft(draft)
     if timeline.duration_ms > MAX_DURATION_MS:
         minutes = timeline.duration_ms // 60_000
         raise RenderError(f"the draft is {minutes} minutes long; the local renderer stops at 30")
@@ -216,28 +214,29 @@ def plan_render(
     layers: list[list[Visual]] = []
     sounds: list[Sound] = []
     captions: list[Caption] = []
-    for track, metas in zip(timeline.tracks, _raw_metas(draft, timeline), strict=True):
-        if track.kind == "video":
+    for lane in timeline.lanes:
+        if lane.kind == "video":
             layers.append([])
-        for seg, meta in zip(track.segments, metas, strict=True):
-            start, end = to_frames(seg.start_ms, fps), to_frames(seg.end_ms, fps)
-            if seg.duration_ms <= 0:
+        for clip in lane.clips:
+            start, end = to_frames(clip.start_ms, fps), to_frames(clip.end_ms, fps)
+            meta, media_id = clip.meta, clip.media_id
+            if clip.duration_ms <= 0:
                 continue
-            volume = 1.0 if seg.volume_pct is None else seg.volume_pct / 100
-            if track.kind == "text":
-                text = _text(meta) or seg.text
+            volume = 1.0 if clip.volume is None else clip.volume
+            if lane.kind == "text":
+                text = _text(meta)
                 if text and end > start:
-                    role = _role(meta.get("role")) or _role(track.role) or "title"
+                    role = _role(meta.get("role")) or _role(lane.meta.get("role")) or "title"
                     captions.append(Caption(text, role, start, min(end, total)))
                 continue
-            if track.kind not in ("video", "audio") or not seg.media_id:
+            if lane.kind not in ("video", "audio") or not media_id:
                 continue
-            info = media[seg.media_id]
-            muted = track.kind == "video" and _flag(meta.get("mute"))
+            info = media[media_id]
+            muted = lane.kind == "video" and _flag(meta.get("mute"))
             if info.has_audio and not muted and volume > 0:
-                sounds.append(Sound(seg.media_id, seg.start_ms, seg.duration_ms, volume, info.mono))
-            if track.kind == "video" and info.kind != "audio" and end > start:
-                layers[-1].append(_visual(info.kind, seg.media_id, start, end - start, meta, fps))
+                sounds.append(Sound(media_id, clip.start_ms, clip.duration_ms, volume, info.mono))
+            if lane.kind == "video" and info.kind != "audio" and end > start:
+                layers[-1].append(_visual(info.kind, media_id, start, end - start, meta, fps))
     if not any(layer for layer in layers) and not sounds:
         raise RenderError("nothing to render: the draft has no video, image or audio segment")
     base = layers[0] if layers else []
@@ -296,26 +295,6 @@ def _visual(
         transition=transition,
         tail=to_frames(int(ms), fps) if transition else 0,
     )
-
-
-def _raw_metas(draft: Mapping[str, Any], timeline: Timeline) -> list[list[Mapping[Any, Any]]]:
-    """Each kept segment's ``m``, walked the way ``parse_draft`` walks (tracks and segments
-    that are mappings, short keys first), so they line up with ``timeline``."""
-    tracks = [t for t in _seq(draft, "t", "tracks") if isinstance(t, Mapping)]
-    metas = [
-        [_meta(s) for s in _seq(t, "sg", "segments") if isinstance(s, Mapping)] for t in tracks
-    ]
-    if [len(m) for m in metas] != [len(t.segments) for t in timeline.tracks]:
-        return [[{} for _ in t.segments] for t in timeline.tracks]  # shapes differ: defaults
-    return metas
-
-
-def _seq(node: Mapping[Any, Any], *keys: str) -> Sequence[object]:
-    return next((v for k in keys if isinstance(v := node.get(k), list | tuple)), ())
-
-
-def _meta(node: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    return next((v for k in ("m", "metadata") if isinstance(v := node.get(k), Mapping)), {})
 
 
 def _word(value: object) -> str | None:

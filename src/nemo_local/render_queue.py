@@ -5,14 +5,15 @@ processes. The renderer (``nemo_local.encode``) is imported only when a job runs
 the backend starts fast and works without the ``[local]`` extra until someone exports; a missing
 renderer or FFmpeg is a failed job whose error says what to install. Job ids are global: the same
 id submitted again returns the existing job (a render never runs twice), and a session has at most
-one export running at a time.
+one export running at a time. Finished jobs are kept (``snapshot``/``restore``) by a backend that
+keeps state, so an export finished before a restart can still be fetched after it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -72,6 +73,38 @@ class Renders:
         self.directory = directory
         self._canvas = canvas
         self._jobs: dict[str, RenderTask] = {}
+        self.changed: Callable[[], None] = lambda: None
+        """Called when a job finishes (the backend saves then, if it keeps state)."""
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The finished jobs, as JSON values (their files by name: no URL, no port)."""
+        return [
+            {
+                "id": j.id,
+                "account_id": j.account_id,
+                "session_id": j.session_id,
+                "status": j.status,
+                "error": j.error,
+                "details": j.details,
+                "file": j.path.name if j.path else None,
+            }  # fmt: skip
+            for j in self._jobs.values()
+            if j.status in TERMINAL
+        ]
+
+    def restore(self, jobs: list[dict[str, Any]], sessions: set[str]) -> None:
+        """Load a ``snapshot``'s jobs of live ``sessions``; one whose file is gone is dropped."""
+        for item in jobs:
+            path = self.directory / item["file"] if item.get("file") else None
+            if item["session_id"] not in sessions or (path is not None and not path.is_file()):
+                continue
+            job = RenderTask(
+                item["id"], item["account_id"], item["session_id"], status=item["status"],
+                progress=100.0 if item["status"] == "completed" else 0.0, error=item.get("error"),
+                path=path, details=item.get("details") or {},
+            )  # fmt: skip
+            job.finished.set()
+            self._jobs[job.id] = job
 
     def get(self, job_id: str, account_id: str) -> RenderTask:
         job = self._jobs.get(job_id)
@@ -123,6 +156,7 @@ class Renders:
                 job.cancel.set()
                 job.status, job.error = "failed", "the local backend stopped during the render"
             job.finished.set()
+            self.changed()
 
     async def _render(
         self, job: RenderTask, draft: Mapping[str, Any], media: Mapping[str, Path], out: Path

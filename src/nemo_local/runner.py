@@ -21,6 +21,7 @@ from types import TracebackType
 
 import uvicorn
 
+from nemo_local import persist
 from nemo_local.app import build_app
 from nemo_local.config import LocalBackendConfig
 from nemo_local.context import Backend
@@ -92,6 +93,7 @@ class LocalBackend:
         self._backend = Backend(config)
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self._owner = contextlib.ExitStack()
         self.url = ""
 
     @property
@@ -103,6 +105,22 @@ class LocalBackend:
         return self._backend.stats
 
     async def __aenter__(self) -> LocalBackend:
+        """Start serving; with ``keep_state``, first take the data folder (``FolderBusy`` if
+        another backend has it) and, once listening, write its URL in ``backend.url`` there."""
+        if self.config.keep_state:
+            self._owner.enter_context(persist.owned(self.config.data_dir))
+        try:
+            await self._start()
+        except BaseException:
+            self._owner.close()
+            raise
+        if self.config.keep_state:
+            url_file = self.config.data_dir / persist.URL_FILE
+            url_file.write_text(self.url + "\n", encoding="utf-8")
+            self._owner.callback(url_file.unlink, missing_ok=True)
+        return self
+
+    async def _start(self) -> None:
         sock = _bind(self.config.host, self.config.port)
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
@@ -128,7 +146,6 @@ class LocalBackend:
             sock.close()
             raise RuntimeError("the local backend did not start (see the log)")
         log.info("local backend listening on %s (data in %s)", self.url, self.config.data_dir)
-        return self
 
     async def __aexit__(
         self,
@@ -136,7 +153,10 @@ class LocalBackend:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._stop()
+        try:
+            await self._stop()
+        finally:
+            self._owner.close()
 
     async def _stop(self) -> None:
         if self._server is None or self._task is None:

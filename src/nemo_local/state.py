@@ -1,7 +1,9 @@
 """The backend's bookkeeping: accounts, tokens, sessions, media records and credits.
 
-In memory (a restart forgets it); the media files themselves live on disk under the data folder.
-Used from the event loop thread only, so it needs no locks.
+In memory, used from the event loop thread only (no locks). ``snapshot``/``restore`` turn it into
+JSON and back, and ``changed`` is called after every change worth keeping: a backend with
+``keep_state`` saves it then (``nemo_local.persist``), so a restart finds it all again. Media
+files live on disk under the data folder; records name them, never a URL (no port is baked in).
 
 Rules, as the cloud states them:
 - An anonymous token belongs to an *account* keyed by the client id. Asking again while the token
@@ -10,6 +12,8 @@ Rules, as the cloud states them:
 - One address may obtain ``tokens_per_address`` new tokens per 7 days (then 429).
 - Credits: ``available`` can be spent; ``frozen`` is held by running work; ``total`` is both.
   Work reserves its cost up front (refused with 2001 when short), then is charged or refunded.
+- ``refill_credits`` (``serve --local``): an account short of credits is topped back up to
+  ``starting_credits`` instead of refused, so offline credits count work but never stop it.
 """
 
 from __future__ import annotations
@@ -62,6 +66,13 @@ class Media:
     def ref(self) -> MediaRef:
         return MediaRef(self.media_id, self.name, self.kind, self.duration_ms)
 
+    def record(self) -> dict[str, Any]:
+        return {
+            "id": self.media_id, "name": self.name, "kind": self.kind,
+            "content_type": self.content_type, "bytes": self.bytes, "file": self.path.name,
+            "duration_ms": self.duration_ms,
+        }  # fmt: skip
+
     def public(self, base_url: str) -> dict[str, Any]:
         info: dict[str, Any] = {
             "media_id": self.media_id,
@@ -86,8 +97,17 @@ class Session:
     draft: dict[str, Any]
     media: list[Media] = field(default_factory=list)
     generated: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: float = 0.0
     busy: bool = False
     """A message is being worked on (one at a time per session)."""
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "task_id": self.task_id, "account_id": self.account_id,
+            "task_name": self.task_name, "language": self.language, "draft": self.draft,
+            "media": [m.record() for m in self.media], "generated": self.generated,
+            "updated_at": self.updated_at,
+        }  # fmt: skip
 
 
 class BackendState:
@@ -106,6 +126,61 @@ class BackendState:
         self._sessions: dict[str, Session] = {}
         self._media: dict[str, Media] = {}
         self.media_dir = config.data_dir / "media"
+        self.changed: Callable[[], None] = lambda: None
+        """Called after every change worth keeping (the backend saves then, if it keeps state)."""
+
+    # keeping ----------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a restart needs, as JSON values (expired tokens are forgotten)."""
+        return {
+            "accounts": [vars(a).copy() for a in self._accounts.values()],
+            "sessions": [s.record() for s in self._sessions.values()],
+            "issued": {address: list(times) for address, times in self._issued.items()},
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Load a ``snapshot``. Credits frozen by work that died with the last process come back;
+        a media record whose file is gone is dropped."""
+        for item in data.get("accounts", []):
+            account = Account(**item)
+            account.available, account.frozen = account.available + account.frozen, 0
+            self._accounts[account.id] = account
+            self._by_client[account.client_id] = account
+            if account.token:
+                self._by_token[account.token] = account
+        for item in data.get("sessions", []):
+            media = [
+                Media(
+                    media_id=m["id"],
+                    name=m["name"],
+                    kind=m["kind"],
+                    content_type=m["content_type"],
+                    bytes=m["bytes"],
+                    path=self.media_dir / m["file"],
+                    duration_ms=m.get("duration_ms"),
+                )  # fmt: skip
+                for m in item.get("media", [])
+            ]
+            media = [m for m in media if m.path.is_file()]
+            session = Session(
+                id=item["id"], task_id=item["task_id"], account_id=item["account_id"],
+                task_name=item["task_name"], language=item["language"], draft=item["draft"],
+                media=media, generated=item.get("generated", []),
+                updated_at=item.get("updated_at", self._clock()),
+            )  # fmt: skip
+            self._sessions[session.id] = session
+            self._media.update((m.media_id, m) for m in media)
+        for address, times in data.get("issued", {}).items():
+            self._issued[address] = deque(float(t) for t in times)
+
+    def session_ids(self) -> set[str]:
+        return set(self._sessions)
+
+    def touch(self, session: Session) -> None:
+        """The session was used now (pruning counts idle days from here); keep it."""
+        session.updated_at = self._clock()
+        self.changed()
 
     # tokens -----------------------------------------------------------------------------------
 
@@ -141,6 +216,7 @@ class BackendState:
         account.token = "nmv_usr_" + secrets.token_urlsafe(24)
         account.token_expires_at = now + TOKEN_TTL_SECONDS
         self._by_token[account.token] = account
+        self.changed()
         return account, TOKEN_TTL_SECONDS
 
     def authenticate(self, authorization: str | None) -> Account:
@@ -179,8 +255,10 @@ class BackendState:
             task_name=task_name,
             language=language,
             draft={"canvas": {"width": width, "height": height}, "t": []},
+            updated_at=self._clock(),
         )
         self._sessions[session.id] = session
+        self.changed()
         return session
 
     def session(self, account: Account, session_id: str) -> Session:
@@ -192,6 +270,7 @@ class BackendState:
 
     def delete_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
+        self.changed()
 
     def claim_token(self, session: Session, task_id: str) -> tuple[str, int]:
         """A browser claim token for the session's project (``clm_...``) and its seconds to live."""
@@ -202,7 +281,10 @@ class BackendState:
     # credits ----------------------------------------------------------------------------------
 
     def reserve(self, account: Account, cost: int) -> None:
-        """Freeze ``cost`` credits for running work, or 2001 when the account is short."""
+        """Freeze ``cost`` credits for running work, or 2001 when the account is short (unless
+        ``refill_credits``: then the balance is topped back up first)."""
+        if cost > account.available and self._config.refill_credits:
+            account.available = max(self._config.starting_credits, cost)
         if cost > account.available:
             raise ApiError(
                 api_errors.OUT_OF_CREDITS,
@@ -214,17 +296,20 @@ class BackendState:
     def charge(self, account: Account, cost: int) -> None:
         """The work landed: the frozen credits are spent."""
         account.frozen -= cost
+        self.changed()
 
     def refund(self, account: Account, cost: int) -> None:
         """The work failed: the frozen credits come back."""
         account.frozen -= cost
         account.available += cost
+        self.changed()
 
     # media ------------------------------------------------------------------------------------
 
     def add_media(self, session: Session, media: Media) -> None:
         self._media[media.media_id] = media
         session.media.append(media)
+        self.touch(session)
 
     def media_by_file(self, file_name: str) -> Media | None:
         """The media stored under ``file_name`` (``<media_id>.<ext>``), for the file route."""

@@ -178,4 +178,5 @@ class TurnRunner:
                 session.generated.append({"id": video_id, "tool": call.name, **call.result})
                 result["video_id"] = video_id
             results.append(result)
+        self._store.touch(session)
         return results

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -97,7 +96,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
     from nemo_mcp.doctor import run_doctor
 
-    return anyio.run(run_doctor, args.skill or _settings().skill, _say)
+    return anyio.run(partial(run_doctor, args.skill or _settings().skill, _say, local=args.local))
 
 
 def _cmd_state(args: argparse.Namespace) -> int:
@@ -109,14 +108,15 @@ def _cmd_state(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    from nemo_mcp.client_config import WHERE, config_block
+    from nemo_mcp import install
+    from nemo_mcp.client_config import WHERE, config_block, hints
 
     manifest = _manifest(args.skill, _settings())
-    script = shutil.which("nemo-mcp")
-    command = [script] if script else [sys.executable, "-m", "nemo_mcp"]
-    print(config_block(args.client, manifest.name, command, local=args.local))
+    found = install.detect(install.current(), local=args.local)
+    print(config_block(args.client, manifest.name, found.command, local=args.local))
     print(f"\nPaste it into {WHERE[args.client]}.", file=sys.stderr)
-    print('Set NEMO_TOKEN in its "env" to use your own account.', file=sys.stderr)
+    for line in hints(found.kind, local=args.local):
+        print(line, file=sys.stderr)
     return 0
 
 
@@ -165,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_local_backend)
 
     p = sub.add_parser("doctor", help="check the configuration and say what to fix")
-    p.add_argument("--skill", help=skill_help)
+    p.add_argument("--skill", help="check one skill (default: $NEMO_SKILL, else every skill)")
+    p.add_argument("--local", action="store_true", help="check the offline set-up (serve --local)")
     p.set_defaults(run=_cmd_doctor)
 
     p = sub.add_parser("state", help="what the config folder's store holds; --prune tidies it")

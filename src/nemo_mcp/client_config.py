@@ -32,4 +32,28 @@ def server_entry(
 def config_block(client: Client, skill: str, command: list[str], *, local: bool = False) -> str:
     """The ``mcpServers`` object for ``client``; no token is ever written into it."""
     entry = server_entry(client, skill, command, local=local)
-    return json.dumps({"mcpServers": {f"nemo-{skill}": entry}}, indent=2)
+    return dump({"mcpServers": {f"nemo-{skill}": entry}})
+
+
+def dump(value: object, indent: str = "") -> str:
+    """JSON as people write these files (and the README shows them): objects one key a line,
+    arrays of plain values on one line."""
+    if isinstance(value, dict) and value:
+        inner = indent + "  "
+        items = [f"{inner}{json.dumps(k)}: {dump(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def hints(kind: str, *, local: bool) -> list[str]:
+    """What to know after pasting: how the command was chosen, and the account (cloud only)."""
+    lines = [f"The command is the one of this {kind} install."]
+    if kind == "uvx":
+        lines[0] = "The command runs nemo-mcp through uvx (uv fetches it again when needed)."
+    elif kind == "python":
+        lines[0] = "No nemo-mcp command was found, so the command runs this Python."
+    if local:
+        lines.append("It runs offline on the embedded backend: no account and no token needed.")
+    else:
+        lines.append('To use your own account, add "NEMO_TOKEN" to its "env".')
+    return lines

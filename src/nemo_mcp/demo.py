@@ -48,8 +48,8 @@ async def run_demo(output_dir: Path, say: Say, *, canvas: str | None = None) -> 
             "NEMO_MEDIA_ROOTS": str(workdir / "media"),
             "NEMO_POLL_INTERVAL": "0.5",
             "NEMO_TOOL_WAIT": "40",
-            "NEMO_LOG_LEVEL": os.environ.get("NEMO_LOG_LEVEL", "WARNING"),
         }
+        env.setdefault("NEMO_LOG_LEVEL", "WARNING")
         env.pop("NEMO_TOKEN", None)
         env.pop("NEMO_API_URL", None)
         if canvas:

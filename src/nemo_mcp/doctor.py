@@ -2,6 +2,9 @@
 
 It never obtains a token or creates a session (that would spend the anonymous allowance): the
 backend check is a plain request, and the credit check runs only with a token already at hand.
+Without ``--skill`` every skill is checked (what differs between them: the extras they need).
+``--local`` checks what ``serve --local`` needs instead of the cloud: FFmpeg, and the offline
+backend's folder (writable, its saved projects, whether a server is running on it).
 """
 
 from __future__ import annotations
@@ -126,43 +129,75 @@ async def _check_records(report: Report, store: StateStore) -> None:
         report.ok("job and render records are in order")
 
 
-def _check_extras(report: Report, manifest: Manifest) -> None:
+def _check_extras(report: Report, manifests: list[Manifest], *, local: bool) -> None:
     try:
         from nemo_media.ffmpeg import find_ffmpeg
 
         find_ffmpeg()
         report.ok("FFmpeg found (offline mode can render)")
     except RuntimeError:
-        report.note("FFmpeg missing: offline mode needs pip install 'nemo-mcp[local]'")
-    if "heic" in manifest.accepted_types:
+        advice = "offline mode needs pip install 'nemo-mcp[local]'"
+        (report.fix if local else report.note)(f"FFmpeg missing: {advice}")
+    heic = [m.name for m in manifests if "heic" in m.accepted_types]
+    if heic:
         try:
             import pillow_heif  # noqa: F401
 
             report.ok("HEIC conversion available")
         except ImportError:
-            report.note("HEIC photos need pip install 'nemo-mcp[heic]'")
+            report.note(f"HEIC photos ({', '.join(heic)}) need pip install 'nemo-mcp[heic]'")
 
 
-async def run_doctor(skill: str | None, say: Say) -> int:
+def _check_local(report: Report, settings: Settings) -> None:
+    """The offline backend's folder: writable, what it keeps, whether a server has it now."""
+    from nemo_local.persist import URL_FILE, FolderBusy, owned, read_state
+    from nemo_mcp.offline import local_data_dir
+
+    folder = local_data_dir(settings)
+    if not _writable(folder):
+        report.fix(f"offline folder {folder} is not writable: set NEMO_CONFIG_DIR")
+        return
+    try:
+        with owned(folder):
+            saved = read_state(folder)
+    except FolderBusy:
+        url = folder / URL_FILE
+        where = url.read_text(encoding="utf-8").strip() if url.is_file() else "starting"
+        report.ok(f"offline backend running ({where}); its projects are in {folder}")
+        return
+    projects = len(saved.get("store", {}).get("sessions", []))
+    report.ok(f"offline folder {folder}: {projects} project(s) kept")
+
+
+async def run_doctor(skill: str | None, say: Say, *, local: bool = False) -> int:
     report = Report(say)
-    say("nemo-mcp doctor")
+    say("nemo-mcp doctor" + (" (offline: serve --local)" if local else ""))
     try:
         manifests = load_manifests()
         report.ok(f"{len(manifests)} skill manifests valid: {', '.join(manifests)}")
-        manifest = get_manifest(skill or next(iter(manifests)), manifests)
-        report.ok(f"skill {manifest.name} {manifest.version}")
+        if skill:
+            chosen = [get_manifest(skill, manifests)]
+            report.ok(f"skill {chosen[0].name} {chosen[0].version}")
+        else:
+            chosen = list(manifests.values())
+            report.ok(f"checking every skill (--skill NAME checks one): {len(chosen)}")
         settings = Settings.from_env()
     except (ConfigError, ValueError) as exc:
         report.fix(str(exc))
         return 1
+    for warning in settings.warnings:
+        report.note(warning)
     store = SQLiteStore.in_folder(settings.config_dir)
     try:
         _check_files(report, settings)
-        token = await _check_identity(report, settings, store)
-        await _check_records(report, store)
-        await _check_backend(report, settings, manifest, store, token)
+        if local:
+            _check_local(report, settings)
+        else:
+            token = await _check_identity(report, settings, store)
+            await _check_records(report, store)
+            await _check_backend(report, settings, chosen[0], store, token)
     finally:
         await store.close()
-    _check_extras(report, manifest)
+    _check_extras(report, chosen, local=local)
     say("all good" if report.problems == 0 else f"{report.problems} thing(s) to fix")
     return 0 if report.problems == 0 else 1

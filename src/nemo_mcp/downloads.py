@@ -11,6 +11,7 @@ they are clearly abandoned.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -98,6 +99,9 @@ async def save_video(
                         await progress(written, total)
                 await f.flush()
                 await anyio.to_thread.run_sync(os.fsync, f.wrapped.fileno())
+        on_disk = tmp.stat().st_size
+        if on_disk != written:  # a short write the file system did not report
+            raise OSError(errno.ENOSPC, f"{on_disk} of {written} bytes reached the disk")
         if written == 0 or (total is not None and written != total):
             raise ServerFault(f"the download was incomplete ({written} of {total or '?'} bytes)")
         return place_new(tmp, dest)

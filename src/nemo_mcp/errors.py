@@ -82,6 +82,8 @@ class BackendUnreachable(NemoError):
 
     offline: bool = False
     """Whether it was the embedded local backend (then the network is not the cause)."""
+    timed_out: bool = False
+    """Whether it was reached but did not answer in time (then the network is not the cause)."""
 
 
 class BackendError(NemoError):
@@ -127,6 +129,8 @@ class UnsupportedType(BackendError):
 class MediaTooLarge(BackendError):
     code = 4002
     limit_mb: int | None = None
+    size_bytes: int | None = None
+    """The refused file's size, when the limit is not known (the backend's is lower than ours)."""
 
 
 class ClientIdMissing(BackendError):

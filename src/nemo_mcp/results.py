@@ -73,6 +73,10 @@ class JobInfo(Compact):
     what: str
     elapsed_s: int
     message: str
+    percent: int | None = None
+    """How far along (0-100) while it runs."""
+    url: str | None = None
+    """A finished export's video."""
 
 
 IntentField = Annotated[

@@ -1,9 +1,10 @@
 """Running the server over stdio until the client hangs up, or Ctrl-C / SIGTERM stops it.
 
 stdin is read in a worker thread that Python cannot interrupt, so a signal in a terminal would
-otherwise leave the process waiting for one more line. On SIGINT or SIGTERM the server's work is
-cancelled (jobs stay on record; the next start adopts them), the lifespan closes the store and
-the client, and the process then exits without waiting for that thread.
+otherwise leave the process waiting for one more line (anyio cannot abandon that thread, so the
+event loop never returns). On SIGINT or SIGTERM the server's work is cancelled (jobs stay on
+record; the next start adopts them), the lifespan closes the store and the client, and the
+process exits with 130 as soon as the loop returns, or after ``STOP_GRACE_S`` at the latest.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 
 import anyio
 
@@ -21,10 +24,37 @@ from nemo_mcp.settings import Settings
 log = logging.getLogger(__name__)
 
 SIGNAL_EXIT = 130
+STOP_GRACE_S = 2.0
+"""How long the cancelled server may take to close its store and client after a signal."""
+
+
+def _exit(code: int) -> None:
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _stop_now(signum: int, frame: object) -> None:
+    log.info("stopping on %s", signal.Signals(signum).name)
+    _exit(SIGNAL_EXIT)
+
+
+def _exit_after(seconds: float) -> None:
+    """Exit the process from a watchdog thread unless it exited on its own before."""
+
+    def later() -> None:
+        time.sleep(seconds)
+        _exit(SIGNAL_EXIT)
+
+    threading.Thread(target=later, name="nemo-mcp-stop", daemon=True).start()
 
 
 def serve_stdio(manifest: Manifest, settings: Settings, *, local: bool) -> int:
     """Serve ``manifest``'s skill on stdin/stdout; the exit status."""
+    # Until the loop watches for signals (and again once it stopped), a signal simply exits:
+    # there is nothing to close yet, and a KeyboardInterrupt would wait on the stdin thread.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop_now)
     from nemo_mcp.offline import local_data_dir
     from nemo_mcp.server import create_server
 
@@ -41,6 +71,7 @@ def serve_stdio(manifest: Manifest, settings: Settings, *, local: bool) -> int:
                     async for signum in signals:
                         log.info("stopping on %s", signal.Signals(signum).name)
                         stopped_by.append(signum)
+                        _exit_after(STOP_GRACE_S)
                         tg.cancel_scope.cancel()
                         return
 
@@ -50,7 +81,5 @@ def serve_stdio(manifest: Manifest, settings: Settings, *, local: bool) -> int:
 
     anyio.run(main)
     if stopped_by:
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(SIGNAL_EXIT)
+        _exit(SIGNAL_EXIT)
     return 0

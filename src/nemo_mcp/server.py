@@ -27,7 +27,7 @@ from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.app import App
-from nemo_mcp.tools.registry import register
+from nemo_mcp.tools.registry import player, register
 from nemo_mcp.uploads import heic_available
 from nemo_mcp.words import user_message
 
@@ -92,12 +92,20 @@ def create_server(
     texts = ToolTexts.for_manifest(
         manifest, settings, offline=local_data_dir is not None, heic=heic_available()
     )
+
+    def media_url() -> str | None:
+        """Where the player may load videos from: the backend (offline, once it runs)."""
+        if running.app is not None:
+            return running.app.settings.api_url
+        return None if local_data_dir is not None else settings.api_url
+
     mcp: MCPServer[App] = MCPServer(
         name="nemo-mcp",
         title=manifest.display_name,
         version=__version__,
         instructions=texts.instructions,
         lifespan=lifespan,
+        extensions=[player(manifest, texts, media_url)],
     )
     register(mcp, manifest, texts, running)
     return mcp

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,13 +52,19 @@ def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path("~").expanduser() / base / "NemoVideo"
 
 
+_PLACEHOLDER = re.compile(r"\$\{user_config\.\w+\}")
+"""``${user_config.nemo_token}``: what a bundle host may pass for a field the user left empty."""
+
+
 def parse_seconds(raw: str, name: str) -> float:
     """A number of seconds, zero or more; ``name`` (a variable or a flag) is in the error."""
     try:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < 0 or math.isnan(value):
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds, got {raw!r}")
+    if value < 0:
         raise ValueError(f"{name} must be zero or more seconds, got {raw!r}")
     return value
 
@@ -110,6 +117,8 @@ class Settings:
 
         def text(name: str) -> str | None:
             value = env.get(name, "").strip()
+            if _PLACEHOLDER.fullmatch(value):
+                return None  # an MCP Bundle's optional field left empty: not a value
             return value or None
 
         def seconds(name: str, default: float) -> float:

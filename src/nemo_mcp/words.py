@@ -9,6 +9,8 @@ Registration, top-up and plan wording follow the vendor's skills.
 
 from __future__ import annotations
 
+import errno
+
 from nemo_mcp.errors import (
     BackendUnreachable,
     ClientIdMissing,
@@ -31,6 +33,7 @@ from nemo_mcp.errors import (
     UnsupportedType,
 )
 
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 UNEXPECTED = "Something unexpected went wrong inside nemo-mcp; the details are in its log."
 DEFAULT_RETRY_AFTER_S = 30.0
 
@@ -43,7 +46,10 @@ def duration_words(seconds: float) -> str:
 
 def _out_of_credits(exc: OutOfCredits) -> str:
     if exc.offline:
-        return "The local backend's credit counter ran out; restart `nemo-mcp serve --local`."
+        return (
+            "The local backend's credit counter ran short for this request. Offline credits only "
+            "count work and refill by themselves: try again; nothing was charged."
+        )
     if exc.anonymous and exc.register_link:
         return (
             "You are out of free credits. Register to keep this project and get more credits: "
@@ -53,7 +59,11 @@ def _out_of_credits(exc: OutOfCredits) -> str:
 
 
 def _too_large(exc: MediaTooLarge) -> str:
-    limit = f" (the limit is {exc.limit_mb} MB)" if exc.limit_mb else ""
+    limit = ""
+    if exc.limit_mb:
+        limit = f" (the limit is {exc.limit_mb} MB)"
+    elif exc.size_bytes:
+        limit = f" for the backend: {exc.size_bytes / 1_048_576:.1f} MB is more than it takes"
     return f"The file is too large{limit}. Trim or compress it and upload it again."
 
 
@@ -78,6 +88,11 @@ def _token(exc: TokenInvalid) -> str:
 
 
 def _unreachable(exc: BackendUnreachable) -> str:
+    if exc.timed_out:
+        return (
+            "The backend took the request but did not answer in time, so it was stopped. "
+            "Try again in a minute; if it keeps happening, run `nemo-mcp doctor`."
+        )
     if exc.offline:
         return (
             "The embedded local backend did not answer. Restart the server "
@@ -94,6 +109,12 @@ def _edit_failed(exc: EditFailed) -> str:
 
 
 def _download_failed(exc: DownloadFailed) -> str:
+    if isinstance(exc.cause, OSError) and exc.cause.errno in DISK_FULL_ERRNOS:
+        return (
+            f"The video was rendered but could not be saved in {exc.folder}: the disk is full. "
+            "Free some space (or choose another output_dir), then call export_video again: it "
+            "saves the finished render without rendering again."
+        )
     return (
         f"The video was rendered but could not be saved in {exc.folder}. Call export_video "
         "again (with another output_dir if this folder is the problem): it saves the finished "
@@ -153,7 +174,8 @@ def user_message(exc: BaseException) -> str:
         case MediaTooLarge():
             return _too_large(exc)
         case RateLimited():
-            wait = duration_words(exc.retry_after or DEFAULT_RETRY_AFTER_S)
+            after = exc.retry_after
+            wait = duration_words(DEFAULT_RETRY_AFTER_S if after is None else after)
             return f"The backend is rate limiting requests. Wait about {wait} and try again."
         case EditFailed():
             return _edit_failed(exc)

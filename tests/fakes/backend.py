@@ -44,6 +44,8 @@ class FakeBackend(httpx.AsyncBaseTransport):
     media: list[str] = field(default_factory=list)
     renders: dict[str, int] = field(default_factory=dict)
     render_polls: int = 1
+    mp4: bytes = MP4
+    """What a download of a finished render gets."""
     """How many status polls a render stays ``processing`` before it completes."""
     requests: list[httpx.Request] = field(default_factory=list)
     overrides: dict[str, list[Handler]] = field(default_factory=dict)
@@ -151,7 +153,7 @@ class FakeBackend(httpx.AsyncBaseTransport):
         )
 
     def _download(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=MP4, headers={"content-length": str(len(MP4))})
+        return httpx.Response(200, content=self.mp4, headers={"content-length": str(len(self.mp4))})
 
     def _unknown(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, json={"detail": "Not found"})

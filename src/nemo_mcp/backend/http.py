@@ -84,6 +84,9 @@ def map_exceptions(
                 )
                 if isinstance(error, BackendUnreachable):
                     error.offline = offline
+                    error.timed_out = isinstance(exc, httpx.TimeoutException) and not isinstance(
+                        exc, httpx.ConnectTimeout
+                    )
                 raise error from None
         raise
 

@@ -95,7 +95,8 @@ class Sessions:
             return record
 
         async def make() -> SessionRecord:
-            record = await self._create(first_message)
+            kept = stale.language if stale is not None else None
+            record = await self._create(first_message, kept)
             await self._store.save_session(self._scope, record)
             return record
 
@@ -104,8 +105,11 @@ class Sessions:
             self._store, name, self._holder, find=find, make=make, ttl=LEASE_S
         )
 
-    async def _create(self, first_message: str | None) -> SessionRecord:
-        language = choose_language(self._settings.language, first_message, self._settings.locale)
+    async def _create(self, first_message: str | None, kept: str | None) -> SessionRecord:
+        """A new session; a replacement keeps the language of the one it replaces."""
+        language = kept or choose_language(
+            self._settings.language, first_message, self._settings.locale
+        )
         data = await self._create_call({"task_name": "project", "language": language})
         if not isinstance(data, dict) or not data.get("session_id"):
             raise ServerFault("the new-session answer had no session id")

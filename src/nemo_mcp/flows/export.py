@@ -110,8 +110,10 @@ class ExportFlow:
         await self.store.drop_render(self.client.scope, record.render_id)
         link = await self._link()
         reply = f"The video is ready: {path}" if path else f"The video is ready at {url}"
+        # Offline, the URL is loopback and dies with the process: the saved file is the result.
+        shown = None if path and self.client.offline else url
         return ExportResult(
-            status="done", reply=reply, render_id=record.render_id, url=url,
+            status="done", reply=reply, render_id=record.render_id, url=shown,
             path=str(path) if path else None, bytes=path.stat().st_size if path else None,
             link=link,
         )  # fmt: skip
@@ -187,7 +189,8 @@ class ExportFlow:
                 return render
             share = (render.progress or 0.0) / 100 * RENDER_SHARE
             await job.report(f"Rendering: {render.status} {render.progress or 0:.0f}%", share)
-            await anyio.sleep(self.settings.poll_interval)
+            if poll < self.settings.render_polls:  # past the last poll, say so at once
+                await anyio.sleep(self.settings.poll_interval)
         raise PollBudgetSpent(record.render_id)
 
     def _still_rendering(self, job: RunningJob, render_id: str) -> ExportResult:

@@ -73,7 +73,18 @@ async def edit(call: Call, text: str) -> EditResult:
         app.scope, "edit", message_key(text), text, EditRequest(text=text), serial=True
     )
     record = await app.jobs.wait(record.id, call.remaining(), call.progress)
+    if not record.active and (earlier := await _untold_before(call, record)):
+        # Results nobody was told yet come first, in order: none is skipped or told later.
+        finished = await app.jobs.take_finished(app.scope, ids=[*earlier, record.id])
+        if finished:
+            return _all_finished(call, finished)
     return await edit_outcome(call, record)
+
+
+async def _untold_before(call: Call, record: JobRecord) -> list[str]:
+    """Finished edits older than ``record`` that no answer has told yet."""
+    jobs = await call.app.store.jobs(call.app.scope, kinds=["edit"], unreported=True)
+    return [j.id for j in jobs if not j.active and j.seq < record.seq]
 
 
 async def status(call: Call) -> EditResult:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import anyio
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from nemo_mcp.downloads import ROOM_MARGIN, check_folder
@@ -15,7 +16,9 @@ from nemo_mcp.errors import InputError
 from nemo_mcp.flows.export import ExportRequest
 from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
+from nemo_mcp.tools.app import app_of
 from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.media_results import with_media
 from nemo_mcp.tools.outcomes import export_outcome
 
 EXPORT_KEY = "export"
@@ -39,10 +42,13 @@ async def export_video(
     download: Annotated[
         bool, Field(description="save it on this computer", json_schema_extra=no_title)
     ] = True,
-) -> ExportResult:
-    return await answer(
+) -> Annotated[CallToolResult, ExportResult]:
+    started = anyio.current_time()
+    result = await answer(
         ctx, ToolName.EXPORT_VIDEO, partial(start_export, output_dir=output_dir, download=download)
     )
+    app = app_of(ctx)
+    return await with_media(app, result, started + app.settings.tool_wait - anyio.current_time())
 
 
 async def start_export(call: Call, output_dir: str | None, *, download: bool) -> ExportResult:
@@ -54,6 +60,8 @@ async def start_export(call: Call, output_dir: str | None, *, download: bool) ->
         await app.jobs.take_finished(app.scope, ids=[j.id for j in done[:-1]])
         return await export_outcome(call, done[-1])
     folder = output_folder(output_dir, app.settings.output_dir)
+    # Offline, the render's URL is loopback and dies with the server: the saved file is the result.
+    download = download or app.client.offline
     if download and not await app.jobs.active(app.scope, "export"):
         await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
     request = ExportRequest(output_dir=str(folder), download=download)

@@ -58,6 +58,8 @@ async def job_info(app: App, record: JobRecord) -> JobInfo:
         what=record.label[:LABEL_CHARS],
         elapsed_s=int(record.elapsed),
         message=message,
+        percent=int(percent) if record.active else None,
+        url=result.url if isinstance(result, ExportResult) else None,
     )
 
 

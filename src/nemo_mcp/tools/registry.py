@@ -1,14 +1,21 @@
-"""The one place the tools, prompts and the timeline resource are registered. Only registers."""
+"""The one place the tools, prompts and resources are registered. Only registers.
+
+``get_timeline`` and ``export_video`` are bound to the player App (``nemo_mcp.app``) through the
+SDK's Apps extension, which must exist before the server does; the rest go on the server.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 
+from mcp.server.apps import Apps
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import ToolAnnotations
 
+from nemo_mcp.app import PLAYER_URI, player_resource
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tool_text import ToolTexts
@@ -37,19 +44,18 @@ def prompt_name(example: str) -> str:
         if len(candidate) > PROMPT_NAME_CHARS:
             break
         name = candidate
-    return name or "example"
+    if name:
+        return name
+    # No Latin letters or digits (e.g. a Chinese example): a stable name of its own.
+    return "example-" + hashlib.sha1(example.encode()).hexdigest()[:8]
 
 
-def register(
-    mcp: MCPServer[App], manifest: Manifest, texts: ToolTexts, app: Callable[[], App]
-) -> None:
-    """Add the five tools, one prompt per example, and the timeline resource to ``mcp``.
+def player(manifest: Manifest, texts: ToolTexts, media_url: Callable[[], str | None]) -> Apps:
+    """The App extension: the player page and the two tools whose results it shows.
 
-    ``app`` gives the running server's state to the resource, which gets no context."""
-    name = manifest.display_name
+    ``media_url`` gives the backend's URL while the server runs (the page may load videos there)."""
+    apps = Apps()
     tools = (
-        (upload_media, ToolName.UPLOAD_MEDIA, f"Upload media to {name}", texts.upload, WRITES),
-        (send_edit, ToolName.SEND_EDIT, f"Ask {name} for a change", texts.send_edit, WRITES),
         (get_timeline, ToolName.GET_TIMELINE, "Show the timeline", texts.get_timeline, READS),
         (
             export_video,
@@ -58,6 +64,29 @@ def register(
             texts.export_video,
             WRITES,
         ),
+    )
+    for fn, tool, title, description, hints in tools:
+        apps.tool(
+            resource_uri=PLAYER_URI,
+            name=tool.value,
+            title=title,
+            description=description,
+            annotations=hints,
+        )(fn)
+    apps.add_resource(player_resource(media_url))
+    return apps
+
+
+def register(
+    mcp: MCPServer[App], manifest: Manifest, texts: ToolTexts, app: Callable[[], App]
+) -> None:
+    """Add the other three tools, one prompt per example, and the timeline resource to ``mcp``.
+
+    ``app`` gives the running server's state to the resource, which gets no context."""
+    name = manifest.display_name
+    tools = (
+        (upload_media, ToolName.UPLOAD_MEDIA, f"Upload media to {name}", texts.upload, WRITES),
+        (send_edit, ToolName.SEND_EDIT, f"Ask {name} for a change", texts.send_edit, WRITES),
         (check_credits, ToolName.CHECK_CREDITS, "Check credits", texts.check_credits, READS),
     )
     for fn, tool, title, description, hints in tools:

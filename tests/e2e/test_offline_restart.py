@@ -1,0 +1,103 @@
+"""``serve --local`` keeps the project: a restart (on another port) continues the same timeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from mcp import Client, StdioServerParameters
+
+from tests.e2e.conftest import CANVAS, MakeMedia, Workspace, read_mp4, structured
+
+
+def _offline(workspace: Workspace) -> StdioServerParameters:
+    """``nemo-mcp serve --local``: the workspace's environment without its shared backend."""
+    params = workspace.params(NEMO_LOCAL_CANVAS=f"{CANVAS[0]}x{CANVAS[1]}")
+    env = {k: v for k, v in (params.env or {}).items() if k != "NEMO_API_URL"}
+    args = ["-m", "nemo_mcp", "serve", "--skill", "picture-to-video-ai", "--local"]
+    return StdioServerParameters(command=sys.executable, args=args, env=env)
+
+
+def _offline_words(result: dict[str, object]) -> dict[str, object]:
+    """Offline answers speak of the offline world: no cloud link, price or loopback URL."""
+    text = json.dumps(result, ensure_ascii=False)
+    for cloud in ("nemovideo.com", "127.0.0.1", "localhost", "register", "top up", "credits ("):
+        assert cloud not in text.lower(), (cloud, text)
+    return result
+
+
+async def _edit(client: Client, message: str) -> dict[str, object]:
+    result = structured(await client.call_tool("send_edit", {"message": message}))
+    assert result["status"] == "done", result
+    return _offline_words(result)
+
+
+async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timeline(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    images = photos(3)
+    data = workspace.config / "local-backend"
+    async with Client(_offline(workspace), mode="legacy") as client:
+        up = structured(await client.call_tool("upload_media", {"paths": [str(p) for p in images]}))
+        assert len(up["uploaded"]) == 3
+        _offline_words(up)
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert "~100" not in json.dumps([t.description for t in tools.values()])
+        await _edit(client, "turn these photos into a video")
+        await _edit(client, "add the title 'Day One'")
+        await _edit(client, "add the caption 'by the sea'")
+        before = structured(await client.call_tool("get_timeline", {}))
+        first = structured(await client.call_tool("export_video", {}))
+        first_url = (data / "backend.url").read_text().strip()
+    assert first["status"] == "done", first
+    _offline_words(first)
+    assert first["url"] is None and first["link"] is None, "the saved file is the result"
+    assert not (data / "backend.url").exists(), "the stopped backend no longer advertises a URL"
+    saved = json.loads((data / "state.json").read_text())
+    assert len(saved["store"]["sessions"]) == 1 and len(saved["renders"]) == 1
+    assert first_url.split(":")[-1] not in json.dumps(saved), "no port in the kept state"
+
+    async with Client(_offline(workspace), mode="legacy") as client:
+        again = structured(await client.call_tool("get_timeline", {}))
+        assert again["summary"] == before["summary"]
+        assert "Day One" in again["summary"] and "by the sea" in again["summary"]
+        fourth = await _edit(client, "remove the title")
+        after = structured(await client.call_tool("get_timeline", {}))
+        second = structured(await client.call_tool("export_video", {"download": False}))
+        credits = structured(await client.call_tool("check_credits", {}))
+        second_url = (data / "backend.url").read_text().strip()
+    assert second_url != first_url, "the restart got another port (yet found the project)"
+    assert fourth["changes"], fourth
+    assert "Day One" not in after["summary"] and "by the sea" in after["summary"]
+    assert second["status"] == "done", second
+    assert second["url"] is None and second["path"], "offline, an export is always saved"
+    facts = read_mp4(Path(str(second["path"])))
+    assert facts["video_codec"] == "h264" and (facts["width"], facts["height"]) == CANVAS
+    assert {p.name for p in workspace.out.iterdir()} == {
+        Path(str(first["path"])).name,
+        Path(str(second["path"])).name,
+    }
+    assert credits["available"] > 0
+    _offline_words(credits)
+    _offline_words(second)
+    saved = json.loads((data / "state.json").read_text())
+    assert len(saved["store"]["sessions"]) == 1, "the same project, not a new one"
+    assert len(saved["store"]["accounts"]) == 1, "the same account, not a new token's"
+
+
+async def test_a_second_offline_server_on_the_same_folder_shares_the_first_ones_backend(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    """Two assistants on one config folder: one backend owns the data, the other uses it."""
+    images = photos(2)
+    async with Client(_offline(workspace), mode="legacy") as first:
+        structured(await first.call_tool("upload_media", {"paths": [str(p) for p in images]}))
+        await _edit(first, "turn these photos into a video")
+        mine = structured(await first.call_tool("get_timeline", {}))
+        async with Client(_offline(workspace), mode="legacy") as second:
+            theirs = structured(await second.call_tool("get_timeline", {}))
+            await _edit(second, "add the title 'Shared'")
+        again = structured(await first.call_tool("get_timeline", {}))
+    assert theirs["summary"] == mine["summary"]
+    assert "Shared" in again["summary"], "both edit the one project"

@@ -1,0 +1,81 @@
+"""The MCP Bundle manifest and the registry entry agree with the package, and the bundle builds
+and validates with the official tool (when it is installed: ``npm ci`` in packaging/, which
+``.ci/check-packaging`` does in CI)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from nemo_mcp import __version__
+from nemo_mcp.manifests import load_manifests
+from nemo_mcp.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = json.loads((ROOT / "packaging/mcpb/manifest.json").read_text())
+SERVER = json.loads((ROOT / "server.json").read_text())
+MCPB = ROOT / "packaging/node_modules/.bin/mcpb"
+
+
+def test_versions_agree_everywhere() -> None:
+    assert MANIFEST["version"] == SERVER["version"] == __version__
+    assert all(p["version"] == __version__ for p in SERVER["packages"])
+
+
+def test_the_bundle_runs_the_server_with_uv_and_its_user_config() -> None:
+    server = MANIFEST["server"]
+    assert server["type"] == "uv" and (ROOT / server["entry_point"]).is_file()
+    config = server["mcp_config"]
+    assert config["command"] == "uv"
+    assert config["args"][-3:] == ["serve", "--skill", "${user_config.skill}"]
+    fields = MANIFEST["user_config"]
+    assert fields["nemo_token"]["sensitive"] is True and not fields["nemo_token"]["required"]
+    assert fields["output_dir"]["type"] == "directory"
+    assert fields["skill"]["default"] in load_manifests()
+    used = set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(config)))
+    assert used == set(fields), "every field is used, and only declared fields"
+    assert {t["name"] for t in MANIFEST["tools"]} == {
+        "upload_media", "send_edit", "get_timeline", "export_video", "check_credits",
+    }  # fmt: skip
+
+
+def test_an_empty_optional_field_is_no_token() -> None:
+    """A host may pass the placeholder of a field the user left empty; it is not a value."""
+    env = MANIFEST["server"]["mcp_config"]["env"]
+    settings = Settings.from_env(env)
+    assert settings.token is None
+    assert settings.output_dir == Settings.from_env({}).output_dir
+
+
+def test_the_registry_entry_names_the_pypi_package_and_its_secret() -> None:
+    assert re.fullmatch(r"[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+", SERVER["name"])
+    assert 1 <= len(SERVER["description"]) <= 100
+    [package] = SERVER["packages"]
+    assert package["registryType"] == "pypi" and package["identifier"] == "nemo-mcp"
+    assert package["transport"] == {"type": "stdio"}
+    secrets = {v["name"] for v in package["environmentVariables"] if v.get("isSecret")}
+    assert secrets == {"NEMO_TOKEN"}
+    skill = next(a for a in package["packageArguments"] if a.get("name") == "--skill")
+    assert set(skill["choices"]) == set(load_manifests())
+    assert f"mcp-name: {SERVER['name']}" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MCPB.exists(), reason="run `npm ci` in packaging/ (CI does)")
+def test_the_bundle_builds_and_validates_with_the_official_tool(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(ROOT / "packaging/build-mcpb"), str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Manifest schema validation passes" in done.stdout
+    with zipfile.ZipFile(tmp_path / f"nemo-mcp-{__version__}.mcpb") as bundle:
+        names = set(bundle.namelist())
+    assert {"manifest.json", "pyproject.toml", "src/nemo_mcp/__main__.py"} <= names
+    assert {f"skill_manifests/{s}.yaml" for s in load_manifests()} <= names
+    assert not any("__pycache__" in n for n in names)

@@ -1,0 +1,98 @@
+"""The token through the whole workflow, with a backend careless enough to quote it back.
+
+``echo_headers`` makes every error answer and every message stream of the local backend quote
+the request's headers, ``Authorization: Bearer <token>`` included, and the door faults (502 HTML,
+cut JSON, 429) add more error bodies. The token must then appear nowhere but in its cache (mode
+0600) and in the ``Authorization`` header of requests to the API's own origin: not in a result,
+an error, the agent's reply text, a progress message, or the log. The claim token appears only in
+the claim link (that link is the product) and never in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from nemo_mcp.logs import LOG_FILE, setup_logging
+from nemo_mcp.samples import make_photo
+from tests.reliability.conftest import text_of
+
+SPOILERS: list[tuple[str, dict[str, Any]]] = [
+    ("check_credits", {"html_error_next": 1}),
+    ("check_credits", {"bad_json_next": 1}),
+    ("get_timeline", {"rate_limit_next": 2, "retry_after_s": 0}),
+    ("send_edit", {"html_error_next": 1}),
+    ("export_video", {"bad_json_next": 1}),
+]
+
+
+async def test_the_token_appears_only_in_its_cache_and_the_api_header(
+    open_live: Any, live_settings: Any, figures: Counter[str]
+) -> None:
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    log_path = setup_logging(live_settings.config_dir, "DEBUG")
+    assert log_path is not None
+    said: list[str] = []
+    progress: list[str] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    try:
+        async with open_live() as live:
+            live.backend.faults.update({"echo_headers": True})
+
+            async def call(tool: str, arguments: dict[str, Any] | None = None) -> Any:
+                result = await live.client.call_tool(
+                    tool, arguments or {}, progress_callback=on_progress
+                )
+                said.append(text_of(result))
+                return result
+
+            photo = make_photo(live.media / "a.jpg", 0, (48, 64))
+            await call("upload_media", {"paths": [str(photo)]})
+            edit = await call("send_edit", {"message": "turn these photos into a video"})
+            assert "I see:" in text_of(edit), "the stream quoted the headers into the reply"
+            await call("get_timeline")
+            await call("check_credits")
+            done = await call("export_video", {"output_dir": str(live.out)})
+            for _ in range(20):
+                if (done.structured_content or {}).get("status") != "running":
+                    break
+                done = await call("export_video", {"output_dir": str(live.out)})
+            assert (done.structured_content or {}).get("status") == "done", text_of(done)
+            for tool, switches in SPOILERS:
+                live.backend.faults.update(switches)
+                spoiled = await call(tool, {"message": "add the title 'x'"} if tool == "send_edit"
+                                     else {})  # fmt: skip
+                assert spoiled.is_error, text_of(spoiled)
+                figures["faults injected (secrets)"] += 1
+            recent = live.backend.stats.snapshot()["recent"]
+    finally:
+        logging.shutdown()
+        root.handlers[:] = saved[1]
+        root.setLevel(saved[0])
+
+    cache = live_settings.config_dir / "state.db"
+    assert cache.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(cache) as db:
+        (token,) = db.execute("SELECT token FROM tokens").fetchone()
+    assert token and len(token) > 20
+    logs = Path(log_path).read_text()
+    assert logs, "the server did log"
+    everything = "\n".join(said + progress)
+    assert any("claim?ct=clm_" in s for s in said), "the export handed out a claim link"
+    assert progress, "progress messages were checked too"
+    for place, text in (("results", everything), ("log", logs)):
+        assert token not in text, f"the token leaked into the {place}"
+        assert token[8:20] not in text, f"a piece of the token leaked into the {place}"
+        assert "nmv_usr_" not in text.replace("nmv_usr_[", ""), f"a token shape in the {place}"
+    assert "clm_" not in logs, "the claim token leaked into the log"
+    api_paths = [r for r in recent if r["path"].startswith(("/api/", "/run_sse"))]
+    assert all(r["authorization"] for r in api_paths if r["route"] != "anonymous_token")
+    assert (live_settings.config_dir / LOG_FILE).exists()
+    figures["secret checks passed"] += 1
