@@ -12,10 +12,10 @@ with progress and cancel, and moves the file into place only when it is complete
   built-in font lacks (CJK, emoji) come out as boxes or blanks, never as a crash.
 - Pillow is required for photos and text, FFmpeg for everything: when either is missing the
   render fails with the install command instead of silently dropping part of the draft.
-- FFmpeg: ``-preset veryfast -crf 23 -threads 2``, ``+faststart``, no metadata copied from the
+- FFmpeg: ``-preset ultrafast -crf 23 -threads 2``, ``+faststart``, no metadata copied from the
   inputs (phone videos carry GPS positions). 30 fps by default: what phones record, and smooth
-  enough for the photo motion. The reference job (3 photos, 9 s, 1080x1920, transitions, music,
-  title) takes about 7 s on 2 cores: ``bench/bench_render.py``.
+  enough for the photo motion. The issue's job (10 photos, 30 s, 1080x1920, music, a title) is
+  measured against a plain FFmpeg scale+concat by ``bench/run.py`` (docs/PERFORMANCE.md).
 - The output is written to a hidden ``.<name>.*.part`` file next to ``out_path`` and renamed into
   place only after FFmpeg succeeded; on failure or cancel it is deleted.
 """

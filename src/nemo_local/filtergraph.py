@@ -56,7 +56,10 @@ ZOOM = 0.12
 DEFAULT_TRANSITION_MS = 500
 MAX_TRANSITION_MS = 10_000
 SAMPLE_RATE = 48_000
-X264_PRESET = "veryfast"
+X264_PRESET = "ultrafast"
+"""Photo motion changes every pixel of every frame, so the encoder's search is most of the cost:
+ultrafast takes a third less CPU and 170 MiB less memory than veryfast on the 30 s reference
+job, at the same CRF and a higher PSNR to the source (bigger files: ~4.5 Mbit/s at 1080x1920)."""
 X264_CRF = 23
 AUDIO_BITRATE = "128k"
 
@@ -363,6 +366,7 @@ def build_command(
     captions: Sequence[Path],
     output: Path,
     threads: int = 2,
+    preset: str | None = None,
 ) -> list[str]:
     """The FFmpeg argument list: ``sources`` maps media ids to files (photos already cover the
     canvas), ``captions`` holds one transparent image per ``plan.captions``."""
@@ -395,7 +399,7 @@ def build_command(
         *graph.inputs,
         *("-filter_complex", ";".join(graph.filters)),
         *maps,
-        *("-c:v", "libx264", "-preset", X264_PRESET, "-crf", str(X264_CRF)),
+        *("-c:v", "libx264", "-preset", preset or X264_PRESET, "-crf", str(X264_CRF)),
         *("-pix_fmt", "yuv420p", "-r", str(plan.fps), "-threads", str(threads)),
         *audio,
         *("-t", _sec(plan.frames, plan.fps), "-map_metadata", "-1", "-map_chapters", "-1"),
