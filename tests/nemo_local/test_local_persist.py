@@ -153,3 +153,22 @@ def test_state_prune_tidies_the_offline_folder(tmp_path: Path) -> None:
     assert read_state(data)["store"]["sessions"] == []
     with _keeping(data):
         assert "in use by `serve --local`" in state_command("--prune")
+
+
+def test_the_command_keeps_state_in_its_data_dir_and_refuses_a_second_owner(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "nemo_mcp", "local-backend", "--keep-state"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and "--keep-state needs --data-dir" in refused.stderr
+    with _keeping(tmp_path) as running:
+        second = subprocess.run(
+            [*command, "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert second.returncode == 1, second.stderr
+        assert "another local backend keeps its state" in second.stderr
+        assert (tmp_path / "backend.url").read_text().strip() == running.url
