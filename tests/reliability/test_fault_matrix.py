@@ -197,7 +197,7 @@ async def test_every_fault_with_every_tool(
                 problems.append(f"{where}: partial files left: {parts}")
             problems += _log_problems(where, caplog.records)
             figures["fault cells"] += 1
-            figures[f"faults injected ({tool})"] += 1
+            figures[f"matrix cells ({tool})"] += 1
         for video in sorted(live.out.glob("*.mp4")):
             assert read_mp4(video)["frames"] > 0, f"{video} is not a whole MP4"
             figures["exported MP4s read back whole"] += 1
