@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from nemo_mcp.logs import LOG_FILE, setup_logging
 from nemo_mcp.samples import make_photo
 from tests.reliability.conftest import text_of
@@ -29,8 +31,13 @@ SPOILERS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+OWN_TOKEN = "SENTINEL-own-token-0123456789-not-token-shaped"
+"""A user's own token that no pattern would catch: only its registration as a secret hides it."""
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "own"])
 async def test_the_token_appears_only_in_its_cache_and_the_api_header(
-    open_live: Any, live_settings: Any, figures: Counter[str]
+    open_live: Any, live_settings: Any, backend: Any, kind: str, figures: Counter[str]
 ) -> None:
     root = logging.getLogger()
     saved = (root.level, list(root.handlers))
@@ -42,8 +49,12 @@ async def test_the_token_appears_only_in_its_cache_and_the_api_header(
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append(message or "")
 
+    overrides: dict[str, Any] = {}
+    if kind == "own":
+        backend.grant_token(OWN_TOKEN)
+        overrides["token"] = OWN_TOKEN
     try:
-        async with open_live() as live:
+        async with open_live(**overrides) as live:
             live.backend.faults.update({"echo_headers": True})
 
             async def call(tool: str, arguments: dict[str, Any] | None = None) -> Any:
@@ -80,7 +91,8 @@ async def test_the_token_appears_only_in_its_cache_and_the_api_header(
     cache = live_settings.config_dir / "state.db"
     assert cache.stat().st_mode & 0o777 == 0o600
     with sqlite3.connect(cache) as db:
-        (token,) = db.execute("SELECT token FROM tokens").fetchone()
+        cached = [row[0] for row in db.execute("SELECT token FROM tokens")]
+    token = OWN_TOKEN if kind == "own" else cached[0]
     assert token and len(token) > 20
     logs = Path(log_path).read_text()
     assert logs, "the server did log"
