@@ -45,6 +45,7 @@ FAULTS: dict[str, dict[str, Any]] = {
     "lost_session": {"lose_session": True},
     "dropped_stream": {"drop_next_stream": True},
     "heartbeats_only": {"heartbeat_only_seconds": 2.5},
+    "stream_error": {"error_next_stream": True},
     "failed_render": {"fail_next_render": True},
     "export_blocked": {"block_export": True},
     "download_cut": {"cut_download_next": 2},
