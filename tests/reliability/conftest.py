@@ -151,7 +151,8 @@ ERROR_CLASS_NAMES = sorted(
 ) + ["HTTPError", "ReadTimeout", "ConnectError", "RemoteProtocolError", "ValidationError",
      "JSONDecodeError", "OSError", "ConnectionAbortedError", "KeyError", "TypeError"]  # fmt: skip
 LEAKS = re.compile(
-    r"Traceback|<!DOCTYPE|<html|File \"|\bline \d+, in\b|" + "|".join(ERROR_CLASS_NAMES),
+    r"Traceback|<!DOCTYPE|<html|File \"|\bline \d+, in\b|validation errors? for|pydantic|"
+    r"input_value|" + "|".join(ERROR_CLASS_NAMES),
     re.IGNORECASE,
 )
 
