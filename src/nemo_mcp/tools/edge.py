@@ -4,8 +4,8 @@
 it: the SDK refuses arguments that do not match a tool's schema before the tool runs, with
 pydantic's text (a model's class name, the rejected value itself, a documentation link). This
 middleware rewrites such a refusal into plain words naming the field, and removes secrets from
-every text and structured value of every tool result, so a token pasted in the wrong field is
-not echoed back either.
+every text and structured value of every tool result and resource, so a token pasted in the
+wrong field is not echoed back either.
 """
 
 from __future__ import annotations
@@ -56,11 +56,13 @@ class Edge:
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
         result = await call_next(ctx)
-        if ctx.method != "tools/call" or result is None:
+        if ctx.method not in ("tools/call", "resources/read") or result is None:
             return result
         raw = result.model_dump(by_alias=True, exclude_none=True) if isinstance(
             result, BaseModel
         ) else dict(result)  # fmt: skip
+        if ctx.method == "resources/read":
+            return redact_json(raw)  # type: ignore[no-any-return]
         return cleaned(raw, _tool_name(ctx.params))
 
 
