@@ -28,6 +28,8 @@ switch                      kind       effect
 ``fault_path``              setting    the four counters above act only on paths starting with
                                        this (default: every ``/api/*`` and ``/run_sse`` call)
 ``cut_download_next``       counter    the next N MP4 downloads stop half-way (connection cut)
+``files_base_url``          setting    render links point at this origin (a CDN stand-in) instead
+                                       of the backend's own
 ``echo_headers``            setting    error answers and message streams quote the request's
                                        headers, ``Authorization`` included (a leak to catch)
 ==========================  =========  ==========================================================
@@ -80,6 +82,7 @@ class Faults:
     fault_path: str = ""
     cut_download_next: int = 0
     echo_headers: bool = False
+    files_base_url: str = ""
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
