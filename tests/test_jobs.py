@@ -11,10 +11,11 @@ import anyio
 import pytest
 from pydantic import BaseModel
 
-from nemo_mcp.jobs import JobManager, RunningJob, elapsed_words, owner_is_gone
+from nemo_mcp.jobs import JobManager, RunningJob, elapsed_words
 from nemo_mcp.results import EditResult, JobResult
 from nemo_mcp.routing import Intent
 from nemo_mcp.store import JobRecord, Scope, SQLiteStore
+from nemo_mcp.store.lease import holder_is_gone
 
 SCOPE = Scope("api", "", "skill")
 
@@ -205,10 +206,10 @@ def test_owner_is_gone_only_for_a_dead_pid_on_this_host() -> None:
     import socket
 
     host = socket.gethostname()
-    assert not owner_is_gone(f"{host}:{os.getpid()}:x")
-    assert owner_is_gone(f"{host}:999999999:x")
-    assert not owner_is_gone("another-host:1:x")
-    assert owner_is_gone(None)
+    assert not holder_is_gone(f"{host}:{os.getpid()}:x")
+    assert holder_is_gone(f"{host}:999999999:x")
+    assert not holder_is_gone("another-host:1:x")
+    assert holder_is_gone(None)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Long work on record: edits, exports and uploads that outlive the tool call that asked for them.
 
-Assistants stop waiting for a tool call after about 60 s while a generation takes 100-300 s, so a
+Assistants stop waiting for a tool call after about 60 s while a generation takes 30-120 s, so a
 tool call submits (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` relaying its progress, and
 answers with the result or ``running`` and the job's id. Every job is a record in the store from
 the moment it is asked for, so:
@@ -24,8 +24,6 @@ dispatches on the job's kind, so a job can be started again from its record afte
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,6 +35,7 @@ from pydantic import BaseModel
 
 from nemo_mcp.results import JobResult
 from nemo_mcp.store import JobKind, JobRecord, Scope, StateStore
+from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import ACTIVE_STATES
 
 log = logging.getLogger(__name__)
@@ -58,23 +57,6 @@ Run = Callable[["RunningJob"], Awaitable[JobResult]]
 def elapsed_words(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
-def owner_is_gone(owner: str | None) -> bool:
-    """Whether the process named ``owner`` (``host:pid:nonce``) surely ended: same host, no pid."""
-    if not owner:
-        return True
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
 
 
 @dataclass(eq=False)
@@ -261,7 +243,7 @@ class JobManager:
         if record.status != "running" or record.id in self._live:
             return
         now = time.time()
-        silent_since = now + 1 if owner_is_gone(record.owner) else now - self._stale_s
+        silent_since = now + 1 if holder_is_gone(record.owner) else now - self._stale_s
         adopted = await self.store.adopt(record.id, self.holder, silent_since)
         if adopted is not None:
             log.info("%s: its process is gone; taking it over", record.id)

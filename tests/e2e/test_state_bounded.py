@@ -8,10 +8,14 @@ accepts connections and never reads or writes; otherwise it pipes bytes both way
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +23,9 @@ import anyio
 import pytest
 from mcp import Client
 
+from nemo_mcp.store.sqlite import STATE_FILE
 from tests.e2e.conftest import MakeMedia, Workspace, error_text, structured
+from tests.e2e.test_long_work import _server_pids
 
 TOOL_WAIT = 2.0
 MARGIN = 2.0 + 1.0  # the server's own margin, and the stdio round trip on a busy machine
@@ -125,4 +131,28 @@ async def test_every_tool_answers_in_time_from_a_backend_that_never_answers(
         assert structured(result)["available"] > 0
         timeline = structured(await client.call_tool("get_timeline", {}))
     assert "jobs" in timeline
+    assert workspace.backend.stats.count("anonymous_token") == 1
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the server process through /proc")
+async def test_a_server_killed_while_fetching_the_token_does_not_hold_the_others_back(
+    workspace: Workspace, door: HangingDoor
+) -> None:
+    """The token is fetched by one process at a time (a lease in the store). The one fetching it
+    is killed while the backend hangs: the next process fetches it at once, not after the
+    lease's time (a request's timeout and more) runs out."""
+    params = workspace.params(NEMO_API_URL=door.url, NEMO_TOOL_WAIT="1")
+    async with Client(params, mode="legacy") as client:
+        started = structured(await client.call_tool("send_edit", {"message": "add a title"}))
+        assert started["status"] == "running"  # the job goes on fetching the token, holding it
+        with sqlite3.connect(workspace.config / STATE_FILE) as db:
+            held = {name for (name,) in db.execute("SELECT name FROM leases")}
+        assert any(name.startswith("token ") for name in held), held
+        for pid in _server_pids(workspace.config):
+            os.kill(pid, signal.SIGKILL)
+    door.hang.clear()
+    async with Client(workspace.params(NEMO_API_URL=door.url), mode="legacy") as client:
+        took, result = await timed(client, "check_credits", {})
+    assert structured(result)["available"] > 0
+    assert took < 10, f"waited {took:.1f} s for a dead process's lease"
     assert workspace.backend.stats.count("anonymous_token") == 1

@@ -115,3 +115,11 @@ async def test_pruning_while_a_server_works_loses_nothing(
                 await anyio.sleep(0.2)
     assert told["job_id"] == started["job_id"] and told["status"] == "done", told
     assert workspace.backend.stats.count("run_sse") == 1
+
+
+def test_doctor_names_an_output_folder_that_cannot_take_the_video(workspace: Workspace) -> None:
+    (workspace.root / "notes.txt").write_text("x")
+    workspace.env["NEMO_OUTPUT_DIR"] = str(workspace.root / "notes.txt" / "videos")
+    doctor = cli(workspace, "doctor", "--skill", "picture-to-video-ai")
+    assert doctor.returncode == 1
+    assert f"FIX  output folder {workspace.root / 'notes.txt' / 'videos'}" in doctor.stdout

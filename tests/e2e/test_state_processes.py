@@ -20,7 +20,7 @@ from nemo_mcp.store.client_id import CLIENT_ID_FILE
 from nemo_mcp.store.sqlite import STATE_FILE
 from tests.e2e.conftest import Workspace, structured
 
-ROUNDS = 5
+ROUNDS = 4
 
 
 def rows(config: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -129,6 +129,20 @@ async def test_a_second_attempt_at_the_same_job_is_refused_by_the_record(
     assert run.call_count == 0 and result.status == "interrupted"
 
 
+async def test_an_interrupted_edit_watches_the_project_until_it_lands(
+    settings: Settings, manifest: Manifest, router: respx.MockRouter
+) -> None:
+    """The backend goes on after our process died: the first reads may not show it yet."""
+    reads = router.get(STATE).mock(side_effect=[state(DRAFT), state(DRAFT), state(TITLED)])
+    run = router.post("/run_sse").mock(return_value=sse(": hb\n\n"))
+    async with flow_env(settings, manifest, router) as env:
+        job = await env.job("edit", EditRequest(text="add a title", before=DRAFT), resumed=True)
+        await env.store.record_handoff(job.id, "s1", "digest")
+        result = await flow(env).run(job)
+    assert run.call_count == 0 and reads.call_count == 3
+    assert result.status == "interrupted" and result.changes == ["Title added: 'Hi' (0-3s)"]
+
+
 async def test_a_long_streamed_reply_reports_a_few_times_and_always_the_end(
     settings: Settings, manifest: Manifest, router: respx.MockRouter
 ) -> None:

@@ -125,3 +125,31 @@ def test_prune_removes_idle_projects_their_files_and_unnamed_files(tmp_path: Pat
     kept = read_state(tmp_path)
     assert [s["id"] for s in kept["store"]["sessions"]] == ["s_new"] and kept["renders"] == []
     assert sorted(p.name for p in (tmp_path / "media").iterdir()) == ["med_new.jpg"]
+
+
+def test_state_prune_tidies_the_offline_folder(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from nemo_mcp.offline import LOCAL_KEEP_DAYS
+
+    assert LOCAL_KEEP_DAYS == KEEP_DAYS
+    data = tmp_path / "cfg" / "local-backend"
+    data.mkdir(parents=True)
+    old = time.time() - (KEEP_DAYS + 1) * 86400
+    state = {"format": 1, "store": {"sessions": [_session("s_old", old, "m.jpg")]}, "renders": []}
+    (data / STATE_FILE).write_text(json.dumps(state))
+    env = {"NEMO_CONFIG_DIR": str(tmp_path / "cfg"), "HOME": str(tmp_path), "PATH": ""}
+
+    def state_command(*flags: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "nemo_mcp", "state", *flags],
+            capture_output=True, text=True, env=env, timeout=60, check=True,
+        )  # fmt: skip
+        return done.stdout
+
+    assert "stale: 1 project(s) idle for 30 days" in state_command()
+    assert "removed: 1 project(s)" in state_command("--prune")
+    assert read_state(data)["store"]["sessions"] == []
+    with _keeping(data):
+        assert "in use by `serve --local`" in state_command("--prune")

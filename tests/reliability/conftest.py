@@ -61,8 +61,9 @@ def _report() -> dict[str, int]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if FIGURES and session.config.cache is not None:
-        session.config.cache.set("reliability/figures", _report())
+    cache = getattr(session.config, "cache", None)  # absent under -p no:cacheprovider
+    if FIGURES and cache is not None:
+        cache.set("reliability/figures", _report())
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -3,6 +3,8 @@ results handed out once, hand-offs recorded once, and stale records pruned by th
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import stat
 import time
@@ -57,6 +59,17 @@ async def test_a_lease_has_one_holder_until_it_is_released_or_expires(store: SQL
     assert await store.acquire("token", "b", ttl=0.01)
     await anyio.sleep(0.02)
     assert await store.acquire("token", "c", ttl=60), "an expired lease is free"
+
+
+async def test_a_lease_whose_holder_process_is_gone_is_handed_over(store: SQLiteStore) -> None:
+    here = socket.gethostname()
+    assert await store.acquire("token", f"{here}:{os.getpid()}:alive", ttl=60)
+    assert not await store.acquire("token", f"{here}:1:other", ttl=60), "a live holder keeps it"
+    await store.release("token", f"{here}:{os.getpid()}:alive")
+    assert await store.acquire("token", f"{here}:999999999:killed", ttl=60)
+    assert await store.acquire("token", f"{here}:{os.getpid()}:next", ttl=60)
+    assert await store.acquire("session", "elsewhere:999999999:x", ttl=60)
+    assert not await store.acquire("session", "b", ttl=60), "not ours to judge on another host"
 
 
 async def test_the_same_key_joins_and_a_second_edit_queues(store: SQLiteStore) -> None:

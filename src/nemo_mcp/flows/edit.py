@@ -10,7 +10,8 @@ backend right before it goes out, and a job with such a record is never sent aga
   ``NEMO_RECOVERY_WAIT`` seconds, then every twice that, five reads in all; a change is the
   result, no change a failure that offers a retry;
 - a job adopted after its process died is reported as ``interrupted``, with what the state
-  shows changed.
+  shows changed; the backend goes on without us, so the state is watched on the same schedule
+  until the edit lands (or five reads show nothing).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class EditFlow:
     async def run(self, job: RunningJob) -> EditResult:
         request = EditRequest.model_validate_json(job.record.request)
         if job.resumed and await self.store.handed_off(job.id):
-            return await self._interrupted(request)
+            return await self._interrupted(request, job)
         await self.jobs.settled(job, ("upload",), "sending the request")
         state = await self.client.state()
         await job.remember(request.model_copy(update={"before": state.get("draft") or {}}))
@@ -155,7 +156,7 @@ class EditFlow:
                 await throttle.flush()
         except AlreadySent:
             return await self._interrupted(
-                request.model_copy(update={"before": state.get("draft")})
+                request.model_copy(update={"before": state.get("draft")}), job
             )
         except StreamError as exc:
             return await self._recover(before, exc, job)
@@ -175,29 +176,44 @@ class EditFlow:
     async def _recover(self, before: Timeline, exc: StreamError, job: RunningJob) -> EditResult:
         """Never re-send: watch the state for the edit landing instead."""
         log.warning("edit stream ended badly (%s); recovering from state", type(exc).__name__)
-        for attempt in range(RECOVERY_READS):
-            wait = self.recovery_wait * (1 if attempt == 0 else 2)
-            await job.report(
-                f"The connection dropped; checking the project in {wait:.0f} s "
-                f"(check {attempt + 1} of {RECOVERY_READS}; the request is not sent again)"
+        after, changes = await self._watch(before, job, "The connection dropped")
+        if changes:
+            reply = "The connection dropped, but the edit landed: " + describe_changes(
+                before, after
             )
-            await anyio.sleep(wait)
-            after = parse_draft(await self.client.state())
-            if changes := diff(before, after):
-                reply = "The connection dropped, but the edit landed: " + describe_changes(
-                    before, after
-                )
-                return _result(reply, after, changes)
+            return _result(reply, after, changes)
         raise EditFailed(
             "The connection to the backend dropped and the project has not changed after "
             f"{RECOVERY_READS} checks. The request was not sent twice; ask again to retry it."
         )
 
-    async def _interrupted(self, request: EditRequest) -> EditResult:
-        """The server stopped while this message ran: say what the project shows, send nothing."""
+    async def _watch(
+        self, before: Timeline, job: RunningJob, why: str, *, first: Timeline | None = None
+    ) -> tuple[Timeline, list[str]]:
+        """Read the state on the recovery schedule (``NEMO_RECOVERY_WAIT``, then every twice
+        that, five reads in all) until it differs from ``before``; the last read and its diff."""
+        after = before if first is None else first
+        for attempt in range(RECOVERY_READS):
+            if changes := diff(before, after):
+                return after, changes
+            wait = self.recovery_wait * (1 if attempt == 0 else 2)
+            await job.report(
+                f"{why}; checking the project in {wait:.0f} s "
+                f"(check {attempt + 1} of {RECOVERY_READS}; the request is not sent again)"
+            )
+            await anyio.sleep(wait)
+            after = parse_draft(await self.client.state())
+        return after, diff(before, after)
+
+    async def _interrupted(self, request: EditRequest, job: RunningJob) -> EditResult:
+        """The server stopped while this message ran: never send it again; watch the project
+        for it to land (the backend goes on without us), then say what the project shows."""
         before = parse_draft(request.before or {})
         after = parse_draft(await self.client.state())
-        changes = diff(before, after) if request.before is not None else []
+        changes: list[str] = []
+        if request.before is not None:
+            why = "The server stopped while this request ran"
+            after, changes = await self._watch(before, job, why, first=after)
         seen = describe_changes(before, after) if changes else "no change to the timeline yet"
         reply = (
             f"The server stopped while this request ({request.text[:80]!r}) was running. It was "

@@ -33,7 +33,8 @@ async def single_flight(
 ) -> T:
     """What ``find`` returns, else what ``make`` returns, made by one holder at a time.
 
-    A holder that dies keeps the lease only until ``ttl`` runs out; then another makes it."""
+    A holder that dies keeps the lease until ``ttl`` runs out, or (on this host) until the store
+    sees its process is gone; then another makes it."""
     while True:
         if (found := await find()) is not None:
             return found
@@ -46,6 +47,25 @@ async def single_flight(
                 with anyio.CancelScope(shield=True):
                     await store.release(name, holder)
         await anyio.sleep(POLL_S)
+
+
+def holder_is_gone(holder: str | None) -> bool:
+    """Whether the process named ``holder`` (``host:pid:nonce``) surely ended: same host, no pid.
+
+    A process on another host, or one this process may not signal, is never taken for gone."""
+    if not holder:
+        return True
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def process_holder() -> str:

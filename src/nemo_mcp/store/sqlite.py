@@ -27,6 +27,7 @@ import anyio
 
 from nemo_mcp.store import legacy
 from nemo_mcp.store.base import Housekeeping, Retention
+from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import (
     ACTIVE_STATES,
     FINISHED_STATES,
@@ -191,7 +192,12 @@ class SQLiteStore:
             with self._write(db):
                 row = db.execute("SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
                 current = row.fetchone()
-                if current and current["holder"] != holder and current["expires_at"] > now:
+                if (
+                    current
+                    and current["holder"] != holder
+                    and current["expires_at"] > now
+                    and not holder_is_gone(current["holder"])  # killed holding it
+                ):
                     return False
                 db.execute(
                     "INSERT OR REPLACE INTO leases (name, holder, expires_at) VALUES (?, ?, ?)",
