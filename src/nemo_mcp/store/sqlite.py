@@ -27,7 +27,6 @@ import anyio
 from nemo_mcp.store.base import Housekeeping, Retention
 from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import (
-    ACTIVE_STATES,
     FINISHED_STATES,
     JobKind,
     JobRecord,
@@ -45,6 +44,7 @@ from nemo_mcp.store.sqlite_schema import (
     job_from_row,
     migrate,
     placeholders,
+    prune_rules,
     scope_args,
 )
 
@@ -397,27 +397,7 @@ class SQLiteStore:
     # -- housekeeping --------------------------------------------------------------------
     async def prune(self, retention: Retention, *, dry_run: bool = False) -> Housekeeping:
         def prune(db: sqlite3.Connection) -> Housekeeping:
-            now = time.time()
-            finished = placeholders(FINISHED_STATES)
-            rules: dict[str, tuple[str, tuple[object, ...]]] = {
-                "jobs": (
-                    f"FROM jobs WHERE status IN {finished} AND "
-                    "((reported = 1 AND finished_at < ?) OR (reported = 0 AND finished_at < ?))",
-                    (
-                        *FINISHED_STATES,
-                        now - retention.reported_jobs_s,
-                        now - retention.unreported_jobs_s,
-                    ),
-                ),  # fmt: skip
-                "stuck_jobs": (
-                    f"FROM jobs WHERE status IN {placeholders(ACTIVE_STATES)} AND heartbeat_at < ? "
-                    "AND created_at < ?",
-                    (*ACTIVE_STATES, now - retention.stuck_jobs_s, now - retention.stuck_jobs_s),
-                ),
-                "renders": ("FROM renders WHERE submitted_at < ?", (now - retention.renders_s,)),
-                "tokens": ("FROM tokens WHERE expires_at < ?", (now,)),
-                "leases": ("FROM leases WHERE expires_at < ?", (now,)),
-            }
+            rules = prune_rules(retention, time.time())
             counts: dict[str, int] = {}
             with self._write(db):
                 for name, (where, args) in rules.items():

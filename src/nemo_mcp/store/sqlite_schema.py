@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nemo_mcp.store import legacy
-from nemo_mcp.store.records import JobRecord, Scope
+from nemo_mcp.store.base import Retention
+from nemo_mcp.store.records import ACTIVE_STATES, FINISHED_STATES, JobRecord, Scope
 
 SCHEMA_V1 = """
 CREATE TABLE tokens (
@@ -92,3 +93,27 @@ def migrate(db: sqlite3.Connection, config_dir: Path) -> None:
             db.execute("ROLLBACK")
             raise
     legacy.remove_imported(config_dir)
+
+
+def prune_rules(retention: Retention, now: float) -> dict[str, tuple[str, tuple[object, ...]]]:
+    """What ``prune`` counts and deletes, per table: a ``FROM ... WHERE`` clause and its args."""
+    finished = placeholders(FINISHED_STATES)
+    return {
+        "jobs": (
+            f"FROM jobs WHERE status IN {finished} AND "
+            "((reported = 1 AND finished_at < ?) OR (reported = 0 AND finished_at < ?))",
+            (
+                *FINISHED_STATES,
+                now - retention.reported_jobs_s,
+                now - retention.unreported_jobs_s,
+            ),
+        ),  # fmt: skip
+        "stuck_jobs": (
+            f"FROM jobs WHERE status IN {placeholders(ACTIVE_STATES)} AND heartbeat_at < ? "
+            "AND created_at < ?",
+            (*ACTIVE_STATES, now - retention.stuck_jobs_s, now - retention.stuck_jobs_s),
+        ),
+        "renders": ("FROM renders WHERE submitted_at < ?", (now - retention.renders_s,)),
+        "tokens": ("FROM tokens WHERE expires_at < ?", (now,)),
+        "leases": ("FROM leases WHERE expires_at < ?", (now,)),
+    }
