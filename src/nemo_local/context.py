@@ -47,9 +47,16 @@ class Backend:
         """Restore the saved state (pruned first), then save after every change. Runs inside the
         event loop (render jobs hold loop objects)."""
         saved = persist.read_state(self.config.data_dir)
-        kept, pruned = persist.prune_state(saved, time.time())
-        self.store.restore(kept.get("store", {}))
-        self.renders.restore(kept.get("renders", []), self.store.session_ids())
+        try:
+            kept, pruned = persist.prune_state(saved, time.time())
+            self.store.restore(kept.get("store", {}))
+            self.renders.restore(kept.get("renders", []), self.store.session_ids())
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.exception("the saved local state does not fit; it is set aside, starting afresh")
+            persist.set_aside(self.config.data_dir)
+            self.store = BackendState(self.config)
+            self.renders = Renders(self.config.data_dir / "renders", self.config.canvas)
+            pruned = 0
         self._loaded = True
         self.store.changed = self.renders.changed = self.save
         if pruned:

@@ -48,6 +48,13 @@ def write_atomic(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def set_aside(data_dir: Path) -> None:
+    """Keep a state file that cannot be used as ``state.bad`` (for a person to look at)."""
+    path = data_dir / STATE_FILE
+    with contextlib.suppress(OSError):
+        path.replace(path.with_suffix(".bad"))
+
+
 def read_state(data_dir: Path) -> dict[str, Any]:
     """The saved state, or an empty one; an unreadable file is set aside (``.bad``), not lost."""
     path = data_dir / STATE_FILE
@@ -57,8 +64,7 @@ def read_state(data_dir: Path) -> dict[str, Any]:
         return {}
     except (OSError, ValueError) as exc:
         log.warning("local backend state %s is unreadable (%s); starting afresh", path, exc)
-        with contextlib.suppress(OSError):
-            path.replace(path.with_suffix(".bad"))
+        set_aside(data_dir)
         return {}
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         log.warning("local backend state %s has an unknown format; starting afresh", path)

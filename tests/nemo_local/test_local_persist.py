@@ -172,3 +172,16 @@ def test_the_command_keeps_state_in_its_data_dir_and_refuses_a_second_owner(
         assert second.returncode == 1, second.stderr
         assert "another local backend keeps its state" in second.stderr
         assert (tmp_path / "backend.url").read_text().strip() == running.url
+
+
+async def test_a_state_that_does_not_fit_is_set_aside_and_the_backend_starts(
+    tmp_path: Path,
+) -> None:
+    broken = {"format": 1, "store": {"accounts": [{"id": "a", "unknown_field": 1}]}}
+    (tmp_path / STATE_FILE).write_text(json.dumps(broken))
+    with _keeping(tmp_path) as backend:
+        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as http:
+            user = await User.create(http)
+            assert (await user.balance())["available"] > 0
+    assert json.loads((tmp_path / "state.bad").read_text()) == broken
+    assert len(read_state(tmp_path)["store"]["accounts"]) == 1
