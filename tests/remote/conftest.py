@@ -98,15 +98,19 @@ def cluster(
         "NEMO_CONTACT_SHEET": "0",
     }
     workers = [Worker(free_port(), env, root / f"worker{i}.log") for i in range(WORKERS)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.wait_ready()
-    proxy = HAProxy.start(root, haproxy, workers)
-    yield Cluster(proxy, workers, remote_backend, root / "shared")
-    proxy.stop()
-    for worker in workers:
-        worker.stop()
+    proxy = None
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.wait_ready()
+        proxy = HAProxy.start(root, haproxy, workers)
+        yield Cluster(proxy, workers, remote_backend, root / "shared")
+    finally:  # also when a worker never became ready: no process outlives the session
+        if proxy is not None:
+            proxy.stop()
+        for worker in workers:
+            worker.stop()
 
 
 @pytest.fixture
