@@ -202,6 +202,7 @@ class HAProxy:
                     return proxy
             except httpx.HTTPError:
                 time.sleep(0.1)
+        proxy.stop()
         raise TimeoutError((root / "haproxy.log").read_text())
 
     def stop(self) -> None:
