@@ -282,6 +282,9 @@ def serve_forever(config: LocalBackendConfig) -> int:
         asyncio.run(main())
     except KeyboardInterrupt:  # where signal handlers are not available (Windows)
         pass
+    except persist.FolderBusy as exc:
+        log.error("another local backend keeps its state in %s; stop it first", exc)
+        return 1
     except OSError as exc:
         log.error("cannot start the local backend: %s", exc)
         return 1

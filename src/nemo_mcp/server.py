@@ -12,9 +12,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 from mcp.server.mcpserver import MCPServer
 
 from nemo_mcp import __version__
@@ -31,6 +31,9 @@ from nemo_mcp.tools.edge import Edge
 from nemo_mcp.tools.registry import player, register
 from nemo_mcp.uploads import heic_available
 from nemo_mcp.words import user_message
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The stream reader's cost stays linear in the bytes, and its memory does not grow with them.
 
 Guarded as ratios, never absolute times: the machine is shared, so each size is timed several
-times and the best run counts (the least disturbed one)."""
+times in CPU time (time waiting for a core does not count) and the best run counts."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bench.sse_sample import adk_partial_stream, chunks
 from nemo_mcp.backend.sse import StreamParser, TextUpdate
 
 RUNS = 7
+ATTEMPTS = 3
 
 
 def _read(parts: list[str]) -> StreamParser:
@@ -33,12 +34,12 @@ def _best_times(small: list[str], large: list[str]) -> tuple[float, float]:
     gc.disable()
     try:
         for _ in range(RUNS):
-            started = time.perf_counter()
+            started = time.process_time()
             _read(small)
-            best_small = min(best_small, time.perf_counter() - started)
-            started = time.perf_counter()
+            best_small = min(best_small, time.process_time() - started)
+            started = time.process_time()
             _read(large)
-            best_large = min(best_large, time.perf_counter() - started)
+            best_large = min(best_large, time.process_time() - started)
     finally:
         gc.enable()
     return best_small, best_large
@@ -50,9 +51,13 @@ def test_twice_the_events_take_about_twice_the_time(with_ids: bool) -> None:
     small = chunks(adk_partial_stream(n, with_ids=with_ids))
     large = chunks(adk_partial_stream(2 * n, with_ids=with_ids))
     _read(small)  # warm caches and the allocator
-    best_small, best_large = _best_times(small, large)
-    ratio = best_large / best_small
-    assert ratio < 2.5, f"2N events took x{ratio:.2f} the time of N"
+    ratios = []
+    for _ in range(ATTEMPTS):  # a quadratic reader fails every attempt; a disturbed one, not
+        best_small, best_large = _best_times(small, large)
+        ratios.append(best_large / best_small)
+        if ratios[-1] < 2.5:
+            return
+    pytest.fail(f"2N events took x{min(ratios):.2f} the time of N at best")
 
 
 def test_merged_text_is_exact_on_a_long_stream() -> None:
