@@ -101,19 +101,21 @@ def render_plain(work: Path, out: Path) -> None:
     photos = sorted(work.glob("p*.jpg"))
     seconds = json.loads((work / "draft.json").read_text())["t"][1]["sg"][0]["d"] / 1000
     each = seconds / len(photos)
+    frames = round(each * 30)
     args = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y"]
     for photo in photos:
-        args += ["-loop", "1", "-framerate", "30", "-t", f"{each:.3f}", "-i", str(photo)]
+        args += ["-i", str(photo)]
     args += ["-i", str(work / "music.mp3")]
-    chains = [
+    chains = [  # each still decoded and scaled once, then repeated
         f"[{i}:v]scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=increase,"
-        f"crop={WIDTH}:{HEIGHT},setsar=1,format=yuv420p[v{i}]"
+        f"crop={WIDTH}:{HEIGHT},setsar=1,format=yuv420p,loop=loop={frames - 1}:size=1,"
+        f"setpts=N/(30*TB)[v{i}]"
         for i in range(len(photos))
     ]
     ins = "".join(f"[v{i}]" for i in range(len(photos)))
     chains.append(f"{ins}concat=n={len(photos)}:v=1:a=0[vout]")
     args += ["-filter_complex", ";".join(chains), "-map", "[vout]", "-map", f"{len(photos)}:a"]
-    args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-c:a", "aac"]
+    args += ["-r", "30", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-c:a", "aac"]
     args += ["-t", f"{seconds:.3f}", "-movflags", "+faststart", str(out)]
     subprocess.run(args, check=True)
 

@@ -84,3 +84,13 @@ def test_memory_does_not_grow_with_the_stream() -> None:
     assert parser.turn.events == 100_001
     grown_mib = (peak - base) / 2**20
     assert grown_mib < 10, f"reading 100k events grew memory by {grown_mib:.1f} MiB"
+
+
+def test_a_long_line_in_many_small_chunks_is_joined_once() -> None:
+    """A big final event split over many reads: each read must not copy the line so far."""
+    text = "x" * 400_000
+    body = f'data: {{"id": "1", "content": {{"parts": [{{"text": "{text}"}}]}}}}\n\n'
+    small, large = chunks(body[: len(body) // 2], 64), chunks(body, 64)
+    best_small, best_large = _best_times(small, large)
+    assert best_large / best_small < 2.5
+    assert _read(large).turn.text == text

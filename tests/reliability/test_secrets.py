@@ -149,3 +149,35 @@ async def test_the_token_appears_only_in_its_cache_and_the_api_header(
     assert all(r["authorization"] for r in api_paths if r["route"] != "anonymous_token")
     assert (live_settings.config_dir / LOG_FILE).exists()
     figures["secret checks passed"] += 1
+
+
+def test_log_redaction_leaves_the_record_alone_for_other_handlers() -> None:
+    """Redaction happens on the formatted line, traceback included; a second handler on the
+    same logger (a test's capture, a host's logging) still sees the record as it was logged."""
+    import io
+
+    from nemo_mcp.redact import RedactingFormatter, register_secret
+
+    secret = "own-secret-value-0123456789"
+    register_secret(secret)
+    ours, theirs = io.StringIO(), []
+    logger = logging.getLogger("nemo_mcp.test_redaction")
+    redacting = logging.StreamHandler(ours)
+    redacting.setFormatter(RedactingFormatter(logging.Formatter("%(message)s")))
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            theirs.append(record)
+
+    logger.addHandler(redacting)
+    logger.addHandler(Keep())
+    try:
+        try:
+            raise ValueError(f"failed with {secret}")
+        except ValueError:
+            logger.exception("calling with %s", secret)
+    finally:
+        logger.handlers.clear()
+    assert secret not in ours.getvalue() and "Traceback" in ours.getvalue()
+    (record,) = theirs
+    assert record.exc_info is not None and secret in record.getMessage()
