@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,22 +28,13 @@ sys.path.insert(0, str(ROOT))
 from tests.remote.conftest import SERVER_KEY, new_token  # noqa: E402
 from tests.remote.flows import Outcome, make_video  # noqa: E402
 from tests.remote.services import (  # noqa: E402
+    BackendProcess,
     HAProxy,
     Postgres,
     Worker,
     free_port,
     haproxy_bin,
     pg_bin,
-)
-
-BACKEND = (
-    "from pathlib import Path; import sys, time\n"
-    "from nemo_local import LocalBackendConfig, start_in_thread\n"
-    "r = start_in_thread(LocalBackendConfig(data_dir=Path(sys.argv[1]), canvas=(180, 320),"
-    " seed=11, work_seconds=0.5, heartbeat_interval=0.2, starting_credits=100000,"
-    " tokens_per_address=100000))\n"
-    "print(r.url, flush=True)\n"
-    "time.sleep(1e9)\n"
 )
 
 
@@ -58,11 +48,8 @@ async def run(users: int, root: Path) -> None:
     if bindir is None or haproxy is None:
         raise SystemExit("PostgreSQL and HAProxy are needed: run .ci/install-remote")
     pg = Postgres.start(bindir)
-    backend = subprocess.Popen(
-        [sys.executable, "-c", BACKEND, str(root / "backend")], stdout=subprocess.PIPE
-    )
-    assert backend.stdout is not None
-    backend_url = backend.stdout.readline().decode().strip()
+    backend = BackendProcess.start(root / "backend")
+    backend_url = backend.url
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": str(root), "PYTHONPATH": str(ROOT / "src"),
         "NEMO_API_URL": backend_url, "NEMO_DATABASE_URL": pg.url, "NEMO_SERVER_KEY": SERVER_KEY,
@@ -105,7 +92,7 @@ async def run(users: int, root: Path) -> None:
             proxy.stop()
         for worker in workers:
             worker.stop()
-        backend.terminate()
+        backend.stop()
         pg.stop()
 
 

@@ -21,10 +21,19 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from nemo_local import Faults, LocalBackendConfig, RunningBackend, start_in_thread
-from tests.remote.services import HAProxy, Postgres, Worker, free_port, haproxy_bin, pg_bin
+from nemo_local import Faults
+from tests.remote.services import (
+    BackendProcess,
+    HAProxy,
+    Postgres,
+    Worker,
+    free_port,
+    haproxy_bin,
+    pg_bin,
+)
 
 WORKERS = 3
+FAULTS_OFF = Faults(talkative=True).snapshot()
 SERVER_KEY = "test-server-key-" + "x" * 16
 
 
@@ -47,17 +56,8 @@ def postgres() -> Iterator[Postgres]:
 
 
 @pytest.fixture(scope="session")
-def remote_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    config = LocalBackendConfig(
-        data_dir=tmp_path_factory.mktemp("remote-backend"),
-        canvas=(180, 320),
-        seed=11,
-        work_seconds=0.5,
-        heartbeat_interval=0.2,
-        starting_credits=100_000,
-        tokens_per_address=10_000,
-    )
-    running = start_in_thread(config)
+def remote_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendProcess]:
+    running = BackendProcess.start(tmp_path_factory.mktemp("remote-backend"))
     yield running
     running.stop()
 
@@ -66,7 +66,7 @@ def remote_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 class Cluster:
     proxy: HAProxy
     workers: list[Worker]
-    backend: RunningBackend
+    backend: BackendProcess
     data_dir: Path
 
     @property
@@ -76,7 +76,7 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def cluster(
-    tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, remote_backend: RunningBackend
+    tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, remote_backend: BackendProcess
 ) -> Iterator[Cluster]:
     _, haproxy = _require()
     keep = os.environ.get("NEMO_REMOTE_KEEP")  # a folder to keep the workers' logs in
@@ -115,7 +115,7 @@ def cluster(
 
 @pytest.fixture
 def fresh(cluster: Cluster) -> Cluster:
-    cluster.backend.faults.update(Faults(talkative=True).snapshot())
+    cluster.backend.faults.update(FAULTS_OFF)
     cluster.backend.stats.reset()
     return cluster
 

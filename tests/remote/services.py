@@ -208,3 +208,63 @@ class HAProxy:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+
+BACKEND_SCRIPT = (
+    "from pathlib import Path; import sys, time\n"
+    "from nemo_local import LocalBackendConfig, start_in_thread\n"
+    "r = start_in_thread(LocalBackendConfig(data_dir=Path(sys.argv[1]), canvas=(180, 320),"
+    " seed=11, work_seconds=0.5, heartbeat_interval=0.2, starting_credits=100000,"
+    " tokens_per_address=100000))\n"
+    "print(r.url, flush=True)\n"
+    "time.sleep(1e9)\n"
+)
+
+
+class _Stats:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def count(self, route: str) -> int:
+        routes = httpx.get(f"{self.url}/_local/stats", timeout=30).json()["routes"]
+        return int(routes.get(route, 0))
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/_local/reset-stats", timeout=30).raise_for_status()
+
+
+class _Faults:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def update(self, changes: dict[str, object]) -> None:
+        httpx.post(f"{self.url}/_local/faults", json=changes, timeout=30).raise_for_status()
+
+
+@dataclass
+class BackendProcess:
+    """The embedded backend in a process of its own (50 clients in the test process would
+    starve it of the GIL), driven through its admin routes: counters and fault switches."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    @classmethod
+    def start(cls, data_dir: Path) -> BackendProcess:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", BACKEND_SCRIPT, str(data_dir)], stdout=subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        return cls(proc.stdout.readline().decode().strip(), proc)
+
+    @property
+    def stats(self) -> _Stats:
+        return _Stats(self.url)
+
+    @property
+    def faults(self) -> _Faults:
+        return _Faults(self.url)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)

@@ -1,7 +1,8 @@
 """Structured logs for the shared server: one JSON object per line on stderr, never a token.
 
 Log collectors (journald, Docker, Kubernetes) read stderr; JSON lines let them filter by field.
-Every record passes ``RedactingFilter`` first, and users appear only as a prefix of their user key.
+Every line is redacted after it is assembled (``RedactingFormatter``); users appear only as
+a prefix of their user key.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import time
 
 from nemo_mcp.logs import QUIET
-from nemo_mcp.redact import RedactingFilter
+from nemo_mcp.redact import RedactingFormatter
 
 STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
@@ -27,8 +28,8 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in STANDARD})
-        if record.exc_text:
-            entry["error"] = record.exc_text
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
@@ -38,8 +39,8 @@ def setup_json_logging(level: str = "INFO") -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactingFilter())
+    # Redaction after the JSON is assembled: no field, traceback included, can carry a token.
+    handler.setFormatter(RedactingFormatter(JsonFormatter()))
     root.addHandler(handler)
     for name in (*QUIET, "procrastinate", "psycopg.pool"):
         logging.getLogger(name).setLevel(logging.WARNING)
