@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
 
@@ -44,6 +45,20 @@ CURRENT_BASE: contextvars.ContextVar[str] = contextvars.ContextVar("nemo_current
 
 def user_folder(root: Path, kind: str, user_key: str) -> Path:
     return root / kind / user_key
+
+
+class SharedTransport(httpx.AsyncBaseTransport):
+    """One connection pool to the backend for every user of this worker (each user's client
+    closing does not close it; the worker does, at the end)."""
+
+    def __init__(self) -> None:
+        self.pool = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=200))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Left open: other users' clients still use it."""
 
 
 @dataclass
@@ -76,6 +91,7 @@ class Users:
             store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
         )
         self._users: dict[str, UserParts] = {}
+        self._transport = SharedTransport()
         self._sealed: set[str] = set()
 
     # -- who is asking ---------------------------------------------------------------------
@@ -112,7 +128,9 @@ class Users:
         uploads = user_folder(self.data_dir, "uploads", key)
         exports = user_folder(self.data_dir, "exports", key)
         settings = replace(self.settings, output_dir=exports, media_roots=(uploads,))
-        client = BackendClient(settings, self.manifest, self.store, user=key, token=token)
+        client = BackendClient(
+            settings, self.manifest, self.store, user=key, token=token, transport=self._transport
+        )
         work = Work(client, self.store, settings, self.manifest, jobs=self.jobs)
         remote = Remote(uploads, exports, self._link)
         app = App(settings, self.manifest, self.store, client, self.jobs, remote=remote)
@@ -131,6 +149,7 @@ class Users:
         for parts in self._users.values():
             await parts.app.client.aclose()
         self._users.clear()
+        await self._transport.pool.aclose()
 
     # -- running a job, whoever asked for it -------------------------------------------------
     async def _run(self, job: RunningJob) -> JobResult:
