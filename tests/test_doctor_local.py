@@ -38,3 +38,12 @@ def test_doctor_without_a_skill_says_it_checks_every_skill(tmp_path: Path) -> No
     done = run("doctor", "--local", env=_env(tmp_path))
     assert "checking every skill" in done.stdout
     assert "skill dreamface-ai " not in done.stdout, "no one skill picked silently"
+
+
+def test_doctor_shows_a_capped_tool_wait_and_refuses_an_endless_one(tmp_path: Path) -> None:
+    capped = run("doctor", "--local", env=_env(tmp_path, NEMO_TOOL_WAIT="120"))
+    assert "NEMO_TOOL_WAIT=120 is longer than assistants wait" in capped.stdout
+    assert capped.returncode == 0, capped.stdout
+    endless = run("doctor", "--local", env=_env(tmp_path, NEMO_TOOL_WAIT="inf"))
+    assert endless.returncode == 2
+    assert "NEMO_TOOL_WAIT must be a finite number of seconds" in endless.stderr

@@ -1,6 +1,6 @@
 """Render a draft to an H.264 MP4 with the bundled FFmpeg: the I/O half of the renderer.
 
-``filtergraph`` decides everything (timing, motion, transitions, mixing: rules in its docstring);
+``render_plan`` decides everything (timing, motion, transitions, mixing: rules in its docstring);
 this module finds FFmpeg, probes the media, prepares photos and text with Pillow, runs FFmpeg
 with progress and cancel, and moves the file into place only when it is complete.
 
@@ -12,10 +12,10 @@ with progress and cancel, and moves the file into place only when it is complete
   built-in font lacks (CJK, emoji) come out as boxes or blanks, never as a crash.
 - Pillow is required for photos and text, FFmpeg for everything: when either is missing the
   render fails with the install command instead of silently dropping part of the draft.
-- FFmpeg: ``-preset veryfast -crf 23 -threads 2``, ``+faststart``, no metadata copied from the
+- FFmpeg: ``-preset ultrafast -crf 23 -threads 2``, ``+faststart``, no metadata copied from the
   inputs (phone videos carry GPS positions). 30 fps by default: what phones record, and smooth
-  enough for the photo motion. The reference job (3 photos, 9 s, 1080x1920, transitions, music,
-  title) takes about 7 s on 2 cores: ``bench/bench_render.py``.
+  enough for the photo motion. The issue's job (10 photos, 30 s, 1080x1920, music, a title) is
+  measured against a plain FFmpeg scale+concat by ``bench/run.py`` (docs/PERFORMANCE.md).
 - The output is written to a hidden ``.<name>.*.part`` file next to ``out_path`` and renamed into
   place only after FFmpeg succeeded; on failure or cancel it is deleted.
 """
@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from nemo_local.filetypes import ACCEPTED, extension_of
-from nemo_local.filtergraph import (
+from nemo_local.filtergraph import build_command
+from nemo_local.render_plan import (
     Caption,
     MediaInfo,
     RenderError,
     RenderPlan,
-    build_command,
     needed_media,
     plan_render,
 )

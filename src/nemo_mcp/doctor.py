@@ -185,6 +185,8 @@ async def run_doctor(skill: str | None, say: Say, *, local: bool = False) -> int
     except (ConfigError, ValueError) as exc:
         report.fix(str(exc))
         return 1
+    for warning in settings.warnings:
+        report.note(warning)
     store = SQLiteStore.in_folder(settings.config_dir)
     try:
         _check_files(report, settings)

@@ -129,6 +129,8 @@ class UnsupportedType(BackendError):
 class MediaTooLarge(BackendError):
     code = 4002
     limit_mb: int | None = None
+    size_bytes: int | None = None
+    """The refused file's size, when the limit is not known (the backend's is lower than ours)."""
 
 
 class ClientIdMissing(BackendError):

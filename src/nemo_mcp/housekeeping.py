@@ -13,9 +13,9 @@ projects idle for 30 days, with their uploads and renders, and files no record n
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-from nemo_mcp.offline import local_data_dir
+from nemo_mcp.offline import LOCAL_KEEP_DAYS as KEEP_DAYS
+from nemo_mcp.offline import local_data_dir, prune_local
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Housekeeping, Retention, SQLiteStore
 
@@ -33,20 +33,19 @@ def _describe(counts: Housekeeping) -> str:
     return ", ".join(parts)
 
 
-def _local(data_dir: Path, say: Say, *, prune: bool) -> None:
-    from nemo_local.persist import KEEP_DAYS, FolderBusy, prune_folder
-
-    if not data_dir.is_dir():
+def _local(settings: Settings, say: Say, *, prune: bool) -> None:
+    folder = local_data_dir(settings)
+    if not folder.is_dir():
         return
-    try:
-        found = prune_folder(data_dir, dry_run=not prune)
-    except FolderBusy:
-        say(f"offline: {data_dir} is in use by `serve --local`; it prunes itself at its next start")
+    found = prune_local(settings, dry_run=not prune)
+    if found is None:
+        say(f"offline: {folder} is in use by `serve --local`; it prunes itself at its next start")
         return
+    projects, files, size = found
     verb = "removed" if prune else "stale"
     say(
-        f"offline: {data_dir}: {verb}: {found.sessions} project(s) idle for {KEEP_DAYS} days, "
-        f"{found.files} unused file(s) ({found.bytes / 1_048_576:.1f} MB)"
+        f"offline: {folder}: {verb}: {projects} project(s) idle for {KEEP_DAYS} days, "
+        f"{files} unused file(s) ({size / 1_048_576:.1f} MB)"
     )
 
 
@@ -57,7 +56,7 @@ async def run_state(settings: Settings, say: Say, *, prune: bool) -> int:
         found = await store.prune(Retention(), dry_run=not prune)
         verb = "removed" if prune else "stale"
         say(f"{verb}: {_describe(found)}")
-        _local(local_data_dir(settings), say, prune=prune)
+        _local(settings, say, prune=prune)
         if not prune and found.total:
             say("run `nemo-mcp state --prune` to remove them")
     finally:

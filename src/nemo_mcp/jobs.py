@@ -1,6 +1,6 @@
 """Long work on record: edits, exports and uploads that outlive the tool call that asked for them.
 
-Assistants stop waiting for a tool call after about 60 s while a generation takes 100-300 s, so a
+Assistants stop waiting for a tool call after about 60 s while a generation takes 30-120 s, so a
 tool call submits (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` relaying its progress, and
 answers with the result or ``running`` and the job's id. Every job is a record in the store from
 the moment it is asked for, so:

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 LOCAL_POLL_INTERVAL = 1.0
 LOCAL_DATA = "local-backend"
 SHARED_URL_TRIES = 100
+OFFLINE_TOKENS = 1000
+"""Anonymous tokens per 7 days: the cloud's limit guards an allowance the offline backend lacks."""
+LOCAL_KEEP_DAYS = 30
+"""``nemo_local.persist.KEEP_DAYS``, named here so the CLI need not import the backend."""
 
 
 def local_data_dir(settings: Settings) -> Path:
@@ -41,6 +45,18 @@ def _pointing_at(settings: Settings, url: str) -> Settings:
         local=True,
         poll_interval=min(settings.poll_interval, LOCAL_POLL_INTERVAL),
     )
+
+
+def prune_local(settings: Settings, *, dry_run: bool) -> tuple[int, int, int] | None:
+    """The offline folder pruned by its rule (``nemo_local.persist``): (projects, files, bytes),
+    or None while a ``serve --local`` runs on it (it prunes itself at its next start)."""
+    from nemo_local.persist import FolderBusy, prune_folder
+
+    try:
+        found = prune_folder(local_data_dir(settings), dry_run=dry_run)
+    except FolderBusy:
+        return None
+    return found.sessions, found.files, found.bytes
 
 
 async def _shared_url(url_file: Path) -> str:
@@ -63,7 +79,11 @@ async def embedded_backend(settings: Settings, data_dir: Path) -> AsyncIterator[
     from nemo_local.persist import URL_FILE, FolderBusy
 
     config = LocalBackendConfig(
-        data_dir=data_dir, keep_state=True, starting_credits=OFFLINE_CREDITS, refill_credits=True
+        data_dir=data_dir,
+        keep_state=True,
+        starting_credits=OFFLINE_CREDITS,
+        refill_credits=True,
+        tokens_per_address=OFFLINE_TOKENS,
     )
     if settings.local_canvas:
         config = replace(config, canvas=settings.local_canvas)

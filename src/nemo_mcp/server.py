@@ -12,9 +12,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 from mcp.server.mcpserver import MCPServer
 
 from nemo_mcp import __version__
@@ -27,9 +27,13 @@ from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.app import App
+from nemo_mcp.tools.edge import Edge
 from nemo_mcp.tools.registry import player, register
 from nemo_mcp.uploads import heic_available
 from nemo_mcp.words import user_message
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +107,7 @@ def create_server(
         instructions=texts.instructions,
         lifespan=lifespan,
         extensions=[player(manifest, texts, media_url)],
+        middleware=[Edge()],
     )
     register(mcp, manifest, texts, running)
     return mcp

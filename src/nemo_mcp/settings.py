@@ -62,7 +62,9 @@ def parse_seconds(raw: str, name: str) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < 0 or math.isnan(value):
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds, got {raw!r}")
+    if value < 0:
         raise ValueError(f"{name} must be zero or more seconds, got {raw!r}")
     return value
 

@@ -13,6 +13,8 @@ from nemo_mcp.settings import Settings
 
 GENERATION_CREDITS = 100
 EDIT_CREDITS = 50
+OFFLINE_TIME = "a few seconds"
+"""The embedded backend's generations land in seconds (``nemo_local.config.WORK_SECONDS``)."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,13 @@ class ToolTexts:
         types = ", ".join(accepted)
         heic_words = " HEIC photos are converted to JPEG first." if "heic" in accepted else ""
         cost = (
-            "Offline: runs on this computer, no credits spent."
+            "Offline: runs on this computer; credits only count the work (they refill, nothing "
+            "is bought)."
             if offline
             else f"Costs credits (~{GENERATION_CREDITS} a clip, ~{EDIT_CREDITS} an edit)."
         )
         export_cost = "Free." if not offline else "Saved on this computer."
+        took = OFFLINE_TIME if offline else m.typical_time
         tips = " ".join(m.tips[:2])
         return cls(
             instructions=(
@@ -55,7 +59,7 @@ class ToolTexts:
             ),
             send_edit=(
                 f"Ask {m.display_name} for a change in plain words, e.g. {m.examples[1]!r}. "
-                f"{cost} Takes {m.typical_time}; if longer it returns 'running' (then send "
+                f"{cost} Takes {took}; if longer it returns 'running' (then send "
                 "'status'; never resend). 'export', 'credits', 'status' work here too."
             ),
             get_timeline="The project's tracks, whether it can be exported, and running work.",
@@ -63,5 +67,6 @@ class ToolTexts:
                 f"Render the timeline to an MP4 and save it (default folder {settings.output_dir})."
                 f" {export_cost} If it returns 'running', call again later to get the file."
             ),
-            check_credits="The credit balance: available, frozen by running work, total.",
+            check_credits="The credit balance: available, frozen by running work, total."
+            + (" Offline, a local counter that refills." if offline else ""),
         )

@@ -87,12 +87,18 @@ def check_items(
     return request, rejected
 
 
-def _item_words(exc: NemoError, manifest: Manifest, link: bool) -> str:
-    """A refusal of one item, with the context the backend's answer lacks."""
+def _item_words(exc: NemoError, manifest: Manifest, item: LocalMedia | str) -> str:
+    """A refusal of one item, with the context the backend's answer lacks. A file refused as
+    too large passed our own size check, so the backend's limit is lower than the manifest's:
+    its size is said instead of a limit that would not explain the refusal."""
+    link = isinstance(item, str)
     if isinstance(exc, UnsupportedType):
         exc.accepted = manifest.accepted_types
     elif isinstance(exc, MediaTooLarge):
-        exc.limit_mb = manifest.max_upload_mb
+        if isinstance(item, LocalMedia):
+            exc.size_bytes = item.size
+        else:
+            exc.limit_mb = manifest.max_upload_mb
     elif isinstance(exc, RequestRejected) and link:
         return (
             "The backend could not fetch this link. Check that it is public and points at a "
@@ -150,7 +156,7 @@ class UploadFlow:
                     )
                     done += 1
             except ITEM_ERRORS as exc:
-                reason = _item_words(exc, self.manifest, isinstance(item, str))
+                reason = _item_words(exc, self.manifest, item)
                 result.rejected.append(RejectedItem(name=name, reason=reason))
             except NemoError as exc:
                 if not result.uploaded:

@@ -59,7 +59,11 @@ def _out_of_credits(exc: OutOfCredits) -> str:
 
 
 def _too_large(exc: MediaTooLarge) -> str:
-    limit = f" (the limit is {exc.limit_mb} MB)" if exc.limit_mb else ""
+    limit = ""
+    if exc.limit_mb:
+        limit = f" (the limit is {exc.limit_mb} MB)"
+    elif exc.size_bytes:
+        limit = f" for the backend: {exc.size_bytes / 1_048_576:.1f} MB is more than it takes"
     return f"The file is too large{limit}. Trim or compress it and upload it again."
 
 

@@ -1,7 +1,7 @@
 """The stream reader's cost stays linear in the bytes, and its memory does not grow with them.
 
 Guarded as ratios, never absolute times: the machine is shared, so each size is timed several
-times and the best run counts (the least disturbed one)."""
+times in CPU time (time waiting for a core does not count) and the best run counts."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bench.sse_sample import adk_partial_stream, chunks
 from nemo_mcp.backend.sse import StreamParser, TextUpdate
 
 RUNS = 7
+ATTEMPTS = 3
 
 
 def _read(parts: list[str]) -> StreamParser:
@@ -33,12 +34,12 @@ def _best_times(small: list[str], large: list[str]) -> tuple[float, float]:
     gc.disable()
     try:
         for _ in range(RUNS):
-            started = time.perf_counter()
+            started = time.process_time()
             _read(small)
-            best_small = min(best_small, time.perf_counter() - started)
-            started = time.perf_counter()
+            best_small = min(best_small, time.process_time() - started)
+            started = time.process_time()
             _read(large)
-            best_large = min(best_large, time.perf_counter() - started)
+            best_large = min(best_large, time.process_time() - started)
     finally:
         gc.enable()
     return best_small, best_large
@@ -50,9 +51,13 @@ def test_twice_the_events_take_about_twice_the_time(with_ids: bool) -> None:
     small = chunks(adk_partial_stream(n, with_ids=with_ids))
     large = chunks(adk_partial_stream(2 * n, with_ids=with_ids))
     _read(small)  # warm caches and the allocator
-    best_small, best_large = _best_times(small, large)
-    ratio = best_large / best_small
-    assert ratio < 2.5, f"2N events took x{ratio:.2f} the time of N"
+    ratios = []
+    for _ in range(ATTEMPTS):  # a quadratic reader fails every attempt; a disturbed one, not
+        best_small, best_large = _best_times(small, large)
+        ratios.append(best_large / best_small)
+        if ratios[-1] < 2.5:
+            return
+    pytest.fail(f"2N events took x{min(ratios):.2f} the time of N at best")
 
 
 def test_merged_text_is_exact_on_a_long_stream() -> None:
@@ -79,3 +84,13 @@ def test_memory_does_not_grow_with_the_stream() -> None:
     assert parser.turn.events == 100_001
     grown_mib = (peak - base) / 2**20
     assert grown_mib < 10, f"reading 100k events grew memory by {grown_mib:.1f} MiB"
+
+
+def test_a_long_line_in_many_small_chunks_is_joined_once() -> None:
+    """A big final event split over many reads: each read must not copy the line so far."""
+    text = "x" * 400_000
+    body = f'data: {{"id": "1", "content": {{"parts": [{{"text": "{text}"}}]}}}}\n\n'
+    small, large = chunks(body[: len(body) // 2], 64), chunks(body, 64)
+    best_small, best_large = _best_times(small, large)
+    assert best_large / best_small < 2.5
+    assert _read(large).turn.text == text

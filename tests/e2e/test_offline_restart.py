@@ -27,6 +27,15 @@ def _offline_words(result: dict[str, object]) -> dict[str, object]:
     return result
 
 
+async def _export(client: Client, **arguments: object) -> dict[str, object]:
+    """Export as an assistant does: call again while it answers 'running' (a loaded machine)."""
+    for _ in range(30):
+        result = structured(await client.call_tool("export_video", dict(arguments)))
+        if result["status"] != "running":
+            return result
+    raise AssertionError(f"still running: {result}")
+
+
 async def _edit(client: Client, message: str) -> dict[str, object]:
     result = structured(await client.call_tool("send_edit", {"message": message}))
     assert result["status"] == "done", result
@@ -48,7 +57,7 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         await _edit(client, "add the title 'Day One'")
         await _edit(client, "add the caption 'by the sea'")
         before = structured(await client.call_tool("get_timeline", {}))
-        first = structured(await client.call_tool("export_video", {}))
+        first = await _export(client)
         first_url = (data / "backend.url").read_text().strip()
     assert first["status"] == "done", first
     _offline_words(first)
@@ -64,13 +73,14 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         assert "Day One" in again["summary"] and "by the sea" in again["summary"]
         fourth = await _edit(client, "remove the title")
         after = structured(await client.call_tool("get_timeline", {}))
-        second = structured(await client.call_tool("export_video", {}))
+        second = await _export(client, download=False)
         credits = structured(await client.call_tool("check_credits", {}))
         second_url = (data / "backend.url").read_text().strip()
     assert second_url != first_url, "the restart got another port (yet found the project)"
     assert fourth["changes"], fourth
     assert "Day One" not in after["summary"] and "by the sea" in after["summary"]
     assert second["status"] == "done", second
+    assert second["url"] is None and second["path"], "offline, an export is always saved"
     facts = read_mp4(Path(str(second["path"])))
     assert facts["video_codec"] == "h264" and (facts["width"], facts["height"]) == CANVAS
     assert {p.name for p in workspace.out.iterdir()} == {
@@ -83,3 +93,20 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
     saved = json.loads((data / "state.json").read_text())
     assert len(saved["store"]["sessions"]) == 1, "the same project, not a new one"
     assert len(saved["store"]["accounts"]) == 1, "the same account, not a new token's"
+
+
+async def test_a_second_offline_server_on_the_same_folder_shares_the_first_ones_backend(
+    workspace: Workspace, photos: MakeMedia
+) -> None:
+    """Two assistants on one config folder: one backend owns the data, the other uses it."""
+    images = photos(2)
+    async with Client(_offline(workspace), mode="legacy") as first:
+        structured(await first.call_tool("upload_media", {"paths": [str(p) for p in images]}))
+        await _edit(first, "turn these photos into a video")
+        mine = structured(await first.call_tool("get_timeline", {}))
+        async with Client(_offline(workspace), mode="legacy") as second:
+            theirs = structured(await second.call_tool("get_timeline", {}))
+            await _edit(second, "add the title 'Shared'")
+        again = structured(await first.call_tool("get_timeline", {}))
+    assert theirs["summary"] == mine["summary"]
+    assert "Shared" in again["summary"], "both edit the one project"

@@ -218,3 +218,21 @@ async def test_a_file_that_grows_while_it_is_sent_is_named_as_the_cause(
     await store.close()
     assert "grew while it was being uploaded" in words
     figures["bad paths and links refused alone"] += 1
+
+
+async def test_a_file_over_the_backends_own_limit_says_its_size(
+    open_live: Any, figures: Counter[str]
+) -> None:
+    """The backend's limit (5 MB here) is below the skill's (200 MB): the words must not cite a
+    limit the file is under; they say its size."""
+    async with open_live() as live:
+        big = make_photo(live.media / "big.jpg", 0, (48, 64))
+        with big.open("ab") as f:
+            f.write(os.urandom(6 * 1024 * 1024))
+        good = make_photo(live.media / "good.jpg", 1, (48, 64))
+        result = await live.call("upload_media", {"paths": [str(big), str(good)]})
+    data = result.structured_content or {}
+    assert [u["name"] for u in data["uploaded"]] == ["good.jpg"], text_of(result)
+    (refused,) = data["rejected"]
+    assert "6.0 MB" in refused["reason"] and "200 MB" not in refused["reason"], refused
+    figures["bad paths and links refused alone"] += 1

@@ -10,10 +10,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp.types import ImageContent, ResourceLink, TextContent
 from PIL import Image, ImageChops, ImageStat
 
+from nemo_mcp.app import PLAYER_META
 from nemo_mcp.contact_sheet import FRAMES, GAP, MAX_BYTES, tile_size
 from nemo_media.ffmpeg import find_ffmpeg
 from tests.fakes.backend import FakeBackend
@@ -104,3 +106,24 @@ async def test_an_export_without_download_has_neither(
     assert result.structured_content is not None
     assert result.structured_content["path"] is None and result.structured_content["url"]
     assert [c.type for c in result.content] == ["text"]
+
+
+async def test_a_streamable_url_reaches_the_player_through_meta_only(
+    open_session: Any, fake: FakeBackend, tmp_path: Path
+) -> None:
+    fake.draft = DRAFT
+    cdn = "https://cdn.nemo.test/files/out.mp4"
+
+    def completed(request: httpx.Request) -> httpx.Response:
+        render_id = request.url.path.rsplit("/", 1)[-1]
+        body = {"id": render_id, "status": "completed", "output": {"url": cdn}}
+        return httpx.Response(200, json=body)
+
+    fake.fail("render_status", completed)
+    async with open_session(output_dir=tmp_path) as s:
+        streamed = await s.call("export_video")
+        fake.draft = {"t": [{"tt": 0, "sg": [{"st": 0, "d": 2000, "m": {"name": "b.jpg"}}]}]}
+        relative = await s.call("export_video")
+    assert streamed.meta == {PLAYER_META: {"video_url": cdn}}
+    assert streamed.structured_content is not None and streamed.structured_content["url"] == cdn
+    assert relative.meta is None, "a URL that needs the token is never handed to the page"

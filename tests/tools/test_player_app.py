@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 from mcp import Client
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
-from nemo_mcp.app import PLAYER_URI, origin_of, player_html
+from nemo_mcp.app import PLAYER_META, PLAYER_URI, origin_of, player_html
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.server import create_server
 from nemo_mcp.settings import Settings
@@ -94,3 +95,33 @@ async def test_the_timeline_shows_an_exports_progress_then_its_video(
     done = next(j for j in seen if j["status"] == "done")
     assert done["kind"] == "export" and done["percent"] is None
     assert done["url"].endswith(".mp4") and done["job_id"] == started["job_id"]
+
+
+async def test_the_timeline_gives_the_player_a_finished_exports_video(
+    open_session: Any, fake: FakeBackend, tmp_path: Path
+) -> None:
+    fake.draft = DRAFT
+    fake.render_polls = 3
+
+    def on_a_cdn(request: httpx.Request) -> httpx.Response:
+        body = fake._render_status(request).json()
+        if "output" in body:
+            body["output"]["url"] = "https://cdn.nemo.test" + body["output"]["url"]
+        return httpx.Response(200, json=body)
+
+    fake.fail("render_status", *[on_a_cdn] * 20)
+    async with open_session(
+        tool_wait=0.2, poll_interval=0.05, render_polls=50, output_dir=tmp_path
+    ) as s:
+        started = await s.data("export_video")
+        with anyio.fail_after(10):
+            while True:
+                result = await s.call("get_timeline")
+                assert result.structured_content is not None
+                if any(j["status"] == "done" for j in result.structured_content["jobs"]):
+                    break
+                assert result.meta is None, "nothing for the player until a video is there"
+                await anyio.sleep(0.05)
+    (done,) = result.structured_content["jobs"]
+    assert done["url"].startswith("https://cdn.nemo.test/files/")
+    assert result.meta == {PLAYER_META: {"videos": {started["job_id"]: done["url"]}}}

@@ -20,6 +20,8 @@ from mcp.server.apps import APP_MIME_TYPE, ResourceCsp
 from mcp.server.mcpserver.resources import Resource
 
 PLAYER_URI = "ui://nemo/player.html"
+PLAYER_META = "nemo/player"
+"""The tool result's ``_meta`` key with what only the player needs (where to stream the video)."""
 
 
 @cache

@@ -22,11 +22,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import anyio
-import httpx
 
 from nemo_mcp.attribution import attribution_headers
 from nemo_mcp.backend.credentials import Credentials, Sleep
@@ -49,6 +48,9 @@ from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Scope, SessionRecord, StateStore
 from nemo_mcp.store.lease import process_holder
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +266,8 @@ class BackendClient:
             "new_message": {"parts": [{"text": text}]},
             "streaming": True,
         }
+        import httpx
+
         s = self.settings
         timeout = httpx.Timeout(
             s.request_timeout, connect=s.connect_timeout, read=max(s.heartbeat_timeout, 1.0)

@@ -7,12 +7,13 @@ typed ``ServerFault`` instead of a traceback.
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from nemo_mcp.errors import BackendError, ServerFault, SessionNotFound, backend_error
 from nemo_mcp.redact import redact
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_DETAIL = 300
 """How much of a backend's error message is kept for the log (secrets removed before the cut)."""

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from nemo_mcp import __version__
 from nemo_mcp.backend.envelope import error_for, read_answer
 from nemo_mcp.backend.multipart import FilePart
 from nemo_mcp.errors import BackendUnreachable, NemoError, StreamDropped
 from nemo_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 USER_AGENT = f"nemo-mcp/{__version__}"
 
@@ -35,22 +37,33 @@ class Phase(enum.Enum):
     DOWNLOAD = "downloading"
 
 
-ExceptionTable = tuple[tuple[type[httpx.HTTPError], str, type[NemoError]], ...]
+ExceptionTable = tuple[tuple[type["httpx.HTTPError"], str, type[NemoError]], ...]
 
-# First match wins. The words are for the log; users get theirs from the error's type.
-EXCEPTIONS: dict[Phase, ExceptionTable] = {
-    Phase.CALL: (
-        (httpx.TimeoutException, "the backend did not answer in time", BackendUnreachable),
-        (httpx.TransportError, "could not reach the backend", BackendUnreachable),
-    ),
-    Phase.MESSAGE: (
-        (httpx.ConnectError, "could not reach the backend; nothing was sent", BackendUnreachable),
-        (httpx.ConnectTimeout, "could not reach the backend; nothing was sent", BackendUnreachable),
-        (httpx.TransportError, "no answer to the message", StreamDropped),
-    ),
-    Phase.STREAM: ((httpx.TransportError, "the stream broke", StreamDropped),),
-    Phase.DOWNLOAD: ((httpx.TransportError, "the download was interrupted", BackendUnreachable),),
-}
+
+@functools.cache
+def exception_tables() -> dict[Phase, ExceptionTable]:
+    """First match wins. The words are for the log; users get theirs from the error's type.
+
+    Built at the first call: httpx (with its CLI's imports) is not loaded at start-up, since
+    ``initialize`` never needs it."""
+    import httpx
+
+    unsent = "could not reach the backend; nothing was sent"
+    return {
+        Phase.CALL: (
+            (httpx.TimeoutException, "the backend did not answer in time", BackendUnreachable),
+            (httpx.TransportError, "could not reach the backend", BackendUnreachable),
+        ),
+        Phase.MESSAGE: (
+            (httpx.ConnectError, unsent, BackendUnreachable),
+            (httpx.ConnectTimeout, unsent, BackendUnreachable),
+            (httpx.TransportError, "no answer to the message", StreamDropped),
+        ),
+        Phase.STREAM: ((httpx.TransportError, "the stream broke", StreamDropped),),
+        Phase.DOWNLOAD: (
+            (httpx.TransportError, "the download was interrupted", BackendUnreachable),
+        ),
+    }
 
 
 @contextlib.contextmanager
@@ -58,10 +71,12 @@ def map_exceptions(
     phase: Phase, *, offline: bool = False, text: Callable[[], str] = str
 ) -> Iterator[None]:
     """httpx errors become ours, by the table of ``phase``; ``text()`` is a stream's text so far."""
+    import httpx
+
     try:
         yield
     except httpx.HTTPError as exc:
-        for kind, words, ours in EXCEPTIONS[phase]:
+        for kind, words, ours in exception_tables()[phase]:
             if isinstance(exc, kind):
                 detail = f"{words} ({type(exc).__name__})"
                 error: NemoError = (
@@ -93,19 +108,32 @@ class ApiHttp:
     ) -> None:
         self.offline = offline
         self.attribution = dict(attribution)
-        self.timeout = httpx.Timeout(settings.request_timeout, connect=settings.connect_timeout)
-        self._origin = httpx.URL(settings.api_url)
-        self._api_url = settings.api_url
+        self._settings = settings
         self._transport = transport
         self._made: httpx.AsyncClient | None = None
 
+    @functools.cached_property
+    def timeout(self) -> httpx.Timeout:
+        import httpx
+
+        s = self._settings
+        return httpx.Timeout(s.request_timeout, connect=s.connect_timeout)
+
+    @functools.cached_property
+    def _origin(self) -> httpx.URL:
+        import httpx
+
+        return httpx.URL(self._settings.api_url)
+
     @property
     def _client(self) -> httpx.AsyncClient:
-        """Made at the first request, not at start-up: making one loads the TLS trust store
-        (tens of ms), and ``initialize`` never needs it."""
+        """Made at the first request, not at start-up: httpx is imported then, and making a
+        client loads the TLS trust store (tens of ms); ``initialize`` needs neither."""
         if self._made is None:
+            import httpx
+
             self._made = httpx.AsyncClient(
-                base_url=self._api_url,
+                base_url=self._settings.api_url,
                 transport=self._transport,
                 timeout=self.timeout,
                 headers={"User-Agent": USER_AGENT},

@@ -103,7 +103,7 @@ class _Segment:
 
 class Reply:
     """The merged text of a turn: one segment per event id, in order of first appearance;
-    read with ``text()``, which joins only what changed since the last read."""
+    ``text()`` joins them when read, and keeps the result until the next event."""
 
     def __init__(self) -> None:
         self._segments: list[_Segment] = []
@@ -173,9 +173,14 @@ class LineDecoder:
 
     def __init__(self) -> None:
         self._buffer = ""
+        self._pieces: list[str] = []
+        """A long line arriving in many chunks: kept as pieces, joined once at its end."""
 
     def feed(self, chunk: str) -> list[str]:
-        text = self._buffer + chunk
+        if "\n" not in chunk and "\r" not in chunk and not self._buffer.endswith("\r"):
+            self._pieces.append(chunk)
+            return []
+        text = self._take() + chunk
         # A trailing "\r" may be half of "\r\n": keep it until the next chunk.
         keep_cr = text.endswith("\r")
         if keep_cr:
@@ -186,8 +191,13 @@ class LineDecoder:
         return lines
 
     def flush(self) -> list[str]:
-        rest, self._buffer = self._buffer.rstrip("\r"), ""
+        rest = self._take().rstrip("\r")
         return [rest] if rest else []
+
+    def _take(self) -> str:
+        text = self._buffer + "".join(self._pieces)
+        self._buffer, self._pieces = "", []
+        return text
 
 
 class EventDecoder:

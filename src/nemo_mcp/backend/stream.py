@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 
 from nemo_mcp.backend.http import Phase, map_exceptions
 from nemo_mcp.backend.sse import Heartbeat, Signal, StreamParser, Turn
 from nemo_mcp.errors import StreamTimedOut
+
+if TYPE_CHECKING:
+    import httpx
 
 SignalHandler = Callable[[Signal], Awaitable[None]]
 

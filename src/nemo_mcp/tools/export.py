@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import anyio
-import pydantic_core
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
+from mcp.types import CallToolResult
 from pydantic import Field
 
-from nemo_mcp.contact_sheet import contact_sheet
 from nemo_mcp.downloads import ROOM_MARGIN, check_folder
 from nemo_mcp.errors import InputError
 from nemo_mcp.flows.export import ExportRequest
@@ -21,11 +18,10 @@ from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.app import app_of
 from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.media_results import with_media
 from nemo_mcp.tools.outcomes import export_outcome
 
 EXPORT_KEY = "export"
-SHEET_MAX_S = 10.0
-"""The most a contact sheet may add to the call (it takes well under a second)."""
 
 
 def output_folder(raw: str | None, default: Path) -> Path:
@@ -51,34 +47,8 @@ async def export_video(
     result = await answer(
         ctx, ToolName.EXPORT_VIDEO, partial(start_export, output_dir=output_dir, download=download)
     )
-    settings = app_of(ctx).settings
-    budget = min(SHEET_MAX_S, started + settings.tool_wait - anyio.current_time())
-    sheet = None
-    if settings.contact_sheet and result.path and budget > 0:
-        with anyio.move_on_after(budget):
-            sheet = await anyio.to_thread.run_sync(
-                contact_sheet, Path(result.path), abandon_on_cancel=True
-            )
-    return export_content(result, sheet)
-
-
-def export_content(result: ExportResult, sheet: bytes | None) -> CallToolResult:
-    """The result as JSON text and structured data (complete for any host), plus a link to the
-    saved MP4 and the contact sheet, for hosts and assistants that show or look at them."""
-    text = pydantic_core.to_json(result, indent=2).decode()
-    content: list[ContentBlock] = [TextContent(type="text", text=text)]
-    if result.path:
-        path = Path(result.path)
-        content.append(
-            ResourceLink(
-                type="resource_link", uri=path.as_uri(), name=path.name, title="The exported video",
-                mime_type="video/mp4", size=result.bytes,
-            )
-        )  # fmt: skip
-    if sheet is not None:
-        data = base64.b64encode(sheet).decode()
-        content.append(ImageContent(type="image", data=data, mime_type="image/jpeg"))
-    return CallToolResult(content=content, structured_content=result.model_dump(mode="json"))
+    app = app_of(ctx)
+    return await with_media(app, result, started + app.settings.tool_wait - anyio.current_time())
 
 
 async def start_export(call: Call, output_dir: str | None, *, download: bool) -> ExportResult:
@@ -90,6 +60,8 @@ async def start_export(call: Call, output_dir: str | None, *, download: bool) ->
         await app.jobs.take_finished(app.scope, ids=[j.id for j in done[:-1]])
         return await export_outcome(call, done[-1])
     folder = output_folder(output_dir, app.settings.output_dir)
+    # Offline, the render's URL is loopback and dies with the server: the saved file is the result.
+    download = download or app.client.offline
     if download and not await app.jobs.active(app.scope, "export"):
         await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
     request = ExportRequest(output_dir=str(folder), download=download)

@@ -6,6 +6,7 @@ SDK's Apps extension, which must exist before the server does; the rest go on th
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 
@@ -43,7 +44,10 @@ def prompt_name(example: str) -> str:
         if len(candidate) > PROMPT_NAME_CHARS:
             break
         name = candidate
-    return name or "example"
+    if name:
+        return name
+    # No Latin letters or digits (e.g. a Chinese example): a stable name of its own.
+    return "example-" + hashlib.sha1(example.encode()).hexdigest()[:8]
 
 
 def player(manifest: Manifest, texts: ToolTexts, media_url: Callable[[], str | None]) -> Apps:

@@ -7,14 +7,18 @@ tools that can report it.
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
+import anyio
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
 
 from nemo_mcp.results import TimelineResult, TrackInfo
 from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import App
+from nemo_mcp.tools.app import App, app_of
 from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.media_results import MEDIA_MAX_S, finished_videos, json_result
 from nemo_mcp.tools.outcomes import job_info, with_notices
 
 
@@ -28,8 +32,16 @@ def track_infos(timeline: Timeline) -> list[TrackInfo]:
     ]  # fmt: skip
 
 
-async def get_timeline(ctx: Context) -> TimelineResult:
-    return await answer(ctx, ToolName.GET_TIMELINE, _timeline)
+async def get_timeline(ctx: Context) -> Annotated[CallToolResult, TimelineResult]:
+    started = anyio.current_time()
+    result = await answer(ctx, ToolName.GET_TIMELINE, _timeline)
+    app = app_of(ctx)
+    videos: dict[str, str] = {}
+    with anyio.move_on_after(
+        min(MEDIA_MAX_S, started + app.settings.tool_wait - anyio.current_time())
+    ):
+        videos = await finished_videos(app, result.jobs)
+    return json_result(result, player={"videos": videos} if videos else None)
 
 
 async def _timeline(call: Call) -> TimelineResult:

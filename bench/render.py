@@ -1,0 +1,144 @@
+"""Render measures: the local backend's renderer on the issue's job (10 photos, 30 s,
+1080x1920, music, a title) against one plain FFmpeg scale+concat of the same stills.
+
+Each sample runs in a fresh process (``python bench/render.py ours|plain DIR``), so FFmpeg's
+peak memory (the children's max RSS) belongs to that one render. ``make_job`` writes the inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+WIDTH, HEIGHT = 1080, 1920
+LOOKS = [
+    ("zoom_in", "fade"), ("pan_left", "slide"), ("zoom_out", "none"), ("pan_right", "fade"),
+    ("zoom_in", "none"),
+]  # fmt: skip
+SIZES = [(4000, 3000), (3024, 4032), (2000, 2000)]
+
+
+def _ffmpeg() -> str:
+    from nemo_media.ffmpeg import find_ffmpeg
+
+    return find_ffmpeg()
+
+
+def make_photo(path: Path, size: tuple[int, int], seed: int) -> None:
+    """A busy camera-sized photo, so encoding costs what real photos cost."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, (rng.randrange(256), 90, 120))
+    draw = ImageDraw.Draw(image)
+    for _ in range(400):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        w, h = rng.randrange(40, 700), rng.randrange(40, 700)
+        color = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.rectangle((x, y, x + w, y + h), fill=color)
+    image.save(path, quality=90)
+
+
+def make_job(work: Path, photos: int = 10, seconds: int = 30, *, small: bool = False) -> None:
+    """The photos, the music and ``draft.json`` in ``work``; ``small`` photos for a smoke run."""
+    work.mkdir(parents=True, exist_ok=True)
+    for i in range(photos):
+        size = SIZES[i % len(SIZES)]
+        make_photo(work / f"p{i}.jpg", (size[0] // 8, size[1] // 8) if small else size, i)
+    subprocess.run(
+        [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"]
+        + ["-i", f"sine=frequency=330:duration={seconds + 1}", "-b:a", "128k"]
+        + [str(work / "music.mp3")],
+        check=True,
+    )
+    (work / "draft.json").write_text(json.dumps(draft(photos, seconds)))
+
+
+def draft(photos: int, seconds: int) -> dict[str, Any]:
+    each = seconds * 1000 // photos
+    segments = [
+        {
+            "st": i * each,
+            "d": each,
+            "m": {
+                "media_id": f"p{i}",
+                "kind": "image",
+                "motion": LOOKS[i % len(LOOKS)][0],
+                "transition": LOOKS[i % len(LOOKS)][1],
+                "transition_ms": 500,
+            },
+        }
+        for i in range(photos)
+    ]
+    music = {"st": 0, "d": seconds * 1000, "m": {"media_id": "music", "volume": 0.3}}
+    title = {"st": 0, "d": 3000, "m": {"text": "Summer 2026", "role": "title"}}
+    return {
+        "canvas": {"width": WIDTH, "height": HEIGHT},
+        "t": [{"tt": 0, "sg": segments}, {"tt": 1, "sg": [music]}, {"tt": 7, "sg": [title]}],
+    }
+
+
+def media_of(work: Path) -> dict[str, Path]:
+    media = {p.stem: p for p in sorted(work.glob("p*.jpg"))}
+    media["music"] = work / "music.mp3"
+    return media
+
+
+def render_ours(work: Path, out: Path) -> None:
+    from nemo_local.encode import render_draft
+
+    render_draft(json.loads((work / "draft.json").read_text()), media_of(work), out)
+
+
+def render_plain(work: Path, out: Path) -> None:
+    """The floor: each still scaled to cover the canvas once, concatenated, with the music."""
+    photos = sorted(work.glob("p*.jpg"))
+    seconds = json.loads((work / "draft.json").read_text())["t"][1]["sg"][0]["d"] / 1000
+    each = seconds / len(photos)
+    frames = round(each * 30)
+    args = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y"]
+    for photo in photos:
+        args += ["-i", str(photo)]
+    args += ["-i", str(work / "music.mp3")]
+    chains = [  # each still decoded and scaled once, then repeated
+        f"[{i}:v]scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=increase,"
+        f"crop={WIDTH}:{HEIGHT},setsar=1,format=yuv420p,loop=loop={frames - 1}:size=1,"
+        f"setpts=N/(30*TB)[v{i}]"
+        for i in range(len(photos))
+    ]
+    ins = "".join(f"[v{i}]" for i in range(len(photos)))
+    chains.append(f"{ins}concat=n={len(photos)}:v=1:a=0[vout]")
+    args += ["-filter_complex", ";".join(chains), "-map", "[vout]", "-map", f"{len(photos)}:a"]
+    args += ["-r", "30", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-c:a", "aac"]
+    args += ["-t", f"{seconds:.3f}", "-movflags", "+faststart", str(out)]
+    subprocess.run(args, check=True)
+
+
+def sample(kind: str, work: Path) -> dict[str, float]:
+    """One render in a fresh process: wall seconds and FFmpeg's peak RSS (MiB)."""
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, __file__, kind, str(work)], check=True, capture_output=True, text=True
+    )
+    took = time.perf_counter() - started
+    child = json.loads(out.stdout)
+    return {"seconds": child["seconds"], "peak_mib": child["peak_mib"], "process_s": took}
+
+
+def _main(kind: str, work: Path) -> None:
+    out = work / f"{kind}.mp4"
+    started = time.perf_counter()
+    (render_ours if kind == "ours" else render_plain)(work, out)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mib": peak}))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1], Path(sys.argv[2]))

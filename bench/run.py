@@ -1,0 +1,222 @@
+"""Every measure of issue 10 against its baseline, in one run: ``.venv/bin/python bench/run.py``.
+
+Each measure alternates ours and its baseline (so a burst of load on a shared machine hits both
+alike), several times; the table holds medians and ratios, printed as markdown and written as
+JSON to ``bench/results/latest.json``. ``--quick`` runs tiny sizes once (the test suite uses it
+so this script cannot rot); the full run takes a few minutes on an idle 2-core machine.
+Baselines: ``bare_server.py`` (a bare ``MCPServer``, one tool), httpx-sse + ``json.loads``
+(``pip install -e '.[bench]'``), the same keep-alive request with Nagle on, one plain FFmpeg
+scale+concat of the same stills, ``curl -F``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import io_measures, render, startup  # noqa: E402
+
+RESULTS = Path(__file__).with_name("results") / "latest.json"
+
+
+@dataclass
+class Row:
+    measure: str
+    ours: float
+    baseline: float | None
+    unit: str
+    baseline_name: str
+    target: str
+    higher_is_better: bool = False
+    runs: int = 0
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.baseline:
+            return None
+        return self.ours / self.baseline
+
+
+def alternate(
+    runs: int, ours: Callable[[], dict[str, float]], base: Callable[[], dict[str, float]]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Medians of each key over ``runs`` alternating samples (ours first, then the baseline)."""
+    mine: list[dict[str, float]] = []
+    theirs: list[dict[str, float]] = []
+    for _ in range(runs):
+        mine.append(ours())
+        theirs.append(base())
+    return _medians(mine), _medians(theirs)
+
+
+def _medians(samples: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+
+
+def measure_startup(runs: int) -> list[Row]:
+    ours, bare = alternate(
+        runs, lambda: startup.initialize(True), lambda: startup.initialize(False)
+    )
+    local, ping = alternate(
+        runs,
+        lambda: {"ms": startup.first_local_call(True)},
+        lambda: {"ms": startup.first_local_call(False)},
+    )
+    base = "bare MCPServer, one tool"
+    return [
+        Row("spawn -> initialize answer", ours["initialize_ms"], bare["initialize_ms"], "ms",
+            base, "<= x1.15", runs=runs),
+        Row("serve --local: spawn -> first check_credits", local["ms"], ping["ms"], "ms",
+            "bare server ping", "<= x1.20", runs=runs),
+        Row("idle memory after initialize", ours["rss_mib"], bare["rss_mib"], "MiB", base,
+            "<= x1.15", runs=runs),
+        Row("tools/list answer", ours["tools_chars"], None, "chars", "-", "<= 6,000", runs=runs),
+    ]  # fmt: skip
+
+
+def measure_sse(runs: int, events: int) -> list[Row]:
+    parts = io_measures.sse_parts(events)
+    ours, base = alternate(
+        runs, lambda: io_measures.sse_ours(parts), lambda: io_measures.sse_baseline(parts)
+    )
+    grown = io_measures.sse_ours(parts, traced=True)["growth_mib"]
+    grown_base = io_measures.sse_baseline(parts, traced=True)["growth_mib"]
+    half = io_measures.sse_parts(events // 2)
+    linear = io_measures.sse_linearity(half, parts, runs)
+    name = "httpx-sse + json.loads"
+    return [
+        Row(f"SSE reader, ADK partial events ({events:,})", events / ours["seconds"],
+            events / base["seconds"], "events/s", name, ">= 200k events/s",
+            higher_is_better=True, runs=runs),
+        Row(f"SSE reader, memory growth ({events:,} events)", grown, grown_base, "MiB", name,
+            "< 10 MiB", runs=1),
+        Row("SSE reader, 2N events / N events (time)", linear, 2.0, "x", "linear: x2",
+            "< x2.5", runs=runs),
+    ]  # fmt: skip
+
+
+def measure_keep_alive(runs: int, requests: int) -> list[Row]:
+    def sample(nodelay: bool) -> dict[str, float]:
+        with io_measures.local_backend(nodelay) as url:
+            return {"ms": io_measures.keep_alive_ms(url, requests)}
+
+    ours, base = alternate(runs, lambda: sample(True), lambda: sample(False))
+    return [
+        Row("local backend, one keep-alive request", ours["ms"], base["ms"], "ms",
+            "same request, Nagle on (the old socket)", "< 2 ms", runs=runs),
+    ]  # fmt: skip
+
+
+def measure_render(
+    runs: int, photos: int, seconds: int, work: Path, *, small: bool = False
+) -> list[Row]:
+    render.make_job(work, photos, seconds, small=small)
+    ours, base = alternate(
+        runs, lambda: render.sample("ours", work), lambda: render.sample("plain", work)
+    )
+    name = "plain FFmpeg scale+concat"
+    job = f"{photos} photos, {seconds} s, {render.WIDTH}x{render.HEIGHT}, music, title"
+    return [
+        Row(f"local render ({job}): x real time", seconds / ours["seconds"],
+            seconds / base["seconds"], "x", name, ">= x3 real time", higher_is_better=True,
+            runs=runs),
+        Row("local render: FFmpeg peak memory", ours["peak_mib"], base["peak_mib"], "MiB", name,
+            "< 400 MiB", runs=runs),
+    ]  # fmt: skip
+
+
+def measure_upload(runs: int, megabytes: int) -> list[Row]:
+    if not io_measures.curl_available():
+        return []
+    with io_measures.upload_target(megabytes) as target:
+        ours, base = alternate(
+            runs,
+            lambda: io_measures.upload_sample("ours", target),
+            lambda: io_measures.upload_sample("curl", target),
+        )
+    return [
+        Row(f"{megabytes} MB upload", ours["mb_s"], base["mb_s"], "MB/s", "curl -F", "kept",
+            higher_is_better=True, runs=runs),
+        Row("upload: client memory (ours: growth; curl: its whole peak)", ours["growth_mib"],
+            base["growth_mib"], "MiB", "curl -F", "flat", runs=runs),
+    ]  # fmt: skip
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| measure | nemo-mcp | baseline | ratio | target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        base = "-" if r.baseline is None else f"{r.baseline_name}: {_num(r.baseline)} {r.unit}"
+        ratio = "-" if r.ratio is None else f"x{r.ratio:.2f}"
+        lines.append(f"| {r.measure} | {_num(r.ours)} {r.unit} | {base} | {ratio} | {r.target} |")
+    return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each")
+    parser.add_argument("--runs", type=int, default=5, help="alternating runs per measure")
+    parser.add_argument("--render-runs", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="startup sse keepalive render upload"
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick
+    runs = 1 if quick else args.runs
+    only = set(args.only or ["startup", "sse", "keepalive", "render", "upload"])
+    started = time.perf_counter()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="nemo-bench-") as tmp:
+        steps: list[tuple[str, Callable[[], list[Row]]]] = [
+            ("startup", lambda: measure_startup(runs)),
+            ("sse", lambda: measure_sse(runs, 2_000 if quick else 100_000)),
+            ("keepalive", lambda: measure_keep_alive(runs, 3 if quick else 20)),
+            ("render", lambda: measure_render(
+                1 if quick else args.render_runs, 2 if quick else 10, 1 if quick else 30,
+                Path(tmp) / "render", small=quick)),
+            ("upload", lambda: measure_upload(runs, 5 if quick else 500)),
+        ]  # fmt: skip
+        for name, step in steps:
+            if name in only:
+                print(f"measuring {name}...", file=sys.stderr, flush=True)
+                rows += step()
+    took = time.perf_counter() - started
+    print(table(rows))
+    print(f"\n{len(rows)} rows in {took:.0f} s on {os.cpu_count()} cores ({platform.platform()})")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "quick": quick,
+        "seconds": round(took, 1),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average": list(os.getloadavg()),
+        "rows": [{**asdict(r), "ratio": r.ratio} for r in rows],
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

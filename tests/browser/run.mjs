@@ -1,0 +1,192 @@
+// The browser check of the player App, driven from tests/browser/test_player_browser.py.
+//
+// Node plays the assistant and the host: an MCP client (the official TypeScript SDK) spawns the
+// real server over stdio against the embedded local backend, makes a video (upload, edit,
+// export), then opens the host page in headless Chromium, where the ext-apps host bridge renders
+// export_video's App. It collects what the page shows as facts (JSON on stdout); the Python test
+// judges them. Screenshots go to ARTEFACTS.
+import { createServer } from "node:http";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const config = JSON.parse(process.env.NEMO_BROWSER_TEST);
+const facts = { steps: [] };
+const step = (what) => { facts.steps.push([what, Date.now()]); console.error(`[browser-test] ${what}`); };
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function data(result, what) {
+  if (result.isError) throw new Error(`${what} failed: ${JSON.stringify(result.content)}`);
+  return result.structuredContent;
+}
+
+async function main() {
+  step("starting the server over stdio");
+  const transport = new StdioClientTransport({
+    command: config.command[0], args: config.command.slice(1), env: config.env, stderr: "inherit",
+  });
+  const client = new Client(
+    { name: "nemo-browser-test", version: "1.0.0" },
+    { capabilities: { extensions: { "io.modelcontextprotocol/ui": { mimeTypes: ["text/html;profile=mcp-app"] } } } },
+  );
+  await client.connect(transport);
+  const call = async (name, args = {}) =>
+    client.callTool({ name, arguments: args }, { timeout: 90_000, resetTimeoutOnProgress: true, onprogress: () => {} });
+
+  try {
+    step("making the video: upload, edit, export");
+    data(await call("upload_media", { paths: config.media }), "upload");
+    data(await call("send_edit", { message: config.request }), "edit");
+    const exportArgs = {};
+    const exported = await call("export_video", exportArgs);
+    facts.export = data(exported, "export");
+    facts.exportContent = exported.content.map((c) => c.type);
+    facts.exportMeta = exported._meta || null;
+
+    step("bundling the host page");
+    const bundle = await build({
+      entryPoints: [join(here, "host.js")], bundle: true, write: false, format: "iife",
+      platform: "browser", logLevel: "error",
+    });
+    const page_html = (await readFile(join(here, "host.html"), "utf8"))
+      .replace("/*HOST*/", () => bundle.outputFiles[0].text.replaceAll("</script", "<\\/script"));
+    const http = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(page_html);
+    });
+    await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const hostUrl = `http://127.0.0.1:${http.address().port}/`;
+
+    step("launching chromium");
+    // A fresh profile folder each run (Playwright passes it as --user-data-dir).
+    const browser = await chromium.launchPersistentContext(config.profile, {
+      executablePath: config.chromium,
+      headless: true,
+      viewport: { width: 860, height: 1000 },
+      deviceScaleFactor: 1,
+      args: [
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required",
+      ],
+    });
+    try {
+      const page = browser.pages()[0] || await browser.newPage();
+      const consoleLines = [];
+      const log = (line) => { consoleLines.push(line); console.error(`[page] ${line}`); };
+      page.on("console", (m) => log(`${m.type()}: ${m.text()}`));
+      page.on("pageerror", (e) => log(`pageerror: ${e.message}`));
+      facts.console = consoleLines;
+      await page.exposeFunction("mcp", async (method, params) => {
+        if (method === "tools/list") return client.listTools(params);
+        if (method === "resources/read") return client.readResource(params);
+        if (method === "tools/call") return client.callTool(params);
+        throw new Error(`unexpected ${method}`);
+      });
+      await page.goto(hostUrl);
+
+      step("rendering export_video's App");
+      facts.shown = await page.evaluate(
+        ([args, result]) => window.showApp("export_video", args, result), [exportArgs, exported],
+      );
+      const app = page.frameLocator("#app");
+      await app.locator(".lane.track").first().waitFor({ timeout: 15_000 });
+      facts.videoLoad = await app.locator("#video").evaluate((v) => new Promise((resolve) => {
+        const state = (what) => resolve({ what, src: v.currentSrc, readyState: v.readyState,
+          networkState: v.networkState, error: v.error && `${v.error.code} ${v.error.message}` });
+        if (v.readyState >= 1) state("ready");
+        v.addEventListener("loadedmetadata", () => state("loadedmetadata"), { once: true });
+        v.addEventListener("error", () => state("error"), { once: true });
+        setTimeout(() => state("timeout"), 15000);
+      }));
+      if (facts.videoLoad.what !== "ready" && facts.videoLoad.what !== "loadedmetadata") {
+        throw new Error(`the video did not load: ${JSON.stringify(facts.videoLoad)}`);
+      }
+
+      const timeline = data(await call("get_timeline"), "get_timeline");
+      facts.timeline = timeline;
+      facts.tracksShown = await app.locator(".lane.track").evaluateAll((lanes) => lanes.map((l) => ({ ...l.dataset })));
+      facts.readyShown = await app.locator("#ready").textContent();
+
+      step("playing the video");
+      const frame = page.frame({ url: /about:srcdoc/ }) || page.frames()[1];
+      facts.videoSrc = await app.locator("#video").evaluate((v) => v.currentSrc);
+      await app.locator("#play").click();
+      const times = [];
+      for (let i = 0; i < 12; i++) {
+        times.push(await app.locator("#video").evaluate((v) => v.currentTime));
+        await sleep(150);
+      }
+      facts.currentTimes = times;
+      facts.video = await app.locator("#video").evaluate((v) => ({
+        paused: v.paused, error: v.error && v.error.code, width: v.videoWidth, height: v.videoHeight,
+        duration: v.duration,
+      }));
+      await sleep(600);
+      await app.locator("#video").evaluate((v) => new Promise((resolve) => {
+        v.pause();
+        v.addEventListener("seeked", resolve, { once: true });
+        v.currentTime = 1.5;  // a frame with the title on it
+      }));
+      facts.screenshots = [join(config.artefacts, "app-player.png")];
+      await page.locator("#app").screenshot({ path: facts.screenshots[0] });
+
+      // The same draft again: a saved render is not kept, so this renders anew.
+      step("a second export, followed in the App");
+      const second = call("export_video");
+      const percents = [];
+      let sawRunning = false;
+      await sleep(300);
+      await app.locator("#refresh").click();
+      const deadline = Date.now() + 30_000;
+      let shotTaken = false;
+      while (Date.now() < deadline) {
+        const jobs = await app.locator(".job").evaluateAll((items) => items.map((j) => ({ ...j.dataset })));
+        const job = jobs.find((j) => j.kind === "export");
+        if (job && job.status === "running") {
+          sawRunning = true;
+          if (job.percent !== "" && percents.at(-1) !== Number(job.percent)) percents.push(Number(job.percent));
+          if (!shotTaken && percents.length >= 2) {
+            const shot = join(config.artefacts, "app-exporting.png");
+            await page.locator("#app").screenshot({ path: shot });
+            facts.screenshots.push(shot);
+            shotTaken = true;
+          }
+        }
+        if (sawRunning && (!job || job.status !== "running")) break;
+        await sleep(100);
+      }
+      facts.exportPercents = percents;
+      facts.secondExport = data(await second, "second export");
+      facts.calls = await page.evaluate(() => window.hostLog);
+    } finally {
+      await browser.close();
+      http.close();
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+// A stuck step fails the run with what was seen so far, well before the test's own timeout.
+setTimeout(async () => {
+  facts.error = `stuck after: ${facts.steps.at(-1)?.[0]}`;
+  await writeFile(config.report, JSON.stringify(facts, null, 2));
+  console.error(facts.error);
+  process.exit(2);
+}, config.timeout_s * 1000).unref();
+
+main().then(
+  async () => { await writeFile(config.report, JSON.stringify(facts, null, 2)); process.exit(0); },
+  async (error) => {
+    facts.error = String(error && error.stack || error);
+    await writeFile(config.report, JSON.stringify(facts, null, 2));
+    console.error(facts.error);
+    process.exit(1);
+  },
+);
