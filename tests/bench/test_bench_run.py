@@ -19,7 +19,7 @@ def test_quick_bench_measures_every_row(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "| measure | nemo-mcp | baseline | ratio | target |" in done.stdout
+    assert "| measure | nemo-mcp | baseline | ratio | ratio, best runs | target |" in done.stdout
     report = json.loads(out.read_text())
     names = [row["measure"] for row in report["rows"]]
     for expected in ("initialize", "check_credits", "SSE reader", "keep-alive", "local render"):
