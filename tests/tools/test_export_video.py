@@ -36,13 +36,13 @@ async def test_a_slow_export_hands_off_and_asking_again_joins_it(
     open_session: Any, fake: FakeBackend, tmp_path: Path
 ) -> None:
     fake.draft = DRAFT
-    fake.render_polls = 10
+    fake.render_polls = 60  # ~3 s of rendering: surely still going at the second call
     async with open_session(
-        tool_wait=0.3, poll_interval=0.05, render_polls=50, output_dir=tmp_path
+        tool_wait=0.3, poll_interval=0.05, render_polls=100, output_dir=tmp_path
     ) as s:
         first = await s.data("export_video")
         again = await s.data("export_video")
-        with anyio.fail_after(10):
+        with anyio.fail_after(30):
             while (done := await s.data("export_video"))["status"] != "done":
                 pass
     assert first["status"] == "running" and again["job_id"] == first["job_id"]

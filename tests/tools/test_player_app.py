@@ -101,7 +101,7 @@ async def test_the_timeline_gives_the_player_a_finished_exports_video(
     open_session: Any, fake: FakeBackend, tmp_path: Path
 ) -> None:
     fake.draft = DRAFT
-    fake.render_polls = 3
+    fake.render_polls = 20  # ~1 s: the first call hands off (0.2 s) before it ends
 
     def on_a_cdn(request: httpx.Request) -> httpx.Response:
         body = fake._render_status(request).json()
@@ -109,12 +109,13 @@ async def test_the_timeline_gives_the_player_a_finished_exports_video(
             body["output"]["url"] = "https://cdn.nemo.test" + body["output"]["url"]
         return httpx.Response(200, json=body)
 
-    fake.fail("render_status", *[on_a_cdn] * 20)
+    fake.fail("render_status", *[on_a_cdn] * 200)
     async with open_session(
         tool_wait=0.2, poll_interval=0.05, render_polls=50, output_dir=tmp_path
     ) as s:
         started = await s.data("export_video")
-        with anyio.fail_after(10):
+        assert started["status"] == "running", started
+        with anyio.fail_after(30):  # seconds when idle; generous for a loaded machine
             while True:
                 result = await s.call("get_timeline")
                 assert result.structured_content is not None
