@@ -36,6 +36,7 @@ PURE = (
     "nemo_local.draft_reading",
     "nemo_local.drafts",
     "nemo_local.filtergraph",
+    "nemo_local.render_plan",
 )
 # Layer -> the nemo_mcp layers it must never import (the arrows point downwards only).
 FORBIDDEN = {
@@ -166,6 +167,12 @@ def test_nothing_imports_the_command_line_but_its_entry_point() -> None:
         if dep == "nemo_mcp.cli"
     ]
     assert not offenders
+
+
+def test_no_module_grows_past_what_a_reader_holds_in_mind() -> None:
+    limit = 420
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in ALL.items()}
+    assert {n: size for n, size in sizes.items() if size > limit} == {}
 
 
 PUBLIC = [name for name, path in ALL.items() if "__all__" in path.read_text(encoding="utf-8")]

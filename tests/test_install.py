@@ -90,3 +90,10 @@ def test_config_in_a_venv_prints_its_script_and_offline_needs_no_token() -> None
     assert '"args": ["serve", "--skill", "picture-to-video-ai", "--local"]' in done.stdout
     assert "NEMO_TOKEN" not in done.stdout + done.stderr
     assert "no account and no token" in done.stderr
+
+
+def test_uv_tool_on_windows_keeps_its_tools_under_data() -> None:
+    env = HOME / "AppData/Roaming/uv/data/tools/nemo-mcp"
+    script = env / "bin/nemo-mcp"
+    facts_ = Facts(env, script, script, LINK, None, None, env / "bin/python3")
+    assert detect(facts_) == Install("uv tool", [str(LINK)])

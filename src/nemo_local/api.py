@@ -77,6 +77,10 @@ class Api:
 
     # helpers ----------------------------------------------------------------------------------
 
+    def _files_base(self, request: Request) -> str:
+        """Where render links point: this backend, or the CDN stand-in of ``files_base_url``."""
+        return self.b.faults.files_base_url.rstrip("/") or base_url(request)
+
     def account(self, request: Request) -> Account:
         return self.b.store.authenticate(request.headers.get("authorization"))
 
@@ -233,7 +237,7 @@ class Api:
             job.fail = self.b.faults.take("fail_next_render")
             media = self.b.store.media_paths(account)
             self.b.start_soon(self.b.renders.run, job, draft, media)
-        return ok(job.public(base_url(request)))
+        return ok(job.public(self._files_base(request)))
 
     async def render_status(self, request: Request) -> Response:
         """Answered bare (no envelope), as the cloud sometimes does. ``?wait=S`` (a local
@@ -247,7 +251,7 @@ class Api:
         if wait > 0:
             with anyio.move_on_after(wait):
                 await job.finished.wait()
-        return JSONResponse(job.public(base_url(request)))
+        return JSONResponse(job.public(self._files_base(request)))
 
     async def render_download(self, request: Request) -> Response:
         account = self.account(request)

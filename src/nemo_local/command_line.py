@@ -39,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--canvas", default=canvas, help="default frame size, WxH")
     parser.add_argument("--seed", type=int, help="makes silent edits repeatable")
     parser.add_argument(
+        "--keep-state", action="store_true",
+        help="keep accounts, projects and renders in --data-dir across restarts",
+    )  # fmt: skip
+    parser.add_argument(
         "--fault", action="append", default=[], metavar="NAME[=VALUE]",
         help="a fault switch at start, e.g. drop_next_stream or rate_limit_next=2",
     )  # fmt: skip
@@ -53,10 +57,13 @@ def config_from(args: argparse.Namespace) -> LocalBackendConfig:
         raise ValueError(
             str(exc) if str(exc).startswith("--fault") else f"--fault: {exc}"
         ) from None
+    if args.keep_state and not args.data_dir:
+        raise ValueError("--keep-state needs --data-dir (where the state is kept)")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="nemo-local-backend-"))
     return LocalBackendConfig(
         data_dir=data_dir, host=args.host, port=args.port, starting_credits=args.credits,
         canvas=parse_canvas(args.canvas, "--canvas"), seed=args.seed, faults=faults,
+        keep_state=args.keep_state,
     )  # fmt: skip
 
 

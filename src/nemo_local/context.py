@@ -2,7 +2,10 @@
 bookkeeping, and the task group that owns work outliving a request (turns, renders).
 
 With ``keep_state`` it loads the saved state when it starts (pruned by the rule in
-``nemo_local.persist``) and saves it after every change; the caller holds the folder's lock.
+``nemo_local.persist``) and saves it after every change: the snapshot is taken on the event loop,
+the file is written (fsync included) by a writer task in a worker thread, changes that come
+while it writes are coalesced into the next write, and the last state is written at stop. The
+caller holds the folder's lock.
 """
 
 from __future__ import annotations
@@ -42,14 +45,24 @@ class Backend:
         self._http: httpx.AsyncClient | None = None
         self._runner: TurnRunner | None = None
         self._loaded = False
+        self._writer_live = False
+        """The writer task runs: ``save`` asks it (``_dirty``) instead of writing at once."""
+        self._dirty: anyio.Event | None = None
 
     def load(self) -> None:
         """Restore the saved state (pruned first), then save after every change. Runs inside the
         event loop (render jobs hold loop objects)."""
         saved = persist.read_state(self.config.data_dir)
-        kept, pruned = persist.prune_state(saved, time.time())
-        self.store.restore(kept.get("store", {}))
-        self.renders.restore(kept.get("renders", []), self.store.session_ids())
+        try:
+            kept, pruned = persist.prune_state(saved, time.time())
+            self.store.restore(kept.get("store", {}))
+            self.renders.restore(kept.get("renders", []), self.store.session_ids())
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.exception("the saved local state does not fit; it is set aside, starting afresh")
+            persist.set_aside(self.config.data_dir)
+            self.store = BackendState(self.config)
+            self.renders = Renders(self.config.data_dir / "renders", self.config.canvas)
+            pruned = 0
         self._loaded = True
         self.store.changed = self.renders.changed = self.save
         if pruned:
@@ -69,11 +82,25 @@ class Backend:
         }
 
     def save(self) -> None:
-        """Write the state now; a failure is logged (the work itself goes on)."""
+        """Have the state written: by the writer task when it runs, else now."""
+        if self._writer_live and self._dirty is not None:
+            self._dirty.set()
+        else:
+            self._write(persist.encode(self.snapshot()))
+
+    def _write(self, payload: bytes) -> None:
+        """A failure is logged: the work itself goes on."""
         try:
-            persist.write_atomic(self.config.data_dir / persist.STATE_FILE, self.snapshot())
+            persist.write_atomic(self.config.data_dir / persist.STATE_FILE, payload)
         except OSError:
             log.exception("could not save the local backend's state")
+
+    async def _writer(self, dirty: anyio.Event) -> None:
+        while True:
+            await dirty.wait()
+            # A new event before the snapshot: a change made during the write asks for another.
+            self._dirty = dirty = anyio.Event()
+            await anyio.to_thread.run_sync(self._write, persist.encode(self.snapshot()))
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -89,12 +116,18 @@ class Backend:
         ):
             self._task_group, self._http = task_group, http
             self._runner = TurnRunner(self.config, self.store, self.faults, task_group)
+            if self._loaded:
+                self._dirty, self._writer_live = anyio.Event(), True
+                task_group.start_soon(self._writer, self._dirty)
             try:
                 yield
             finally:
+                self._writer_live = False
                 self.renders.cancel_all()
                 task_group.cancel_scope.cancel()
                 self._task_group = self._runner = None
+        if self._loaded:  # the last word, written here: what the cancelled work gave back
+            self._write(persist.encode(self.snapshot()))
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -1,6 +1,6 @@
 """Render a draft to an H.264 MP4 with the bundled FFmpeg: the I/O half of the renderer.
 
-``filtergraph`` decides everything (timing, motion, transitions, mixing: rules in its docstring);
+``render_plan`` decides everything (timing, motion, transitions, mixing: rules in its docstring);
 this module finds FFmpeg, probes the media, prepares photos and text with Pillow, runs FFmpeg
 with progress and cancel, and moves the file into place only when it is complete.
 
@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from nemo_local.filetypes import ACCEPTED, extension_of
-from nemo_local.filtergraph import (
+from nemo_local.filtergraph import build_command
+from nemo_local.render_plan import (
     Caption,
     MediaInfo,
     RenderError,
     RenderPlan,
-    build_command,
     needed_media,
     plan_render,
 )

@@ -14,6 +14,8 @@ switch                      kind       effect
 ``drop_next_stream``        one-shot   the next ``/run_sse`` lands its edit, then the connection
                                        is cut mid-stream without a final event or a clean end
 ``heartbeat_only_seconds``  one-shot   the next ``/run_sse`` sends only heartbeats that long first
+``error_next_stream``       one-shot   the next ``/run_sse`` sends ADK's error line (with an HTML
+                                       page for a message) and ends without landing its edit
 ``fail_next_render``        one-shot   the next render job submitted fails
 ``block_export``            setting    render submits answer 402 (export blocked on the plan)
 ``slow_ms``                 setting    every answer (but the admin routes) is delayed that long
@@ -26,6 +28,8 @@ switch                      kind       effect
 ``fault_path``              setting    the four counters above act only on paths starting with
                                        this (default: every ``/api/*`` and ``/run_sse`` call)
 ``cut_download_next``       counter    the next N MP4 downloads stop half-way (connection cut)
+``files_base_url``          setting    render links point at this origin (a CDN stand-in) instead
+                                       of the backend's own
 ``echo_headers``            setting    error answers and message streams quote the request's
                                        headers, ``Authorization`` included (a leak to catch)
 ==========================  =========  ==========================================================
@@ -39,7 +43,14 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 _ONE_SHOT = frozenset(
-    {"expire_token", "lose_session", "drop_next_stream", "fail_next_render", "silent_next"}
+    {
+        "expire_token",
+        "lose_session",
+        "drop_next_stream",
+        "fail_next_render",
+        "silent_next",
+        "error_next_stream",
+    }
 )
 
 _COUNTERS = frozenset(
@@ -58,6 +69,7 @@ class Faults:
     retry_after_s: int = 30
     drop_next_stream: bool = False
     heartbeat_only_seconds: float = 0.0
+    error_next_stream: bool = False
     fail_next_render: bool = False
     block_export: bool = False
     slow_ms: int = 0
@@ -70,6 +82,7 @@ class Faults:
     fault_path: str = ""
     cut_download_next: int = 0
     echo_headers: bool = False
+    files_base_url: str = ""
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )

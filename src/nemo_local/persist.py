@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import sys
 import time
 from collections.abc import Iterator
@@ -38,14 +39,30 @@ ORPHAN_GRACE_S = 24 * 3600.0
 DAY_S = 24 * 3600.0
 
 
-def write_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Replace ``path`` with ``data`` as JSON; a reader sees the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+def encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def write_atomic(path: Path, data: dict[str, Any] | bytes) -> None:
+    """Replace ``path`` with ``data`` (JSON, or already ``encode``d); a reader sees the old file
+    or the new one. Safe from several threads: each writes a temporary file of its own."""
+    payload = data if isinstance(data, bytes) else encode(data)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with tmp.open("wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def set_aside(data_dir: Path) -> None:
+    """Keep a state file that cannot be used as ``state.bad`` (for a person to look at)."""
+    path = data_dir / STATE_FILE
+    with contextlib.suppress(OSError):
+        path.replace(path.with_suffix(".bad"))
 
 
 def read_state(data_dir: Path) -> dict[str, Any]:
@@ -57,8 +74,7 @@ def read_state(data_dir: Path) -> dict[str, Any]:
         return {}
     except (OSError, ValueError) as exc:
         log.warning("local backend state %s is unreadable (%s); starting afresh", path, exc)
-        with contextlib.suppress(OSError):
-            path.replace(path.with_suffix(".bad"))
+        set_aside(data_dir)
         return {}
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         log.warning("local backend state %s has an unknown format; starting afresh", path)

@@ -104,6 +104,10 @@ class LocalBackend:
     def stats(self) -> Stats:
         return self._backend.stats
 
+    def grant_token(self, token: str) -> None:
+        """Make ``token`` a user's own token (``BackendState.grant_token``); in the loop."""
+        self._backend.store.grant_token(token)
+
     async def __aenter__(self) -> LocalBackend:
         """Start serving; with ``keep_state``, first take the data folder (``FolderBusy`` if
         another backend has it) and, once listening, write its URL in ``backend.url`` there."""
@@ -195,6 +199,14 @@ class RunningBackend:
     def stats(self) -> Stats:
         return self._backend.stats
 
+    def grant_token(self, token: str) -> None:
+        """Make ``token`` a user's own token on this backend (from any thread)."""
+
+        async def grant() -> None:
+            self._backend.grant_token(token)
+
+        asyncio.run_coroutine_threadsafe(grant(), self._loop).result(timeout=10)
+
     def stop(self) -> None:
         """Stop the backend and wait for its thread (safe to call twice)."""
         if self.thread is None:
@@ -270,6 +282,9 @@ def serve_forever(config: LocalBackendConfig) -> int:
         asyncio.run(main())
     except KeyboardInterrupt:  # where signal handlers are not available (Windows)
         pass
+    except persist.FolderBusy as exc:
+        log.error("another local backend keeps its state in %s; stop it first", exc)
+        return 1
     except OSError as exc:
         log.error("cannot start the local backend: %s", exc)
         return 1

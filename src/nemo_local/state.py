@@ -219,6 +219,20 @@ class BackendState:
         self.changed()
         return account, TOKEN_TTL_SECONDS
 
+    def grant_token(self, token: str) -> Account:
+        """A new account whose token is ``token``, as if its owner had copied it from their
+        account page into ``NEMO_TOKEN``: tests follow a token they chose everywhere it goes."""
+        account = Account(
+            id=_new_id("acc"), client_id=_new_id("own"), bind_id=_new_id("bind"),
+            available=self._config.starting_credits, token=token,
+            token_expires_at=self._clock() + TOKEN_TTL_SECONDS,
+        )  # fmt: skip
+        self._accounts[account.id] = account
+        self._by_client[account.client_id] = account
+        self._by_token[token] = account
+        self.changed()
+        return account
+
     def authenticate(self, authorization: str | None) -> Account:
         """The account behind ``Authorization: Bearer <token>``, or 1001."""
         scheme, _, token = (authorization or "").strip().partition(" ")

@@ -61,6 +61,13 @@ class TurnRequest:
     language: str
 
 
+_BROKEN_PAGE = "<!DOCTYPE html><html><body><h1>500 Internal Server Error</h1></body></html>"
+
+
+class _Broken(Exception):
+    """The ``error_next_stream`` switch: the turn fails the way a broken upstream makes it."""
+
+
 class TurnRunner:
     """Starts turns in the backend's task group and hands back the byte stream of each."""
 
@@ -90,8 +97,9 @@ class TurnRunner:
         self.running += 1
         silent = request.turn.kind == "edit" and self._silent()
         drop = self._faults.take("drop_next_stream")
+        broken = self._faults.take("error_next_stream")
         send, receive = anyio.create_memory_object_stream[Item](max_buffer_size=1000)
-        self._task_group.start_soon(self._work, request, silent, drop, send)
+        self._task_group.start_soon(self._work, request, silent, drop, send, broken)
         return self._relay(receive)
 
     def _silent(self) -> bool:
@@ -118,7 +126,12 @@ class TurnRunner:
                     yield item
 
     async def _work(
-        self, req: TurnRequest, silent: bool, drop: bool, send: MemoryObjectSendStream[Item]
+        self,
+        req: TurnRequest,
+        silent: bool,
+        drop: bool,
+        send: MemoryObjectSendStream[Item],
+        broken: bool = False,
     ) -> None:
         landed = False
 
@@ -139,6 +152,8 @@ class TurnRunner:
                 if turn.kind == "generation":
                     opening = say(req.language, "working")
                     emit(inv.event([adk.text_part(opening)], partial=True))
+                if broken:
+                    raise _Broken(_BROKEN_PAGE)
                 ids = [inv.call_id() for _ in turn.calls]
                 for call_id, call in zip(ids, turn.calls, strict=True):
                     emit(inv.event([adk.call_part(call_id, call.name, call.args)]))
@@ -154,6 +169,8 @@ class TurnRunner:
                     emit(*inv.text(turn.reply, streaming=req.streaming))
                 elif not req.streaming:
                     emit(inv.no_content())
+            except _Broken as exc:
+                emit(adk.error_frame("InternalServerError", str(exc)))
             except Exception as exc:
                 log.exception("turn failed in session %s", req.session.id)
                 emit(adk.error_frame(type(exc).__name__, "the local agent failed; see its log"))

@@ -62,7 +62,7 @@ def _is_tool_env(prefix: Path) -> Kind | None:
     for i, part in enumerate(parts[:-1]):
         if part == "pipx" and parts[i + 1] == "venvs":
             return "pipx"
-        if part == "uv" and parts[i + 1] == "tools":
+        if part == "tools" and "uv" in parts[max(0, i - 2) : i]:  # uv/tools, uv/data/tools
             return "uv tool"
     return None
 

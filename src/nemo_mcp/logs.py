@@ -11,7 +11,7 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-from nemo_mcp.redact import RedactingFilter
+from nemo_mcp.redact import RedactingFormatter
 
 LOG_FILE = "nemo-mcp.log"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -41,8 +41,7 @@ def setup_logging(config_dir: Path | None, level: str = "INFO") -> Path | None:
         except OSError:
             path = None
     for handler in handlers:
-        handler.setFormatter(logging.Formatter(FORMAT))
-        handler.addFilter(RedactingFilter())
+        handler.setFormatter(RedactingFormatter(logging.Formatter(FORMAT)))
         root.addHandler(handler)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,8 +1,9 @@
 """Keeping the token out of logs, errors and tool output.
 
 Every token the process learns is registered here; ``redact`` replaces any registered secret,
-and anything shaped like a NemoVideo token, with a placeholder. ``RedactingFilter`` applies it to
-every log record, so even a careless log line cannot leak a token. Tool output keeps claim tokens
+and anything shaped like a NemoVideo token, with a placeholder. ``RedactingFormatter`` applies it
+to every formatted log line (traceback included), so even a careless log line cannot leak a
+token. Tool output keeps claim tokens
 (``claims=False``): a claim link is the browser link the user is meant to get, and it never
 carries the API token.
 """
@@ -33,25 +34,26 @@ def redact(text: str, *, claims: bool = True) -> str:
     return (TOKEN_SHAPE if claims else API_TOKEN_SHAPE).sub(PLACEHOLDER, text)
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites a record's message (and arguments) with secrets removed."""
+class RedactingFormatter(logging.Formatter):
+    """Formats a record with ``inner``, then removes secrets from the whole text, traceback
+    included: redaction after assembly. The record itself is left alone, so a handler of
+    someone else's (a test's capture, a host's own logging) sees it as it was logged."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def __init__(self, inner: logging.Formatter | None = None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
         try:
-            message = record.getMessage()
+            text = self.inner.format(record)
         except Exception:  # a broken format string must not break logging
-            message = str(record.msg)
-        cleaned = redact(message)
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        record.msg, record.args = cleaned, None
-        return True
+            text = str(record.msg)
+        return redact(text)
 
 
 def install_log_redaction(logger: logging.Logger | None = None) -> None:
-    """Attach the filter to every handler of ``logger`` (the root logger by default)."""
+    """Make every handler of ``logger`` (the root logger by default) redact what it writes."""
     target = logger or logging.getLogger()
     for handler in target.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+        if not isinstance(handler.formatter, RedactingFormatter):
+            handler.setFormatter(RedactingFormatter(handler.formatter))

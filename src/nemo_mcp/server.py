@@ -27,6 +27,7 @@ from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.app import App
+from nemo_mcp.tools.edge import Edge
 from nemo_mcp.tools.registry import player, register
 from nemo_mcp.uploads import heic_available
 from nemo_mcp.words import user_message
@@ -106,6 +107,7 @@ def create_server(
         instructions=texts.instructions,
         lifespan=lifespan,
         extensions=[player(manifest, texts, media_url)],
+        middleware=[Edge()],
     )
     register(mcp, manifest, texts, running)
     return mcp

@@ -27,6 +27,15 @@ def _offline_words(result: dict[str, object]) -> dict[str, object]:
     return result
 
 
+async def _export(client: Client, **arguments: object) -> dict[str, object]:
+    """Export as an assistant does: call again while it answers 'running' (a loaded machine)."""
+    for _ in range(30):
+        result = structured(await client.call_tool("export_video", dict(arguments)))
+        if result["status"] != "running":
+            return result
+    raise AssertionError(f"still running: {result}")
+
+
 async def _edit(client: Client, message: str) -> dict[str, object]:
     result = structured(await client.call_tool("send_edit", {"message": message}))
     assert result["status"] == "done", result
@@ -48,7 +57,7 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         await _edit(client, "add the title 'Day One'")
         await _edit(client, "add the caption 'by the sea'")
         before = structured(await client.call_tool("get_timeline", {}))
-        first = structured(await client.call_tool("export_video", {}))
+        first = await _export(client)
         first_url = (data / "backend.url").read_text().strip()
     assert first["status"] == "done", first
     _offline_words(first)
@@ -64,7 +73,7 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         assert "Day One" in again["summary"] and "by the sea" in again["summary"]
         fourth = await _edit(client, "remove the title")
         after = structured(await client.call_tool("get_timeline", {}))
-        second = structured(await client.call_tool("export_video", {"download": False}))
+        second = await _export(client, download=False)
         credits = structured(await client.call_tool("check_credits", {}))
         second_url = (data / "backend.url").read_text().strip()
     assert second_url != first_url, "the restart got another port (yet found the project)"

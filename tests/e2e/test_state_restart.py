@@ -171,19 +171,25 @@ async def test_two_processes_noticing_a_dead_export_resume_it_once(
         for pid in _server_pids(workspace.config):
             os.kill(pid, signal.SIGKILL)
     workspace.env["NEMO_POLL_INTERVAL"] = "0.2"
-    # Every backend answer now takes a while, so the resumed export is surely still going when
-    # the second server asks (asking itself needs no backend call: both join the record).
-    workspace.backend.faults.update({"slow_ms": 700})
+    # Every backend answer now takes a while, so the export the first server to start takes
+    # over is surely still going when both ask (asking needs no backend call: both join it).
+    workspace.backend.faults.update({"slow_ms": 1500})
     answers: list[dict[str, Any]] = []
-    params = workspace.params()
-    async with Client(params, mode="legacy") as one, Client(params, mode="legacy") as two:
+    connected = 0
+    both = anyio.Event()
 
-        async def ask(client: Client) -> None:
+    async def server_asks() -> None:
+        nonlocal connected
+        async with Client(workspace.params(), mode="legacy") as client:
+            connected += 1
+            if connected == 2:
+                both.set()
+            await both.wait()
             answers.append(structured(await client.call_tool("export_video", {})))
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(ask, one)
-            tg.start_soon(ask, two)
+    async with anyio.create_task_group() as tg:  # both servers start at once, then both ask
+        tg.start_soon(server_asks)
+        tg.start_soon(server_asks)
     assert [a["status"] for a in answers] == ["done", "done"], answers
     assert {a["path"] for a in answers} == {answers[0]["path"]}
     assert workspace.backend.stats.count("render_submit") == 1

@@ -87,7 +87,7 @@ async def test_a_midstream_error_with_no_change_fails_without_the_backends_words
     async with flow_env(settings, manifest, router) as env:
         with pytest.raises(EditFailed) as info:
             await flow(env).run(await env.job("edit", EditRequest(text="x")))
-    assert info.value.reason == "The backend could not finish the request."
+    assert info.value.reason.startswith("The backend could not finish the request")
     assert "GPU" not in str(info.value)
 
 

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import struct
+import time
 import uuid
 import wave
 from dataclasses import dataclass, field
@@ -179,14 +180,21 @@ class User:
         }
         return await self.http.post("/api/render/proxy/lambda", json=body, headers=self.headers)
 
-    async def wait_render(self, render_id: str, wait: float = 60) -> dict[str, Any]:
-        """The job once it finished (the backend holds the answer: no polling, no sleeps)."""
-        answer = await self.http.get(
-            f"/api/render/proxy/lambda/{render_id}",
-            params={"wait": wait},
-            headers=self.headers,
-            timeout=wait + 10,
-        )
-        assert answer.status_code == 200, answer.text
-        result: dict[str, Any] = answer.json()
-        return result
+    async def wait_render(self, render_id: str, wait: float = 180) -> dict[str, Any]:
+        """The job once it finished (the backend holds each answer up to 30 s: no sleeps here).
+
+        ``wait`` is generous because a loaded machine renders slowly; a passing run never waits
+        for it."""
+        deadline = time.monotonic() + wait
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            answer = await self.http.get(
+                f"/api/render/proxy/lambda/{render_id}",
+                params={"wait": left},
+                headers=self.headers,
+                timeout=left + 10,
+            )
+            assert answer.status_code == 200, answer.text
+            result: dict[str, Any] = answer.json()
+            if result.get("status") in ("completed", "failed") or left == 0:
+                return result

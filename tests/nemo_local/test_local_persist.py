@@ -25,6 +25,15 @@ from .conftest import fast_config
 from .local_backend_helpers import User, jpeg
 
 
+async def _until_saved(data: Path, text: str) -> None:
+    """The writer task saves in the background: wait (briefly) until the file shows ``text``."""
+    import anyio
+
+    with anyio.fail_after(10):
+        while text not in (data / STATE_FILE).read_text():
+            await anyio.sleep(0.02)
+
+
 def _keeping(data: Path, **changes: object):  # type: ignore[no-untyped-def]
     return start_in_thread(fast_config(data, keep_state=True, **changes))
 
@@ -36,6 +45,7 @@ async def test_a_restart_on_another_port_finds_token_session_media_and_render(
         async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
             user = await User.create(http)
             media = await user.upload(("a.jpg", jpeg()))
+            await _until_saved(tmp_path, media[0]["media_id"])  # written while it runs
             await user.send("animate this image")
             draft = await user.draft()
             render = await user.submit_render("r1")
@@ -153,3 +163,35 @@ def test_state_prune_tidies_the_offline_folder(tmp_path: Path) -> None:
     assert read_state(data)["store"]["sessions"] == []
     with _keeping(data):
         assert "in use by `serve --local`" in state_command("--prune")
+
+
+def test_the_command_keeps_state_in_its_data_dir_and_refuses_a_second_owner(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "nemo_mcp", "local-backend", "--keep-state"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and "--keep-state needs --data-dir" in refused.stderr
+    with _keeping(tmp_path) as running:
+        second = subprocess.run(
+            [*command, "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert second.returncode == 1, second.stderr
+        assert "another local backend keeps its state" in second.stderr
+        assert (tmp_path / "backend.url").read_text().strip() == running.url
+
+
+async def test_a_state_that_does_not_fit_is_set_aside_and_the_backend_starts(
+    tmp_path: Path,
+) -> None:
+    broken = {"format": 1, "store": {"accounts": [{"id": "a", "unknown_field": 1}]}}
+    (tmp_path / STATE_FILE).write_text(json.dumps(broken))
+    with _keeping(tmp_path) as backend:
+        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as http:
+            user = await User.create(http)
+            assert (await user.balance())["available"] > 0
+    assert json.loads((tmp_path / "state.bad").read_text()) == broken
+    assert len(read_state(tmp_path)["store"]["accounts"]) == 1

@@ -60,7 +60,9 @@ async def test_photos_and_song_render_to_h264_aac_mp4(tmp_path: Path, user: User
     early = await user.http.get("/api/render/proxy/render_scenario/download", headers=user.headers)
     done = await user.wait_render("render_scenario")
     assert (early.status_code, early.json()["code"]) == (409, 409), "not finished yet"
-    assert set(done) >= {"id", "status", "progress", "output"} and "code" not in done, "bare"
+    assert set(done) >= {"id", "status", "progress", "output"} and "code" not in done, (
+        f"bare: {done}"
+    )
     assert (done["status"], done["progress"]) == ("completed", 100), done
     output = done["output"]
     assert output["url"].endswith("/files/renders/render_scenario.mp4")

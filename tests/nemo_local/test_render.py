@@ -27,13 +27,13 @@ from nemo_local.encode import (
     render_draft,
     wrap_text,
 )
-from nemo_local.filtergraph import (
+from nemo_local.filtergraph import build_command
+from nemo_local.render_plan import (
     Caption,
     MediaInfo,
     RenderError,
     RenderPlan,
     Role,
-    build_command,
     canvas_size,
     needed_media,
     plan_render,

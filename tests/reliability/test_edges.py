@@ -125,3 +125,28 @@ async def test_out_of_credits_is_words_with_a_link_and_no_traceback(
     assert_plain_words(said)
     assert not _log_problems("out of credits", caplog.records)
     figures["faults injected (out of credits)"] += 1
+
+
+ARGUMENT_CASES = [
+    ("send_edit", {"message": 7}, "`message`"),
+    ("send_edit", {}, "`message`"),
+    ("upload_media", {"paths": "a.jpg"}, "`paths`"),
+    ("upload_media", {"paths": [None, 3]}, "`paths.0`"),
+    ("export_video", {"download": "maybe"}, "`download`"),
+    ("send_edit", {"message": ["nmv_usr_PASTEDintoTHEwrongFIELD123"]}, "`message`"),
+]
+
+
+async def test_arguments_a_tool_does_not_take_are_named_in_plain_words(
+    open_live: Any, figures: Counter[str]
+) -> None:
+    """The SDK refuses them before the tool runs; the edge rewrites pydantic's text (a class
+    name, the rejected value, a link) into words naming the field, and removes secrets."""
+    async with open_live() as live:
+        for tool, arguments, field in ARGUMENT_CASES:
+            result = await live.call(tool, arguments)
+            said = text_of(result)
+            assert result.is_error and field in said and "does not take" in said, said
+            assert_plain_words(said)
+            assert "PASTED" not in said
+            figures["bad inputs tried (tool arguments)"] += 1

@@ -45,6 +45,7 @@ FAULTS: dict[str, dict[str, Any]] = {
     "lost_session": {"lose_session": True},
     "dropped_stream": {"drop_next_stream": True},
     "heartbeats_only": {"heartbeat_only_seconds": 2.5},
+    "stream_error": {"error_next_stream": True},
     "failed_render": {"fail_next_render": True},
     "export_blocked": {"block_export": True},
     "download_cut": {"cut_download_next": 2},
@@ -197,7 +198,7 @@ async def test_every_fault_with_every_tool(
                 problems.append(f"{where}: partial files left: {parts}")
             problems += _log_problems(where, caplog.records)
             figures["fault cells"] += 1
-            figures[f"faults injected ({tool})"] += 1
+            figures[f"matrix cells ({tool})"] += 1
         for video in sorted(live.out.glob("*.mp4")):
             assert read_mp4(video)["frames"] > 0, f"{video} is not a whole MP4"
             figures["exported MP4s read back whole"] += 1

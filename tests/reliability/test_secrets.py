@@ -10,11 +10,17 @@ the claim link (that link is the product) and never in the log.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
+import threading
+import urllib.request
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from nemo_mcp.logs import LOG_FILE, setup_logging
 from nemo_mcp.samples import make_photo
@@ -29,8 +35,44 @@ SPOILERS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+class Cdn:
+    """A CDN stand-in on another loopback port: serves the backend's render files, and keeps
+    the headers of every request it gets."""
+
+    def __init__(self, origin: str) -> None:
+        seen: list[dict[str, str]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                seen.append(dict(self.headers.items()))
+                with urllib.request.urlopen(origin + self.path, timeout=10) as answer:
+                    body = answer.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.seen = seen
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+OWN_TOKEN = "SENTINEL-own-token-0123456789-not-token-shaped"
+"""A user's own token that no pattern would catch: only its registration as a secret hides it."""
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "own"])
 async def test_the_token_appears_only_in_its_cache_and_the_api_header(
-    open_live: Any, live_settings: Any, figures: Counter[str]
+    open_live: Any, live_settings: Any, backend: Any, kind: str, figures: Counter[str]
 ) -> None:
     root = logging.getLogger()
     saved = (root.level, list(root.handlers))
@@ -42,9 +84,14 @@ async def test_the_token_appears_only_in_its_cache_and_the_api_header(
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append(message or "")
 
+    overrides: dict[str, Any] = {}
+    if kind == "own":
+        backend.grant_token(OWN_TOKEN)
+        overrides["token"] = OWN_TOKEN
+    cdn = Cdn(backend.url)
     try:
-        async with open_live() as live:
-            live.backend.faults.update({"echo_headers": True})
+        async with open_live(**overrides) as live:
+            live.backend.faults.update({"echo_headers": True, "files_base_url": cdn.url})
 
             async def call(tool: str, arguments: dict[str, Any] | None = None) -> Any:
                 result = await live.client.call_tool(
@@ -73,6 +120,7 @@ async def test_the_token_appears_only_in_its_cache_and_the_api_header(
                 figures["faults injected (secrets)"] += 1
             recent = live.backend.stats.snapshot()["recent"]
     finally:
+        cdn.close()
         logging.shutdown()
         root.handlers[:] = saved[1]
         root.setLevel(saved[0])
@@ -80,7 +128,8 @@ async def test_the_token_appears_only_in_its_cache_and_the_api_header(
     cache = live_settings.config_dir / "state.db"
     assert cache.stat().st_mode & 0o777 == 0o600
     with sqlite3.connect(cache) as db:
-        (token,) = db.execute("SELECT token FROM tokens").fetchone()
+        cached = [row[0] for row in db.execute("SELECT token FROM tokens")]
+    token = OWN_TOKEN if kind == "own" else cached[0]
     assert token and len(token) > 20
     logs = Path(log_path).read_text()
     assert logs, "the server did log"
@@ -92,7 +141,43 @@ async def test_the_token_appears_only_in_its_cache_and_the_api_header(
         assert token[8:20] not in text, f"a piece of the token leaked into the {place}"
         assert "nmv_usr_" not in text.replace("nmv_usr_[", ""), f"a token shape in the {place}"
     assert "clm_" not in logs, "the claim token leaked into the log"
+    assert cdn.seen, "the MP4 came from the CDN stand-in"
+    for headers in cdn.seen:
+        assert "Authorization" not in headers and token not in json.dumps(headers)
+        assert not any(name.lower().startswith("x-skill") for name in headers)
     api_paths = [r for r in recent if r["path"].startswith(("/api/", "/run_sse"))]
     assert all(r["authorization"] for r in api_paths if r["route"] != "anonymous_token")
     assert (live_settings.config_dir / LOG_FILE).exists()
     figures["secret checks passed"] += 1
+
+
+def test_log_redaction_leaves_the_record_alone_for_other_handlers() -> None:
+    """Redaction happens on the formatted line, traceback included; a second handler on the
+    same logger (a test's capture, a host's logging) still sees the record as it was logged."""
+    import io
+
+    from nemo_mcp.redact import RedactingFormatter, register_secret
+
+    secret = "own-secret-value-0123456789"
+    register_secret(secret)
+    ours, theirs = io.StringIO(), []
+    logger = logging.getLogger("nemo_mcp.test_redaction")
+    redacting = logging.StreamHandler(ours)
+    redacting.setFormatter(RedactingFormatter(logging.Formatter("%(message)s")))
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            theirs.append(record)
+
+    logger.addHandler(redacting)
+    logger.addHandler(Keep())
+    try:
+        try:
+            raise ValueError(f"failed with {secret}")
+        except ValueError:
+            logger.exception("calling with %s", secret)
+    finally:
+        logger.handlers.clear()
+    assert secret not in ours.getvalue() and "Traceback" in ours.getvalue()
+    (record,) = theirs
+    assert record.exc_info is not None and secret in record.getMessage()

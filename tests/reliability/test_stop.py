@@ -71,7 +71,9 @@ def test_ctrl_c_stops_the_server_in_a_terminal(
             proc.kill()
             proc.communicate()
         os.close(master)
-    assert proc.returncode in (0, 130), err.decode()
+    # 130 from our handler; -SIGINT when the signal beat Python's own start-up (the shell shows
+    # that as 130 too): either way the process stopped at once.
+    assert proc.returncode in (0, 130, -signal.SIGINT), err.decode()
     assert took < STOP_GRACE_S + 3, f"stopped after {took:.1f} s"
     assert b"Traceback" not in err, err.decode()
     figures["Ctrl-C stops"] += 1

@@ -20,7 +20,7 @@ from nemo_mcp.store import (
     SQLiteStore,
     TokenRecord,
 )
-from nemo_mcp.store.sqlite import MIGRATIONS
+from nemo_mcp.store.sqlite_schema import MIGRATIONS
 from tests.store.conftest import SCOPE, job
 
 

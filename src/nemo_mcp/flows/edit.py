@@ -164,7 +164,11 @@ class EditFlow:
         changes = diff(before, after)
         text = gui.translate(gui.strip_trailing_glitch(turn.text)).strip()
         if turn.error and not changes:
-            raise EditFailed("The backend could not finish the request.", reply=text)
+            raise EditFailed(
+                "The backend could not finish the request, and the project did not change. "
+                "Try again in a moment.",
+                reply=text,
+            )
         if turn.error:
             text = (text + "\n" if text else "") + "(The backend reported a problem at the end.)"
         return _result(text or describe_changes(before, after), after, changes)

@@ -165,7 +165,9 @@ class ExportFlow:
         raise RenderFailed("the render failed twice")
 
     async def _completed(self, record: RenderRecord, render: RenderJob) -> RenderRecord:
-        done = replace(record, status="completed", url=render.url)
+        # Offline, the URL names this run's port; the download route finds the render after a
+        # restart on any port, so that is what is kept.
+        done = replace(record, status="completed", url=None if self.client.offline else render.url)
         await self.store.save_render(self.client.scope, done)
         return done
 

@@ -4,8 +4,7 @@ Several servers (one per skill in one Claude Desktop) open the same file at once
 (readers never wait for the writer), a busy timeout (writers queue instead of failing), and every
 change in one ``BEGIN IMMEDIATE`` transaction (no read-modify-write between processes). The file
 holds tokens, so it is created with mode 0600 (SQLite gives its ``-wal`` and ``-shm`` files the same
-mode). The schema has a version (``PRAGMA user_version``) and a list of migrations; the first one
-imports the JSON files earlier versions kept (``legacy.py``).
+mode). The schema and its migrations are in ``sqlite_schema``.
 
 Calls run in a worker thread (a query may wait on another process's lock) over one connection
 guarded by a lock. The file is opened on first use, not at start-up.
@@ -25,11 +24,9 @@ from typing import Any, TypeVar, cast
 
 import anyio
 
-from nemo_mcp.store import legacy
 from nemo_mcp.store.base import Housekeeping, Retention
 from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import (
-    ACTIVE_STATES,
     FINISHED_STATES,
     JobKind,
     JobRecord,
@@ -39,90 +36,22 @@ from nemo_mcp.store.records import (
     SessionRecord,
     TokenRecord,
 )
+from nemo_mcp.store.sqlite_schema import (
+    ACTIVE_SQL,
+    JOB_COLUMNS,
+    SCOPE_WHERE,
+    UPDATABLE,
+    job_from_row,
+    migrate,
+    placeholders,
+    prune_rules,
+    scope_args,
+)
 
 STATE_FILE = "state.db"
 SECRET_MODE = 0o600
 BUSY_TIMEOUT_S = 15.0
 T = TypeVar("T")
-
-SCHEMA_V1 = """
-CREATE TABLE tokens (
-    backend TEXT NOT NULL, user_key TEXT NOT NULL, token TEXT NOT NULL,
-    expires_at REAL NOT NULL, client_id TEXT NOT NULL, PRIMARY KEY (backend, user_key));
-CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL);
-CREATE TABLE sessions (
-    backend TEXT NOT NULL, user_key TEXT NOT NULL, skill TEXT NOT NULL,
-    session_id TEXT NOT NULL, task_id TEXT NOT NULL, bind_id TEXT, language TEXT NOT NULL,
-    created_at REAL NOT NULL, PRIMARY KEY (backend, user_key, skill));
-CREATE TABLE renders (
-    backend TEXT NOT NULL, user_key TEXT NOT NULL, skill TEXT NOT NULL,
-    session_id TEXT NOT NULL, render_id TEXT NOT NULL, draft_digest TEXT NOT NULL,
-    submitted_at REAL NOT NULL, status TEXT NOT NULL, url TEXT, polls INTEGER NOT NULL,
-    PRIMARY KEY (backend, user_key, skill, session_id));
-CREATE TABLE jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-    backend TEXT NOT NULL, user_key TEXT NOT NULL, skill TEXT NOT NULL,
-    kind TEXT NOT NULL, key TEXT NOT NULL, label TEXT NOT NULL, status TEXT NOT NULL,
-    request TEXT NOT NULL, result TEXT, error TEXT, message TEXT NOT NULL,
-    percent REAL NOT NULL, reported INTEGER NOT NULL, owner TEXT, heartbeat_at REAL NOT NULL,
-    created_at REAL NOT NULL, started_at REAL, finished_at REAL);
-CREATE INDEX jobs_by_scope ON jobs (backend, user_key, skill, kind, status);
-CREATE TABLE handoffs (
-    job_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, digest TEXT NOT NULL,
-    sent_at REAL NOT NULL);
-"""
-
-JOB_COLUMNS = (
-    "id", "kind", "key", "label", "status", "request", "result", "error", "message", "percent",
-    "reported", "owner", "heartbeat_at", "created_at", "started_at", "finished_at",
-)  # fmt: skip
-UPDATABLE = frozenset(JOB_COLUMNS) - {"id", "kind", "key"}
-SCOPE_WHERE = "backend = ? AND user_key = ? AND skill = ?"
-ACTIVE_SQL = "('queued', 'running')"
-
-
-def _scope_args(scope: Scope) -> tuple[str, str, str]:
-    return scope.backend, scope.user, scope.skill
-
-
-def _in(values: Sequence[str]) -> str:
-    return "(" + ", ".join("?" for _ in values) + ")"
-
-
-def _job(row: sqlite3.Row) -> JobRecord:
-    scope = Scope(row["backend"], row["user_key"], row["skill"])
-    fields = {name: row[name] for name in JOB_COLUMNS}
-    fields["reported"] = bool(fields["reported"])
-    return JobRecord(scope=scope, seq=row["seq"], **fields)
-
-
-def _create_v1(db: sqlite3.Connection, config_dir: Path) -> None:
-    for statement in SCHEMA_V1.split(";"):
-        if statement.strip():
-            db.execute(statement)
-    legacy.import_json(db, config_dir)
-
-
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, Path], None], ...] = (_create_v1,)
-"""Schema version N is reached by running MIGRATIONS[N - 1]; append, never edit."""
-
-
-def _migrate(db: sqlite3.Connection, config_dir: Path) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            # Another process may have migrated while we waited for the lock.
-            if db.execute("PRAGMA user_version").fetchone()[0] >= number:
-                db.execute("COMMIT")
-                continue
-            migration(db, config_dir)
-            db.execute(f"PRAGMA user_version = {number}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    legacy.remove_imported(config_dir)
 
 
 class SQLiteStore:
@@ -153,7 +82,7 @@ class SQLiteStore:
         db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        _migrate(db, self.path.parent)
+        migrate(db, self.path.parent)
         return db
 
     def _locked(self, fn: Callable[..., T], *args: Any) -> T:
@@ -244,7 +173,7 @@ class SQLiteStore:
             row = db.execute(
                 "SELECT session_id, task_id, bind_id, language, created_at FROM sessions "
                 f"WHERE {SCOPE_WHERE}",
-                _scope_args(scope),
+                scope_args(scope),
             ).fetchone()
             return SessionRecord(*row) if row else None
 
@@ -253,11 +182,11 @@ class SQLiteStore:
     async def save_session(self, scope: Scope, record: SessionRecord | None) -> None:
         def write(db: sqlite3.Connection) -> None:
             with self._write(db):
-                db.execute(f"DELETE FROM sessions WHERE {SCOPE_WHERE}", _scope_args(scope))
+                db.execute(f"DELETE FROM sessions WHERE {SCOPE_WHERE}", scope_args(scope))
                 if record is not None:
                     db.execute(
                         "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (*_scope_args(scope), record.session_id, record.task_id,
+                        (*scope_args(scope), record.session_id, record.task_id,
                          record.bind_id, record.language, record.created_at),
                     )  # fmt: skip
 
@@ -269,7 +198,7 @@ class SQLiteStore:
             row = db.execute(
                 "SELECT render_id, session_id, draft_digest, submitted_at, status, url, polls "
                 f"FROM renders WHERE {SCOPE_WHERE} AND session_id = ?",
-                (*_scope_args(scope), session_id),
+                (*scope_args(scope), session_id),
             ).fetchone()
             return RenderRecord(*row) if row else None
 
@@ -280,7 +209,7 @@ class SQLiteStore:
             with self._write(db):
                 db.execute(
                     "INSERT OR REPLACE INTO renders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*_scope_args(scope), record.session_id, record.render_id,
+                    (*scope_args(scope), record.session_id, record.render_id,
                      record.draft_digest, record.submitted_at, record.status, record.url,
                      record.polls),
                 )  # fmt: skip
@@ -292,7 +221,7 @@ class SQLiteStore:
             with self._write(db):
                 db.execute(
                     f"DELETE FROM renders WHERE {SCOPE_WHERE} AND render_id = ?",
-                    (*_scope_args(scope), render_id),
+                    (*scope_args(scope), render_id),
                 )
 
         await self._run(write)
@@ -300,7 +229,7 @@ class SQLiteStore:
     # -- jobs ----------------------------------------------------------------------------
     async def add_job(self, record: JobRecord, *, serial: bool) -> tuple[JobRecord, bool]:
         def add(db: sqlite3.Connection) -> tuple[JobRecord, bool]:
-            scope = _scope_args(record.scope)
+            scope = scope_args(record.scope)
             with self._write(db):
                 same = db.execute(
                     f"SELECT * FROM jobs WHERE {SCOPE_WHERE} AND kind = ? AND key = ? "
@@ -308,7 +237,7 @@ class SQLiteStore:
                     (*scope, record.kind, record.key),
                 ).fetchone()
                 if same is not None:
-                    return _job(same), True
+                    return job_from_row(same), True
                 status, owner = record.status, record.owner
                 if (
                     serial
@@ -325,18 +254,18 @@ class SQLiteStore:
                     values["started_at"] = None
                 names = ", ".join(("backend", "user_key", "skill", *values))
                 cursor = db.execute(
-                    f"INSERT INTO jobs ({names}) VALUES {_in([*scope, *values])}",
+                    f"INSERT INTO jobs ({names}) VALUES {placeholders([*scope, *values])}",
                     (*scope, *values.values()),
                 )
                 row = db.execute("SELECT * FROM jobs WHERE seq = ?", (cursor.lastrowid,))
-                return _job(row.fetchone()), False
+                return job_from_row(row.fetchone()), False
 
         return await self._run(add)
 
     async def job(self, job_id: str) -> JobRecord | None:
         def read(db: sqlite3.Connection) -> JobRecord | None:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            return _job(row) if row else None
+            return job_from_row(row) if row else None
 
         return await self._run(read)
 
@@ -349,16 +278,16 @@ class SQLiteStore:
         unreported: bool = False,
     ) -> list[JobRecord]:
         def read(db: sqlite3.Connection) -> list[JobRecord]:
-            sql, args = f"SELECT * FROM jobs WHERE {SCOPE_WHERE}", list(_scope_args(scope))
+            sql, args = f"SELECT * FROM jobs WHERE {SCOPE_WHERE}", list(scope_args(scope))
             if kinds:
-                sql += f" AND kind IN {_in(kinds)}"
+                sql += f" AND kind IN {placeholders(kinds)}"
                 args += kinds
             if states:
-                sql += f" AND status IN {_in(states)}"
+                sql += f" AND status IN {placeholders(states)}"
                 args += states
             if unreported:
                 sql += " AND reported = 0"
-            return [_job(row) for row in db.execute(sql + " ORDER BY seq", args)]
+            return [job_from_row(row) for row in db.execute(sql + " ORDER BY seq", args)]
 
         return await self._run(read)
 
@@ -380,7 +309,7 @@ class SQLiteStore:
 
     async def claim_next(self, scope: Scope, kind: JobKind, owner: str) -> JobRecord | None:
         def claim(db: sqlite3.Connection) -> JobRecord | None:
-            args = (*_scope_args(scope), kind)
+            args = (*scope_args(scope), kind)
             with self._write(db):
                 if db.execute(
                     f"SELECT 1 FROM jobs WHERE {SCOPE_WHERE} AND kind = ? AND status = 'running'",
@@ -400,7 +329,7 @@ class SQLiteStore:
                     "heartbeat_at = ? WHERE seq = ?",
                     (owner, now, now, row["seq"]),
                 )
-                return _job(
+                return job_from_row(
                     db.execute("SELECT * FROM jobs WHERE seq = ?", (row["seq"],)).fetchone()
                 )
 
@@ -416,7 +345,9 @@ class SQLiteStore:
                 )
                 if cursor.rowcount != 1:
                     return None
-                return _job(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+                return job_from_row(
+                    db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                )
 
         return await self._run(adopt)
 
@@ -426,17 +357,17 @@ class SQLiteStore:
         def take(db: sqlite3.Connection) -> list[JobRecord]:
             sql = (
                 f"SELECT * FROM jobs WHERE {SCOPE_WHERE} AND reported = 0 "
-                f"AND status IN {_in(FINISHED_STATES)}"
+                f"AND status IN {placeholders(FINISHED_STATES)}"
             )
-            args: list[object] = [*_scope_args(scope), *FINISHED_STATES]
+            args: list[object] = [*scope_args(scope), *FINISHED_STATES]
             if kinds:
-                sql += f" AND kind IN {_in(kinds)}"
+                sql += f" AND kind IN {placeholders(kinds)}"
                 args += kinds
             if ids:
-                sql += f" AND id IN {_in(ids)}"
+                sql += f" AND id IN {placeholders(ids)}"
                 args += ids
             with self._write(db):
-                taken = [_job(row) for row in db.execute(sql + " ORDER BY seq", args)]
+                taken = [job_from_row(row) for row in db.execute(sql + " ORDER BY seq", args)]
                 db.executemany(
                     "UPDATE jobs SET reported = 1 WHERE seq = ?", [(j.seq,) for j in taken]
                 )
@@ -466,27 +397,7 @@ class SQLiteStore:
     # -- housekeeping --------------------------------------------------------------------
     async def prune(self, retention: Retention, *, dry_run: bool = False) -> Housekeeping:
         def prune(db: sqlite3.Connection) -> Housekeeping:
-            now = time.time()
-            finished = _in(FINISHED_STATES)
-            rules: dict[str, tuple[str, tuple[object, ...]]] = {
-                "jobs": (
-                    f"FROM jobs WHERE status IN {finished} AND "
-                    "((reported = 1 AND finished_at < ?) OR (reported = 0 AND finished_at < ?))",
-                    (
-                        *FINISHED_STATES,
-                        now - retention.reported_jobs_s,
-                        now - retention.unreported_jobs_s,
-                    ),
-                ),  # fmt: skip
-                "stuck_jobs": (
-                    f"FROM jobs WHERE status IN {_in(ACTIVE_STATES)} AND heartbeat_at < ? "
-                    "AND created_at < ?",
-                    (*ACTIVE_STATES, now - retention.stuck_jobs_s, now - retention.stuck_jobs_s),
-                ),
-                "renders": ("FROM renders WHERE submitted_at < ?", (now - retention.renders_s,)),
-                "tokens": ("FROM tokens WHERE expires_at < ?", (now,)),
-                "leases": ("FROM leases WHERE expires_at < ?", (now,)),
-            }
+            rules = prune_rules(retention, time.time())
             counts: dict[str, int] = {}
             with self._write(db):
                 for name, (where, args) in rules.items():
