@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import anyio
+import pytest
 
 from nemo_mcp.store import (
     RenderRecord,
@@ -167,3 +168,45 @@ async def test_two_connections_never_lose_a_write(tmp_path: Path) -> None:
         assert await stores[0].session(Scope("api", "", f"skill-{i}")) is not None
     for store in stores:
         await store.close()
+
+
+def test_many_processes_opening_a_fresh_folder_at_once_all_get_in(tmp_path: Path) -> None:
+    """The switch to WAL is raced by every opener of a fresh file; none may be told "locked"."""
+    import multiprocessing
+
+    for attempt in range(2):
+        folder = tmp_path / f"fresh-{attempt}"
+        with multiprocessing.get_context("spawn").Pool(6) as pool:
+            opened = pool.map(_open_and_write, [(folder, f"skill-{i}") for i in range(6)])
+        assert opened == [True] * 6
+
+
+def _open_and_write(job: tuple[Path, str]) -> bool:
+    folder, skill = job
+
+    async def run() -> bool:
+        store = SQLiteStore.in_folder(folder)
+        await store.save_session(Scope("api", "", skill), SessionRecord(skill, "t"))
+        await store.close()
+        return True
+
+    return anyio.run(run)
+
+
+def test_a_lost_race_for_the_switch_to_wal_is_waited_out() -> None:
+    """SQLite tells the loser of that race "locked" without calling its busy handler."""
+    from nemo_mcp.store.sqlite_schema import use_wal
+
+    class Racing:
+        tries = 0
+
+        def execute(self, sql: str) -> None:
+            self.tries += 1
+            if self.tries < 3:
+                raise sqlite3.OperationalError("database is locked")
+
+    db = Racing()
+    use_wal(db, timeout=5)  # type: ignore[arg-type]
+    assert db.tries == 3
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        use_wal(Racing(), timeout=0)  # type: ignore[arg-type]

@@ -46,6 +46,7 @@ from nemo_mcp.store.sqlite_schema import (
     placeholders,
     prune_rules,
     scope_args,
+    use_wal,
 )
 
 STATE_FILE = "state.db"
@@ -80,7 +81,7 @@ class SQLiteStore:
         )
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
+        use_wal(db, self._busy_timeout)
         db.execute("PRAGMA synchronous = NORMAL")
         migrate(db, self.path.parent)
         return db

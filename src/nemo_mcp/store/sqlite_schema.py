@@ -1,4 +1,4 @@
-"""The SQLite store's schema, its migrations and how a row becomes a record.
+"""The SQLite store's schema, its migrations, its journal mode and how a row becomes a record.
 
 The schema has a version (``PRAGMA user_version``) and a list of migrations, each run once in its
 own ``BEGIN IMMEDIATE`` transaction, so two processes opening a fresh folder at once migrate it
@@ -8,6 +8,7 @@ once. The first migration imports the JSON files earlier versions kept (``legacy
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -117,3 +118,20 @@ def prune_rules(retention: Retention, now: float) -> dict[str, tuple[str, tuple[
         "tokens": ("FROM tokens WHERE expires_at < ?", (now,)),
         "leases": ("FROM leases WHERE expires_at < ?", (now,)),
     }
+
+
+WAL_RETRY_S = 0.02
+
+
+def use_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL. Several processes opening a fresh file race for the switch, and SQLite
+    answers the loser "database is locked" at once, without its busy handler: wait here."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
