@@ -9,6 +9,8 @@ from typing import Any
 import anyio
 import pytest
 
+from nemo_mcp.jobs import JobManager
+from nemo_mcp.store import Scope
 from tests.fakes.backend import FakeBackend, envelope, held, reply
 
 
@@ -54,6 +56,37 @@ async def test_an_empty_message_is_refused(
     async with open_session() as s:
         words = await s.error("send_edit", {"message": message})
     assert "The message is empty" in words and fake.count("run_sse") == 0
+
+
+async def test_status_never_answers_with_the_timeline_while_a_result_waits(
+    open_session: Any, fake: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edit ends just after 'status' looked for finished results: the answer must not be the
+    bare timeline (as if nothing had happened); the result comes with this answer or the next."""
+    release = anyio.Event()
+    fake.fail("run_sse", held(release, reply("All done.")))
+    take = JobManager.take_finished
+    racing = {"on": False}
+
+    async def take_then_the_edit_ends(self: JobManager, scope: Scope, **kw: Any) -> Any:
+        taken = await take(self, scope, **kw)
+        if racing["on"] and not taken:
+            release.set()
+            with anyio.fail_after(5):
+                while await self.active(scope, "edit"):
+                    await anyio.sleep(0.01)
+        return taken
+
+    monkeypatch.setattr(JobManager, "take_finished", take_then_the_edit_ends)
+    async with open_session(tool_wait=0.3) as s:
+        first = await s.data("send_edit", {"message": "make a long video"})
+        racing["on"] = True
+        status = await s.data("send_edit", {"message": "status"})
+        racing["on"] = False
+        after = await s.data("send_edit", {"message": "status"})
+    assert first["status"] == "running"
+    assert status["intent"] == "edit" and status["job_id"] == first["job_id"], status
+    assert "All done." in (status["reply"], after["reply"])
 
 
 async def test_a_long_edit_hands_off_is_joined_and_reported_later(

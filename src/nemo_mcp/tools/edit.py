@@ -94,10 +94,13 @@ async def status(call: Call) -> EditResult:
     active = await app.jobs.active(app.scope, "edit")
     if active and not await _unreported_edits(call):
         await app.jobs.wait(active[0].id, call.remaining(), call.progress)
+    # Read what runs before taking what finished: a job that ends between the two reads is
+    # then taken (never both missed, which would answer with the timeline and no result).
+    active = await app.jobs.active(app.scope, "edit")
     finished = await app.jobs.take_finished(app.scope, kinds=["edit"])
     if finished:
         return _all_finished(call, finished)
-    if active := await app.jobs.active(app.scope, "edit"):
+    if active:
         return await edit_outcome(call, active[0])
     timeline = summarize(parse_draft(await app.client.state()))
     lines = [timeline]
