@@ -128,7 +128,8 @@ class ApiHttp:
     @property
     def _client(self) -> httpx.AsyncClient:
         """Made at the first request, not at start-up: httpx is imported then, and making a
-        client loads the TLS trust store (tens of ms); ``initialize`` needs neither."""
+        client loads the TLS trust store (tens of ms); ``initialize`` needs neither. Offline,
+        every request goes to the embedded backend over plain HTTP on loopback: no trust store."""
         if self._made is None:
             import httpx
 
@@ -139,6 +140,7 @@ class ApiHttp:
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
                 trust_env=not self.offline,
+                verify=not self.offline,
             )
         return self._made
 
