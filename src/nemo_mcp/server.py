@@ -9,10 +9,10 @@ Jobs a previous process left behind are recovered in the background, so start-up
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -48,6 +48,28 @@ class Running:
         if self.app is None:
             raise LookupError("the server is not running")
         return self.app
+
+
+T = TypeVar("T")
+
+
+def skill_server(
+    manifest: Manifest,
+    texts: ToolTexts,
+    lifespan: Callable[[MCPServer[T]], AbstractAsyncContextManager[T]],
+    media_url: Callable[[], str | None],
+) -> MCPServer[T]:
+    """The MCPServer every transport serves (stdio here, HTTP in ``remote``): one skill's words,
+    the player App, and the edge every answer passes on its way out."""
+    return MCPServer(
+        name="nemo-mcp",
+        title=manifest.display_name,
+        version=__version__,
+        instructions=texts.instructions,
+        lifespan=lifespan,
+        extensions=[player(manifest, texts, media_url)],
+        middleware=[Edge()],
+    )
 
 
 def create_server(
@@ -100,15 +122,7 @@ def create_server(
             return running.app.settings.api_url
         return None if local_data_dir is not None else settings.api_url
 
-    mcp: MCPServer[App] = MCPServer(
-        name="nemo-mcp",
-        title=manifest.display_name,
-        version=__version__,
-        instructions=texts.instructions,
-        lifespan=lifespan,
-        extensions=[player(manifest, texts, media_url)],
-        middleware=[Edge()],
-    )
+    mcp = skill_server(manifest, texts, lifespan, media_url)
     register(mcp, manifest, texts, running)
     return mcp
 

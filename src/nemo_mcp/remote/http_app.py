@@ -35,12 +35,13 @@ from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
+from nemo_mcp.server import skill_server
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.app import App
-from nemo_mcp.tools.registry import player, register
+from nemo_mcp.tools.registry import register
 from nemo_mcp.uploads import heic_available
 
 log = logging.getLogger("nemo_mcp.remote")
@@ -87,14 +88,7 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
         yield shared.need()
 
     texts = ToolTexts.for_manifest(manifest, settings, offline=False, heic=heic_available())
-    mcp: MCPServer[Users] = MCPServer(
-        name="nemo-mcp",
-        title=manifest.display_name,
-        version=__version__,
-        instructions=texts.instructions,
-        lifespan=mcp_lifespan,
-        extensions=[player(manifest, texts, lambda: settings.api_url)],
-    )
+    mcp = skill_server(manifest, texts, mcp_lifespan, lambda: settings.api_url)
 
     def current() -> App:
         return shared.need().current()
