@@ -136,6 +136,10 @@ class Faults:
             for name, value in checked.items():
                 setattr(self, name, value)
 
+    def all_off(self) -> None:
+        """Every switch back to its default, and edits never silent: a predictable backend."""
+        self.update(Faults(talkative=True).snapshot())
+
     def copy(self) -> Faults:
         """An independent copy (a config's switches are a template, never shared live state)."""
         clone = Faults()

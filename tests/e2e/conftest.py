@@ -14,7 +14,7 @@ import av
 import pytest
 from mcp import StdioServerParameters
 
-from nemo_local import Faults, LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
 
 CANVAS = (180, 320)
 REDIRECTED = (
@@ -43,7 +43,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend
 @pytest.fixture
 def fresh_backend(backend: RunningBackend) -> RunningBackend:
     """The shared backend with every fault switch off and the counters at zero."""
-    backend.faults.update(Faults(talkative=True).snapshot())
+    backend.faults.all_off()
     backend.stats.reset()
     return backend
 

@@ -11,7 +11,7 @@ import anyio
 import httpx
 import pytest
 
-from nemo_local import Faults, LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.backend.sse import Heartbeat, Signal
 from nemo_mcp.downloads import save_video
@@ -47,7 +47,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend
 
 @pytest.fixture
 def live(backend: RunningBackend, settings: Settings) -> Settings:
-    backend.faults.update(Faults(talkative=True).snapshot())
+    backend.faults.all_off()
     backend.stats.reset()
     return replace(settings, api_url=backend.url, poll_interval=0.05, request_timeout=20)
 

@@ -22,7 +22,7 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
-from nemo_local import Faults, LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
 from nemo_mcp import errors
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.server import create_server
@@ -86,7 +86,7 @@ def reliability_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
 @pytest.fixture
 def backend(reliability_backend: RunningBackend) -> RunningBackend:
     """The shared backend with every fault switch off and the counters at zero."""
-    reliability_backend.faults.update(Faults(talkative=True).snapshot())
+    reliability_backend.faults.all_off()
     reliability_backend.stats.reset()
     return reliability_backend
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from nemo_local import Faults
 from nemo_mcp.samples import make_photo
 from tests.e2e.conftest import Workspace
 from tests.reliability.conftest import DEADLINE_SLACK, assert_plain_words, text_of
@@ -70,7 +69,7 @@ async def test_fault_cells_over_real_stdio(workspace: Workspace, figures: Counte
             assert result.is_error and words in said, f"{tool} x {name}: {said}"
             assert_plain_words(said)
             assert took < 3 + DEADLINE_SLACK, f"{tool} x {name}: {took:.1f} s"
-            workspace.backend.faults.update(Faults(talkative=True).snapshot())
+            workspace.backend.faults.all_off()
             again = await client.call_tool(tool, arguments)
             assert not again.is_error, f"{tool} after {name}: {text_of(again)}"
             figures["fault cells (stdio)"] += 1

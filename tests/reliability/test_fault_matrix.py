@@ -20,7 +20,6 @@ from typing import Any
 import anyio
 import pytest
 
-from nemo_local import Faults
 from nemo_mcp import downloads
 from nemo_mcp.samples import make_photo
 from tests.e2e.conftest import read_mp4
@@ -149,7 +148,7 @@ async def test_every_fault_with_every_tool(
     async with open_live() as live:
         await _prepare(live)
         for cell, (name, switches) in enumerate(FAULTS.items()):
-            live.backend.faults.update(Faults(talkative=True).snapshot())
+            live.backend.faults.all_off()
             live.backend.stats.reset()
             live.backend.faults.update(switches)
             if name == DISK_FULL:
@@ -180,7 +179,7 @@ async def test_every_fault_with_every_tool(
             if renders > (2 if name in ("failed_render", "render_route_html") else 1):
                 problems.append(f"{where}: {renders} renders submitted")
             # The fault is gone: the work finishes, and the next call works.
-            live.backend.faults.update(Faults(talkative=True).snapshot())
+            live.backend.faults.all_off()
             monkeypatch.undo()
             if name == "lost_session":
                 await _prepare(live)  # the project is gone by design: start another

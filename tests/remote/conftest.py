@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +20,6 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from nemo_local import Faults
 from tests.remote.services import (
     BackendProcess,
     HAProxy,
@@ -33,7 +31,6 @@ from tests.remote.services import (
 )
 
 WORKERS = 3
-FAULTS_OFF = Faults(talkative=True).snapshot()
 SERVER_KEY = "test-server-key-" + "x" * 16
 
 
@@ -115,7 +112,7 @@ def cluster(
 
 @pytest.fixture
 def fresh(cluster: Cluster) -> Cluster:
-    cluster.backend.faults.update(FAULTS_OFF)
+    cluster.backend.faults.all_off()
     cluster.backend.stats.reset()
     return cluster
 
@@ -135,14 +132,3 @@ async def connect(url: str, token: str) -> AsyncIterator[Client]:
     http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
     async with Client(streamable_http_client(f"{url}/mcp", http_client=http), mode="legacy") as c:
         yield c
-
-
-def structured(result: Any) -> dict[str, Any]:
-    assert not result.is_error, [getattr(c, "text", c) for c in result.content]
-    data: dict[str, Any] = result.structured_content
-    return data
-
-
-def error_text(result: Any) -> str:
-    assert result.is_error, result.structured_content
-    return " ".join(getattr(c, "text", "") for c in result.content)

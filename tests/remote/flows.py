@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 
 from nemo_mcp.samples import make_photo
-from tests.remote.conftest import connect, structured
+from tests.e2e.conftest import structured
+from tests.remote.conftest import connect
 
 
 @dataclass

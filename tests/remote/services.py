@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from nemo_local import Faults
+
 SKILL = "picture-to-video-ai"
 
 
@@ -239,6 +241,10 @@ class _Faults:
 
     def update(self, changes: dict[str, object]) -> None:
         httpx.post(f"{self.url}/_local/faults", json=changes, timeout=30).raise_for_status()
+
+    def all_off(self) -> None:
+        """``Faults.all_off`` over the admin route."""
+        self.update(Faults(talkative=True).snapshot())
 
 
 @dataclass

@@ -6,7 +6,8 @@ import socket
 
 import httpx
 
-from tests.remote.conftest import Cluster, connect, error_text, new_token
+from tests.e2e.conftest import error_text
+from tests.remote.conftest import Cluster, connect, new_token
 
 
 def test_health_is_open_and_ready_means_the_store_answers(cluster: Cluster) -> None:

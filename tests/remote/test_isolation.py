@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.remote.conftest import Cluster, connect, error_text, new_token, structured
+from tests.e2e.conftest import error_text, structured
+from tests.remote.conftest import Cluster, connect, new_token
 from tests.remote.flows import make_video
 
 

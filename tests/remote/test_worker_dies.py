@@ -13,7 +13,8 @@ import psycopg
 import pytest
 
 from nemo_mcp.samples import make_photo
-from tests.remote.conftest import Cluster, connect, new_token, structured
+from tests.e2e.conftest import structured
+from tests.remote.conftest import Cluster, connect, new_token
 from tests.remote.services import Postgres, Worker
 
 SLOW_MS = 600
