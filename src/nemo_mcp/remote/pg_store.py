@@ -21,6 +21,8 @@ from nemo_mcp.store.base import Housekeeping, Retention
 from nemo_mcp.store.records import (
     ACTIVE_STATES,
     FINISHED_STATES,
+    JOB_COLUMNS,
+    UPDATABLE,
     JobKind,
     JobRecord,
     JobState,
@@ -28,6 +30,8 @@ from nemo_mcp.store.records import (
     Scope,
     SessionRecord,
     TokenRecord,
+    job_from_row,
+    scope_args,
 )
 
 SCHEMA_LOCK = 0x6E656D6F  # "nemo"
@@ -62,28 +66,14 @@ CREATE TABLE IF NOT EXISTS nemo_handoffs (
     sent_at DOUBLE PRECISION NOT NULL);
 """
 
-JOB_COLUMNS = (
-    "id", "kind", "key", "label", "status", "request", "result", "error", "message", "percent",
-    "reported", "owner", "heartbeat_at", "created_at", "started_at", "finished_at",
-)  # fmt: skip
-UPDATABLE = frozenset(JOB_COLUMNS) - {"id", "kind", "key"}
 SCOPE_WHERE = "backend = %s AND user_key = %s AND skill = %s"
 ACTIVE = list(ACTIVE_STATES)
 FINISHED = list(FINISHED_STATES)
 
 
-def _scope(scope: Scope) -> tuple[str, str, str]:
-    return scope.backend, scope.user, scope.skill
-
-
-def _job(row: dict[str, Any]) -> JobRecord:
-    scope = Scope(row["backend"], row["user_key"], row["skill"])
-    return JobRecord(scope=scope, seq=row["seq"], **{name: row[name] for name in JOB_COLUMNS})
-
-
 async def _line_up(db: AsyncConnection[Any], scope: Scope, kind: str) -> None:
     """Hold, until the transaction ends, the lock of one scope's jobs of one kind."""
-    name = "\x1f".join((*_scope(scope), kind))
+    name = "\x1f".join((*scope_args(scope), kind))
     await db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
 
 
@@ -168,18 +158,18 @@ class PostgresStore:
             cur = await db.execute(
                 "SELECT session_id, task_id, bind_id, language, created_at FROM nemo_sessions "
                 f"WHERE {SCOPE_WHERE}",
-                _scope(scope),
+                scope_args(scope),
             )
             row = await cur.fetchone()
         return SessionRecord(**row) if row else None
 
     async def save_session(self, scope: Scope, record: SessionRecord | None) -> None:
         async with self._pool.connection() as db, db.transaction():
-            await db.execute(f"DELETE FROM nemo_sessions WHERE {SCOPE_WHERE}", _scope(scope))
+            await db.execute(f"DELETE FROM nemo_sessions WHERE {SCOPE_WHERE}", scope_args(scope))
             if record is not None:
                 await db.execute(
                     "INSERT INTO nemo_sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (*_scope(scope), record.session_id, record.task_id, record.bind_id,
+                    (*scope_args(scope), record.session_id, record.task_id, record.bind_id,
                      record.language, record.created_at),
                 )  # fmt: skip
 
@@ -189,7 +179,7 @@ class PostgresStore:
             cur = await db.execute(
                 "SELECT render_id, session_id, draft_digest, submitted_at, status, url, polls "
                 f"FROM nemo_renders WHERE {SCOPE_WHERE} AND session_id = %s",
-                (*_scope(scope), session_id),
+                (*scope_args(scope), session_id),
             )
             row = await cur.fetchone()
         return RenderRecord(**row) if row else None
@@ -202,7 +192,7 @@ class PostgresStore:
                 "render_id = EXCLUDED.render_id, draft_digest = EXCLUDED.draft_digest, "
                 "submitted_at = EXCLUDED.submitted_at, status = EXCLUDED.status, "
                 "url = EXCLUDED.url, polls = EXCLUDED.polls",
-                (*_scope(scope), record.session_id, record.render_id, record.draft_digest,
+                (*scope_args(scope), record.session_id, record.render_id, record.draft_digest,
                  record.submitted_at, record.status, record.url, record.polls),
             )  # fmt: skip
 
@@ -210,12 +200,12 @@ class PostgresStore:
         async with self._pool.connection() as db:
             await db.execute(
                 f"DELETE FROM nemo_renders WHERE {SCOPE_WHERE} AND render_id = %s",
-                (*_scope(scope), render_id),
+                (*scope_args(scope), render_id),
             )
 
     # -- jobs ----------------------------------------------------------------------------
     async def add_job(self, record: JobRecord, *, serial: bool) -> tuple[JobRecord, bool]:
-        scope = _scope(record.scope)
+        scope = scope_args(record.scope)
         async with self._pool.connection() as db, db.transaction():
             await _line_up(db, record.scope, record.kind)
             cur = await db.execute(
@@ -224,7 +214,7 @@ class PostgresStore:
                 (*scope, record.kind, record.key, ACTIVE),
             )
             if (same := await cur.fetchone()) is not None:
-                return _job(same), True
+                return job_from_row(same), True
             status, owner = record.status, record.owner
             if serial:
                 cur = await db.execute(
@@ -246,13 +236,13 @@ class PostgresStore:
             )
             row = await cur.fetchone()
             assert row is not None
-            return _job(row), False
+            return job_from_row(row), False
 
     async def job(self, job_id: str) -> JobRecord | None:
         async with self._pool.connection() as db:
             cur = await db.execute("SELECT * FROM nemo_jobs WHERE id = %s", (job_id,))
             row = await cur.fetchone()
-        return _job(row) if row else None
+        return job_from_row(row) if row else None
 
     async def jobs(
         self,
@@ -262,7 +252,7 @@ class PostgresStore:
         states: Sequence[JobState] = (),
         unreported: bool = False,
     ) -> list[JobRecord]:
-        sql, args = f"SELECT * FROM nemo_jobs WHERE {SCOPE_WHERE}", list(_scope(scope))
+        sql, args = f"SELECT * FROM nemo_jobs WHERE {SCOPE_WHERE}", list(scope_args(scope))
         if kinds:
             sql += " AND kind = ANY(%s)"
             args.append(list(kinds))  # type: ignore[arg-type]
@@ -273,7 +263,7 @@ class PostgresStore:
             sql += " AND NOT reported"
         async with self._pool.connection() as db:
             cur = await db.execute(sql + " ORDER BY seq", args)
-            return [_job(row) for row in await cur.fetchall()]
+            return [job_from_row(row) for row in await cur.fetchall()]
 
     async def update_job(self, job_id: str, **changes: object) -> None:
         unknown = set(changes) - UPDATABLE
@@ -288,7 +278,7 @@ class PostgresStore:
             )
 
     async def claim_next(self, scope: Scope, kind: JobKind, owner: str) -> JobRecord | None:
-        args = (*_scope(scope), kind)
+        args = (*scope_args(scope), kind)
         async with self._pool.connection() as db, db.transaction():
             await _line_up(db, scope, kind)
             cur = await db.execute(
@@ -306,7 +296,7 @@ class PostgresStore:
                 (owner, now, now, *args),
             )
             row = await cur.fetchone()
-            return _job(row) if row else None
+            return job_from_row(row) if row else None
 
     async def adopt(self, job_id: str, owner: str, silent_since: float) -> JobRecord | None:
         async with self._pool.connection() as db:
@@ -317,7 +307,7 @@ class PostgresStore:
                 (owner, time.time(), job_id, silent_since, owner),
             )
             row = await cur.fetchone()
-        return _job(row) if row else None
+        return job_from_row(row) if row else None
 
     async def take_unreported(
         self, scope: Scope, *, kinds: Sequence[JobKind] = (), ids: Sequence[str] = ()
@@ -326,7 +316,7 @@ class PostgresStore:
             f"UPDATE nemo_jobs SET reported = TRUE WHERE seq IN (SELECT seq FROM nemo_jobs "
             f"WHERE {SCOPE_WHERE} AND NOT reported AND status = ANY(%s)"
         )
-        args: list[object] = [*_scope(scope), FINISHED]
+        args: list[object] = [*scope_args(scope), FINISHED]
         if kinds:
             sql += " AND kind = ANY(%s)"
             args.append(list(kinds))
@@ -337,7 +327,7 @@ class PostgresStore:
         sql += " FOR UPDATE) AND NOT reported RETURNING *"
         async with self._pool.connection() as db:
             cur = await db.execute(sql, args)
-            taken = [_job(row) for row in await cur.fetchall()]
+            taken = [job_from_row(row) for row in await cur.fetchall()]
         return sorted(taken, key=lambda j: j.seq)
 
     # -- hand-offs -----------------------------------------------------------------------
@@ -360,7 +350,7 @@ class PostgresStore:
         """Every running job of every user (the sweep looks for ones whose worker died)."""
         async with self._pool.connection() as db:
             cur = await db.execute("SELECT * FROM nemo_jobs WHERE status = 'running' ORDER BY seq")
-            return [_job(row) for row in await cur.fetchall()]
+            return [job_from_row(row) for row in await cur.fetchall()]
 
     # -- housekeeping --------------------------------------------------------------------
     async def prune(self, retention: Retention, *, dry_run: bool = False) -> Housekeeping:

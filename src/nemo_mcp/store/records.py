@@ -9,8 +9,9 @@ gives them their types.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 JobKind = Literal["edit", "export", "upload"]
 JobState = Literal["queued", "running", "done", "failed", "interrupted"]
@@ -108,3 +109,26 @@ class JobRecord:
     def elapsed(self) -> float:
         start = self.started_at or self.created_at
         return max(0.0, (self.finished_at or time.time()) - start)
+
+
+# How a JobRecord is stored, for every store (SQLite and PostgreSQL alike).
+JOB_COLUMNS = (
+    "id", "kind", "key", "label", "status", "request", "result", "error", "message", "percent",
+    "reported", "owner", "heartbeat_at", "created_at", "started_at", "finished_at",
+)  # fmt: skip
+"""A job's stored fields besides its scope (three columns) and its ``seq``."""
+UPDATABLE = frozenset(JOB_COLUMNS) - {"id", "kind", "key"}
+
+
+def scope_args(scope: Scope) -> tuple[str, str, str]:
+    """The scope as its three columns: backend, user_key, skill."""
+    return scope.backend, scope.user, scope.skill
+
+
+def job_from_row(row: Mapping[str, Any]) -> JobRecord:
+    """A stored row (any mapping of column names) as a record."""
+    fields = {name: row[name] for name in JOB_COLUMNS}
+    fields["reported"] = bool(fields["reported"])
+    return JobRecord(
+        scope=Scope(row["backend"], row["user_key"], row["skill"]), seq=row["seq"], **fields
+    )

@@ -28,6 +28,8 @@ from nemo_mcp.store.base import Housekeeping, Retention
 from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import (
     FINISHED_STATES,
+    JOB_COLUMNS,
+    UPDATABLE,
     JobKind,
     JobRecord,
     JobState,
@@ -35,17 +37,15 @@ from nemo_mcp.store.records import (
     Scope,
     SessionRecord,
     TokenRecord,
+    job_from_row,
+    scope_args,
 )
 from nemo_mcp.store.sqlite_schema import (
     ACTIVE_SQL,
-    JOB_COLUMNS,
     SCOPE_WHERE,
-    UPDATABLE,
-    job_from_row,
     migrate,
     placeholders,
     prune_rules,
-    scope_args,
     use_wal,
 )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nemo_mcp.store import legacy
 from nemo_mcp.store.base import Retention
-from nemo_mcp.store.records import ACTIVE_STATES, FINISHED_STATES, JobRecord, Scope
+from nemo_mcp.store.records import ACTIVE_STATES, FINISHED_STATES
 
 SCHEMA_V1 = """
 CREATE TABLE tokens (
@@ -43,28 +43,12 @@ CREATE TABLE handoffs (
     sent_at REAL NOT NULL);
 """
 
-JOB_COLUMNS = (
-    "id", "kind", "key", "label", "status", "request", "result", "error", "message", "percent",
-    "reported", "owner", "heartbeat_at", "created_at", "started_at", "finished_at",
-)  # fmt: skip
-UPDATABLE = frozenset(JOB_COLUMNS) - {"id", "kind", "key"}
 SCOPE_WHERE = "backend = ? AND user_key = ? AND skill = ?"
 ACTIVE_SQL = "('queued', 'running')"
 
 
-def scope_args(scope: Scope) -> tuple[str, str, str]:
-    return scope.backend, scope.user, scope.skill
-
-
 def placeholders(values: Sequence[str]) -> str:
     return "(" + ", ".join("?" for _ in values) + ")"
-
-
-def job_from_row(row: sqlite3.Row) -> JobRecord:
-    scope = Scope(row["backend"], row["user_key"], row["skill"])
-    fields = {name: row[name] for name in JOB_COLUMNS}
-    fields["reported"] = bool(fields["reported"])
-    return JobRecord(scope=scope, seq=row["seq"], **fields)
 
 
 def _create_v1(db: sqlite3.Connection, config_dir: Path) -> None:
