@@ -32,7 +32,16 @@ from dataclasses import dataclass
 from nemo_mcp.manifests import Manifest
 from nemo_media.mediatypes import TYPES
 
-__all__ = ["MediaMix", "SkillChoice", "choose_skill", "media_shapes", "which_words"]
+__all__ = [
+    "MediaMix",
+    "SkillChoice",
+    "ask_which",
+    "choose_skill",
+    "explain_choice",
+    "media_shapes",
+    "media_types",
+    "which_words",
+]
 
 WORD_POINTS = 2
 MEDIA_POINTS = 1
@@ -167,3 +176,30 @@ def choose_skill(
     if len(top) == 1:
         return SkillChoice(top[0], reason=", ".join(reasons[top[0]]))
     return SkillChoice(None, top, reason="equally fitting: " + ", ".join(top))
+
+
+def ask_which(manifests: Mapping[str, Manifest], candidates: Sequence[str], tool: str) -> str:
+    """The answer when the request fits several skills: which, in words, listing them."""
+    listed = "; ".join(
+        f"{name} ({manifests[name].choosing.choice or manifests[name].description})"
+        for name in candidates
+        if name in manifests
+    )
+    return (
+        f"Which skill should do this? It fits {listed}. Ask the user if it is not clear, then "
+        f"call {tool} again with `skill` set to one of: {', '.join(candidates)}."
+    )
+
+
+def explain_choice(manifests: Mapping[str, Manifest], phrase: str, types: Sequence[str]) -> str:
+    """One line for ``nemo-mcp skills --pick`` and ``doctor --pick``: what a phrase would pick."""
+    choice = choose_skill(manifests, phrase, MediaMix.of(types))
+    media = f" with {', '.join(types)}" if types else ""
+    if choice.skill:
+        return f"{phrase!r}{media} -> {choice.skill} ({choice.reason})"
+    return f"{phrase!r}{media} -> asks which: {', '.join(choice.candidates)} ({choice.reason})"
+
+
+def media_types(items: Sequence[str]) -> list[str]:
+    """Type names from file names or bare types (``a.JPG``, ``.mp3``, ``wav``)."""
+    return [item.rsplit(".", 1)[-1].lower() for item in items if item.strip()]
