@@ -89,14 +89,14 @@ def _cmd_skills(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
-    manifest = _manifest(args.skill, settings)
+    manifests = _served(args.skill, settings)
     if args.http:
         if args.local:
             raise ConfigError("--http serves many users on the real backend: drop --local.")
         from nemo_mcp.remote.serve_http import serve_http
 
         try:
-            return serve_http(manifest, settings, host=args.host, port=args.port)
+            return serve_http(manifests, settings, host=args.host, port=args.port)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     from nemo_mcp.logs import setup_logging
@@ -104,7 +104,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     setup_logging(settings.config_dir, settings.log_level)
     from nemo_mcp.serve import serve_stdio
 
-    return serve_stdio(manifest, settings, local=args.local)
+    return serve_stdio(manifests, settings, local=args.local)
 
 
 def _cmd_local_backend(args: argparse.Namespace) -> int:

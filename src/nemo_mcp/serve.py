@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 
 import anyio
 
@@ -49,8 +50,8 @@ def _exit_after(seconds: float) -> None:
     threading.Thread(target=later, name="nemo-mcp-stop", daemon=True).start()
 
 
-def serve_stdio(manifest: Manifest, settings: Settings, *, local: bool) -> int:
-    """Serve ``manifest``'s skill on stdin/stdout; the exit status."""
+def serve_stdio(manifests: Mapping[str, Manifest], settings: Settings, *, local: bool) -> int:
+    """Serve the skills of ``manifests`` (one, or every one) on stdin/stdout; the exit status."""
     # Until the loop watches for signals (and again once it stopped), a signal simply exits:
     # there is nothing to close yet, and a KeyboardInterrupt would wait on the stdin thread.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -59,7 +60,7 @@ def serve_stdio(manifest: Manifest, settings: Settings, *, local: bool) -> int:
     from nemo_mcp.server import create_server
 
     server = create_server(
-        manifest, settings, local_data_dir=local_data_dir(settings) if local else None
+        manifests, settings, local_data_dir=local_data_dir(settings) if local else None
     )
     stopped_by: list[int] = []
 

@@ -7,7 +7,8 @@ skill):
 1. A skill named in the words wins: its name (``picture-to-video-ai``, also with spaces) or its
    display name ("DreamFace AI"), case aside.
 2. A skill that does not accept a file of the request is out (a video rules out the photo-only
-   skills; HEIC rules out those without it).
+   skills; HEIC rules out those without it). A message without files is scored with the
+   conversation's last upload, which then only scores (rule 3), never rules a skill out.
 3. Each remaining skill scores 2 for every word of its ``choosing.words`` in the message
    (English as whole words, hyphens and case aside; Chinese anywhere; a word inside a longer one
    that matched counts once; a word right after a negation - don't, not, no, without, 不要, 别,
@@ -147,12 +148,17 @@ def choose_skill(
     message: str = "",
     media: MediaMix = MediaMix(),
     current: str | None = None,
+    *,
+    strict: bool = True,
 ) -> SkillChoice:
-    """The skill for a request by the rules above."""
+    """The skill for a request by the rules above. Without ``strict`` the media only score
+    (rule 2 is skipped): they are the conversation's earlier uploads, not this request's."""
     named = [name for name, m in manifests.items() if message and _named(message, m)]
     if len(named) == 1:
         return SkillChoice(named[0], reason=f"named: {named[0]}")
-    fitting = {n: m for n, m in manifests.items() if _accepts(m, media)} or dict(manifests)
+    fitting = {n: m for n, m in manifests.items() if not strict or _accepts(m, media)} or dict(
+        manifests
+    )
     current = current if current in fitting else None
     shapes = media_shapes(media)
     scores: dict[str, int] = {}

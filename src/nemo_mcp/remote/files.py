@@ -36,10 +36,10 @@ def problem(status: int, words: str) -> JSONResponse:
 
 
 async def receive_upload(request: Request, users: Users, user_key: str) -> Response:
-    limit = users.manifest.max_upload_mb * MB
+    limit = users.max_upload_mb * MB
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        return problem(413, f"The file is larger than {users.manifest.max_upload_mb} MB.")
+        return problem(413, f"The file is larger than {users.max_upload_mb} MB.")
     name = upload_name(request.query_params.get("name", "file"))
     folder = users.data_dir / "uploads" / user_key
     await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ async def receive_upload(request: Request, users: Users, user_key: str) -> Respo
     except OverflowError:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(part)
-        return problem(413, f"The file is larger than {users.manifest.max_upload_mb} MB.")
+        return problem(413, f"The file is larger than {users.max_upload_mb} MB.")
     except ClientDisconnect:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(part)

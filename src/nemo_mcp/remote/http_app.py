@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,7 @@ from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
-from nemo_mcp.server import skill_server
+from nemo_mcp.server import served, skill_server
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
@@ -77,7 +77,9 @@ def data_dir(settings: Settings) -> Path:
     return settings.remote_dir or settings.config_dir / "remote"
 
 
-def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette:
+def build_app(
+    manifests: Manifest | Mapping[str, Manifest], settings: Settings, *, host: str
+) -> Starlette:
     if not settings.server_key:
         raise ValueError("NEMO_SERVER_KEY must be set to serve over HTTP (see docs/DEPLOY.md)")
     keys = Keys.from_setting(settings.server_key)
@@ -87,13 +89,14 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
     async def mcp_lifespan(server: MCPServer[Users]) -> AsyncIterator[Users]:
         yield shared.need()
 
-    texts = ToolTexts.for_manifest(manifest, settings, offline=False, heic=heic_available())
-    mcp = skill_server(manifest, texts, mcp_lifespan, lambda: settings.api_url)
+    skills = served(manifests)
+    texts = ToolTexts.for_manifests(skills, settings, offline=False, heic=heic_available())
+    mcp = skill_server(skills, texts, mcp_lifespan, lambda: settings.api_url)
 
     def current() -> App:
         return shared.need().current()
 
-    register(mcp, manifest, texts, current)  # type: ignore[arg-type]
+    register(mcp, skills, texts, current)  # type: ignore[arg-type]
     transport = mcp.streamable_http_app(stateless_http=True, host=host)
 
     @asynccontextmanager
@@ -119,7 +122,7 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
             users = Users(
-                settings, manifest, store, keys, tg, holder=process_holder(),
+                settings, skills, store, keys, tg, holder=process_holder(),
                 data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
             )  # fmt: skip
             shared.users, shared.store = users, store
@@ -128,7 +131,7 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
                 tg.start_soon(engine.work, process_holder())
             tg.start_soon(sweep, store, users.jobs, engine)
             async with mcp.session_manager.run():
-                log.info("ready", extra={"event": "start", "skill": manifest.name})
+                log.info("ready", extra={"event": "start", "skill": ",".join(skills)})
                 yield
 
     async def healthz(request: Request) -> Response:

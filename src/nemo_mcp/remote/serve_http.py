@@ -7,17 +7,21 @@ worker's sweep takes them over).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
 
 
-def serve_http(manifest: Manifest, settings: Settings, *, host: str, port: int) -> int:
+def serve_http(
+    manifests: Mapping[str, Manifest], settings: Settings, *, host: str, port: int
+) -> int:
     import uvicorn
 
     from nemo_mcp.remote.http_app import build_app
     from nemo_mcp.remote.jsonlog import setup_json_logging
 
     setup_json_logging(settings.log_level)
-    app = build_app(manifest, settings, host=host)
+    app = build_app(manifests, settings, host=host)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     return 0

@@ -1,4 +1,6 @@
-"""One shared server, many users: each request gets the ``App`` of the user whose token it bears.
+"""One shared server, many users: each request gets the ``App`` of the user whose token it bears,
+for the skill it runs under (``tools.skills``: one ``App`` per user and skill, the conversation's
+current skill kept per user in this worker).
 
 Every user has their own backend client (their token, their scope: ``Scope.user`` is the user
 key), their own folders for uploads and exports, and their own records; the job manager, the
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
@@ -28,6 +31,7 @@ from nemo_mcp.redact import register_secret
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
 from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
+from nemo_mcp.skill_choice import MediaMix
 from nemo_mcp.store import StateStore, TokenRecord
 from nemo_mcp.tools.app import App, Remote
 from nemo_mcp.words import user_message
@@ -73,7 +77,7 @@ class Users:
     def __init__(
         self,
         settings: Settings,
-        manifest: Manifest,
+        manifests: Mapping[str, Manifest],
         store: StateStore,
         keys: Keys,
         task_group: TaskGroup,
@@ -83,16 +87,22 @@ class Users:
         dispatch: Dispatch | None = None,
     ) -> None:
         self.settings = settings
-        self.manifest = manifest
+        self.manifests = dict(manifests)
         self.store = store
         self.keys = keys
         self.data_dir = data_dir
         self.jobs = JobManager(
             store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
         )
-        self._users: dict[str, UserParts] = {}
+        self._users: dict[tuple[str, str], UserParts] = {}
+        self._current: dict[str, str] = {}
+        self._media: dict[str, MediaMix] = {}
         self._transport = SharedTransport()
         self._sealed: set[str] = set()
+
+    @property
+    def max_upload_mb(self) -> int:
+        return max(m.max_upload_mb for m in self.manifests.values())
 
     # -- who is asking ---------------------------------------------------------------------
     async def sign_in(self, token: str) -> str:
@@ -107,34 +117,56 @@ class Users:
             self._sealed.add(key)
         return key
 
-    def app_for(self, ctx: Context) -> App:
+    def _token(self, ctx: Context) -> str:
         headers = ctx.headers or {}
         token = bearer(headers.get("authorization")) if headers else CURRENT_TOKEN.get("")
         if not token:
             raise Unauthorized("no bearer token")
-        return self._parts(self.keys.user_key(token), token).app
+        return token
+
+    def app_for(self, ctx: Context) -> App:
+        return self.app_of_skill(ctx, self.current_skill(ctx) or next(iter(self.manifests)))
+
+    def app_of_skill(self, ctx: Context, skill: str) -> App:
+        token = self._token(ctx)
+        return self._parts(self.keys.user_key(token), token, skill).app
+
+    def current_skill(self, ctx: Context) -> str | None:
+        return self._current.get(self.keys.user_key(self._token(ctx)))
+
+    def remember(self, ctx: Context, skill: str, media: MediaMix) -> None:
+        key = self.keys.user_key(self._token(ctx))
+        self._current[key] = skill
+        if not media.empty:
+            self._media[key] = media
+
+    def recent_media(self, ctx: Context) -> MediaMix:
+        return self._media.get(self.keys.user_key(self._token(ctx)), MediaMix())
 
     def current(self) -> App:
         """The app of the request being served (LookupError outside a request)."""
         token = CURRENT_TOKEN.get("")
         if not token:
             raise LookupError("no request")
-        return self._parts(self.keys.user_key(token), token).app
+        key = self.keys.user_key(token)
+        return self._parts(key, token, self._current.get(key)).app
 
-    def _parts(self, key: str, token: str) -> UserParts:
-        if (parts := self._users.get(key)) is not None:
+    def _parts(self, key: str, token: str, skill: str | None = None) -> UserParts:
+        skill = skill if skill in self.manifests else next(iter(self.manifests))
+        if (parts := self._users.get((key, skill))) is not None:
             return parts
+        manifest = self.manifests[skill]
         register_secret(token)
         uploads = user_folder(self.data_dir, "uploads", key)
         exports = user_folder(self.data_dir, "exports", key)
         settings = replace(self.settings, output_dir=exports, media_roots=(uploads,))
         client = BackendClient(
-            settings, self.manifest, self.store, user=key, token=token, transport=self._transport
+            settings, manifest, self.store, user=key, token=token, transport=self._transport
         )
-        work = Work(client, self.store, settings, self.manifest, jobs=self.jobs)
+        work = Work(client, self.store, settings, manifest, jobs=self.jobs)
         remote = Remote(uploads, exports, self._link)
-        app = App(settings, self.manifest, self.store, client, self.jobs, remote=remote)
-        parts = self._users[key] = UserParts(app, work)
+        app = App(settings, manifest, self.store, client, self.jobs, remote=remote)
+        parts = self._users[(key, skill)] = UserParts(app, work)
         return parts
 
     def _link(self, name: str) -> str:
@@ -153,13 +185,13 @@ class Users:
 
     # -- running a job, whoever asked for it -------------------------------------------------
     async def _run(self, job: RunningJob) -> JobResult:
-        key = job.scope.user
-        parts = self._users.get(key)
+        key, skill = job.scope.user, job.scope.skill
+        parts = self._users.get((key, skill))
         if parts is None:
             record = await self.store.token(self.settings.backend_id, key)
             if record is None:
                 raise Unauthorized("the user's token is no longer on record")
             token = self.keys.open(record.token, key)
             self._sealed.add(key)
-            parts = self._parts(key, token)
+            parts = self._parts(key, token, skill)
         return await parts.work(job)

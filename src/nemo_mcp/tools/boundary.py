@@ -25,7 +25,8 @@ from pydantic import BaseModel
 from nemo_mcp.errors import NemoError, ToolTimedOut
 from nemo_mcp.redact import redact
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import App, app_of
+from nemo_mcp.tools.app import App
+from nemo_mcp.tools.skills import Pick, pick_app
 from nemo_mcp.words import UNEXPECTED, user_message
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ WAIT_RESERVE_S = 1.0
 """Kept back from a job wait for building the answer after it (a tenth of a short wait)."""
 
 R = TypeVar("R", bound=BaseModel)
+ANY = Pick()
+"""No argument, words or media: the skill in use (or the only one)."""
 
 
 def redact_json(value: Any) -> Any:
@@ -70,11 +73,26 @@ class Call:
         await self.ctx.report_progress(progress, total, redact(message))
 
 
-async def answer(ctx: Context, tool: ToolName, body: Callable[[Call], Awaitable[R]]) -> R:
+async def answer(
+    ctx: Context, tool: ToolName, body: Callable[[Call], Awaitable[R]], pick: Pick = ANY
+) -> R:
     """Run ``body`` as the tool ``tool``: bounded in time, in plain words, without secrets."""
-    app = app_of(ctx)
+    result, _ = await answer_in(ctx, tool, body, pick)
+    return result
+
+
+async def answer_in(
+    ctx: Context, tool: ToolName, body: Callable[[Call], Awaitable[R]], pick: Pick = ANY
+) -> tuple[R, App]:
+    """``answer``, with the ``App`` (the skill) the call ran under."""
+    started = anyio.current_time()
+    try:
+        app = pick_app(ctx, tool, pick)
+    except NemoError as exc:
+        log.info("%s: %s", tool, type(exc).__name__)
+        raise ToolError(redact(user_message(exc))) from None
     wait = app.settings.tool_wait
-    call = Call(app, ctx, anyio.current_time() + wait)
+    call = Call(app, ctx, started + wait)
     try:
         with anyio.fail_after(wait + DEADLINE_MARGIN_S):
             result = await body(call)
@@ -89,7 +107,7 @@ async def answer(ctx: Context, tool: ToolName, body: Callable[[Call], Awaitable[
     except Exception as exc:
         log.error("%s failed unexpectedly", tool, exc_info=exc)
         raise ToolError(UNEXPECTED) from None
-    return redact_model(result)
+    return redact_model(result), app
 
 
 def refuse(words: str) -> ToolError:

@@ -9,6 +9,7 @@ from nemo_mcp.results import CreditsResult
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.app import App
 from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.skills import Pick
 
 OFFLINE_NOTE = (
     " Offline, credits are a local counter of the embedded backend: work is never refused for them."
@@ -23,8 +24,8 @@ def credits_words(app: App, credits: Credits) -> str:
     return words + (OFFLINE_NOTE if app.client.offline else "")
 
 
-async def check_credits(ctx: Context) -> CreditsResult:
-    return await answer(ctx, ToolName.CHECK_CREDITS, _credits)
+async def check_credits(ctx: Context, skill: str | None = None) -> CreditsResult:
+    return await answer(ctx, ToolName.CHECK_CREDITS, _credits, Pick(skill))
 
 
 async def _credits(call: Call) -> CreditsResult:

@@ -24,6 +24,7 @@ from nemo_mcp.tools.boundary import Call, answer, refuse
 from nemo_mcp.tools.credits import credits_words
 from nemo_mcp.tools.export import start_export
 from nemo_mcp.tools.outcomes import edit_outcome, result_of, with_notices
+from nemo_mcp.tools.skills import Pick
 
 UPLOAD_HINT = (
     "To upload, call upload_media with full file paths (or http(s) links), then describe the "
@@ -39,8 +40,11 @@ def message_key(text: str) -> str:
 async def send_edit(
     ctx: Context,
     message: Annotated[str, Field(description="the user's words", json_schema_extra=no_title)],
+    skill: str | None = None,
 ) -> EditResult:
-    return await answer(ctx, ToolName.SEND_EDIT, partial(dispatch, message=message))
+    return await answer(
+        ctx, ToolName.SEND_EDIT, partial(dispatch, message=message), Pick(skill, message)
+    )
 
 
 async def dispatch(call: Call, *, message: str) -> EditResult:

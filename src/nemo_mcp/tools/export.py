@@ -16,10 +16,10 @@ from nemo_mcp.errors import InputError
 from nemo_mcp.flows.export import ExportRequest
 from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import app_of
-from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.boundary import Call, answer_in
 from nemo_mcp.tools.media_results import with_media
 from nemo_mcp.tools.outcomes import export_outcome
+from nemo_mcp.tools.skills import Pick
 
 EXPORT_KEY = "export"
 REMOTE_FOLDER = (
@@ -46,12 +46,15 @@ async def export_video(
     download: Annotated[
         bool, Field(description="save it on this computer", json_schema_extra=no_title)
     ] = True,
+    skill: str | None = None,
 ) -> Annotated[CallToolResult, ExportResult]:
     started = anyio.current_time()
-    result = await answer(
-        ctx, ToolName.EXPORT_VIDEO, partial(start_export, output_dir=output_dir, download=download)
+    result, app = await answer_in(
+        ctx,
+        ToolName.EXPORT_VIDEO,
+        partial(start_export, output_dir=output_dir, download=download),
+        Pick(skill),
     )
-    app = app_of(ctx)
     return await with_media(app, result, started + app.settings.tool_wait - anyio.current_time())
 
 

@@ -16,10 +16,11 @@ from mcp.types import CallToolResult
 from nemo_mcp.results import TimelineResult, TrackInfo
 from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import App, app_of
-from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.app import App
+from nemo_mcp.tools.boundary import Call, answer_in
 from nemo_mcp.tools.media_results import MEDIA_MAX_S, finished_videos, json_result
 from nemo_mcp.tools.outcomes import job_info, with_notices
+from nemo_mcp.tools.skills import Pick
 
 
 def track_infos(timeline: Timeline) -> list[TrackInfo]:
@@ -32,10 +33,11 @@ def track_infos(timeline: Timeline) -> list[TrackInfo]:
     ]  # fmt: skip
 
 
-async def get_timeline(ctx: Context) -> Annotated[CallToolResult, TimelineResult]:
+async def get_timeline(
+    ctx: Context, skill: str | None = None
+) -> Annotated[CallToolResult, TimelineResult]:
     started = anyio.current_time()
-    result = await answer(ctx, ToolName.GET_TIMELINE, _timeline)
-    app = app_of(ctx)
+    result, app = await answer_in(ctx, ToolName.GET_TIMELINE, _timeline, Pick(skill))
     videos: dict[str, str] = {}
     with anyio.move_on_after(
         min(MEDIA_MAX_S, started + app.settings.tool_wait - anyio.current_time())

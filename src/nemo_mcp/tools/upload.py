@@ -11,10 +11,12 @@ from pydantic import Field
 from nemo_mcp.errors import InputError
 from nemo_mcp.media import allowed_roots
 from nemo_mcp.results import UploadResult, no_title
+from nemo_mcp.skill_choice import MediaMix, media_types
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.boundary import Call, answer
 from nemo_mcp.tools.outcomes import upload_outcome
 from nemo_mcp.tools.roots import client_roots
+from nemo_mcp.tools.skills import Pick
 from nemo_mcp.uploads import check_items
 
 REMOTE_PATHS = (
@@ -36,8 +38,12 @@ async def upload_media(
         list[str],
         Field(default_factory=list, description="http(s) links", json_schema_extra=no_title),
     ],
+    skill: str | None = None,
 ) -> UploadResult:
-    return await answer(ctx, ToolName.UPLOAD_MEDIA, partial(_upload, paths=paths, urls=urls))
+    media = MediaMix.of(media_types([p.split("?")[0] for p in [*paths, *urls]]))
+    return await answer(
+        ctx, ToolName.UPLOAD_MEDIA, partial(_upload, paths=paths, urls=urls), Pick(skill, "", media)
+    )
 
 
 async def _upload(call: Call, *, paths: list[str], urls: list[str]) -> UploadResult:
