@@ -15,6 +15,10 @@ the moment it is asked for, so:
   with ``resumed`` set: the work decides what that means (an edit whose message went out is
   reported as interrupted and never re-sent; an export resumes polling its render).
 - A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
+- A job is stopped on purpose (``cancel``, the user's "stop") through its record: a queued one is
+  never claimed, a running one is stopped by the process that runs it (at once when that is this
+  one, else at its next ``TICK``, when it reads its record), and nobody adopts it after a
+  restart. Its record keeps the words of what happened.
 
 Progress is a percentage that only goes up (assistants draw it as a bar), with a "still working"
 message at least every ``TICK`` seconds. The work itself is given as one function (``Run``) that
@@ -73,6 +77,8 @@ class RunningJob:
     message: str = "Started."
     done: anyio.Event = field(default_factory=anyio.Event)
     listeners: list[Listener] = field(default_factory=list)
+    stop: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    """Cancelled when the job is stopped on purpose (``JobManager.cancel``)."""
     _saved_at: float = 0.0
 
     @property
@@ -209,6 +215,22 @@ class JobManager:
             await job.report(f"Waiting for the running {others[0].kind} to finish before {doing}")
             await self.wait(others[0].id, WAIT_FOREVER_S)
 
+    async def cancel(self, record: JobRecord, result: JobResult) -> bool:
+        """Stop an active job on purpose, leaving ``result`` (the words of what happened) on
+        record, already told; False when it had already ended."""
+        current = await self.store.job(record.id)
+        if current is None or not current.active:
+            return False
+        now = time.time()
+        await self.store.update_job(
+            record.id, status="cancelled", result=result.model_dump_json(), reported=True,
+            message=result.reply, finished_at=now, heartbeat_at=now,
+        )  # fmt: skip
+        if (live := self._live.get(record.id)) is not None:
+            live.stop.cancel()
+        log.info("%s: stopped on request", record.id)
+        return True
+
     # -- waiting ---------------------------------------------------------------------------
     async def wait(
         self, job_id: str, timeout: float, listener: Listener | None = None
@@ -283,11 +305,16 @@ class JobManager:
         ticker = anyio.CancelScope()
         self._tg.start_soon(self._ticker, live, ticker)
         status, result, error = "failed", None, None
+        outcome: JobResult | None = None
         try:
-            outcome = await self._run(live)
-            status, result = "done", outcome.model_dump_json()
-            if outcome.status == "interrupted":
-                status = "interrupted"
+            with live.stop:
+                if await self._stopped(live.id):
+                    live.stop.cancel()
+                outcome = await self._run(live)
+            if outcome is not None:
+                status, result = "done", outcome.model_dump_json()
+                if outcome.status == "interrupted":
+                    status = "interrupted"
         except anyio.get_cancelled_exc_class():
             # The server is stopping: leave the record running; the next process adopts it.
             ticker.cancel()
@@ -297,23 +324,32 @@ class JobManager:
             error = self._describe(exc)
             log.warning("%s failed: %s", live.id, type(exc).__name__)
         ticker.cancel()
-        if status != "failed":
+        if status != "failed" and outcome is not None and outcome.status != "running":
             live.percent, live.message = 100.0, "Done."
         with anyio.CancelScope(shield=True):
-            await self.store.update_job(
-                live.id, status=status, result=result, error=error, percent=live.percent,
-                message=live.message if status != "failed" else (error or "Failed."),
-                finished_at=time.time(), heartbeat_at=time.time(),
-            )  # fmt: skip
+            # Stopped on purpose (here or by another process): its record already says so.
+            if not live.stop.cancel_called and not await self._stopped(live.id):
+                await self.store.update_job(
+                    live.id, status=status, result=result, error=error, percent=live.percent,
+                    message=live.message if status != "failed" else (error or "Failed."),
+                    finished_at=time.time(), heartbeat_at=time.time(),
+                )  # fmt: skip
             await live.fan_out()
             live.done.set()
             self._live.pop(live.id, None)
             await self._claim_next(live.scope, live.record.kind)
 
+    async def _stopped(self, job_id: str) -> bool:
+        record = await self.store.job(job_id)
+        return record is not None and record.status == "cancelled"
+
     async def _ticker(self, live: RunningJob, scope: anyio.CancelScope) -> None:
         with scope:
             while True:
                 await anyio.sleep(self._tick)
+                if await self._stopped(live.id):  # stopped by another process
+                    live.stop.cancel()
+                    return
                 await live.report(f"Still working... {elapsed_words(time.time() - _started(live))}")
                 await live.heartbeat()
 

@@ -38,9 +38,9 @@ class Compact(BaseModel):
     model_config = ConfigDict(json_schema_extra=lambda schema, _: _compact(schema))
 
 
-EditStatus = Literal["done", "running", "queued", "failed", "interrupted"]
-ExportStatus = Literal["done", "running", "failed"]
-UploadStatus = Literal["done", "running"]
+EditStatus = Literal["done", "running", "queued", "failed", "interrupted", "cancelled", "declined"]
+ExportStatus = Literal["done", "running", "failed", "cancelled"]
+UploadStatus = Literal["done", "running", "cancelled"]
 JobKindName = Literal["edit", "export", "upload"]
 
 

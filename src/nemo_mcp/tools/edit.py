@@ -16,11 +16,12 @@ from nemo_mcp.errors import InputError
 from nemo_mcp.flows.edit import EditRequest
 from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.results import EditResult, no_title
-from nemo_mcp.routing import Intent, route
+from nemo_mcp.routing import CancelTarget, Intent, cancel_target, route
 from nemo_mcp.store import JobRecord
 from nemo_mcp.timeline import parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.boundary import Call, answer, refuse
+from nemo_mcp.tools.cancel import cancel
 from nemo_mcp.tools.credits import credits_words
 from nemo_mcp.tools.export import start_export
 from nemo_mcp.tools.outcomes import edit_outcome, result_of, with_notices
@@ -42,8 +43,12 @@ async def send_edit(
     message: Annotated[str, Field(description="the user's words", json_schema_extra=no_title)],
     skill: str | None = None,
 ) -> EditResult:
+    stop = route(message) is Intent.CANCEL
     return await answer(
-        ctx, ToolName.SEND_EDIT, partial(dispatch, message=message), Pick(skill, message)
+        ctx,
+        ToolName.SEND_EDIT,
+        partial(dispatch, message=message),
+        Pick(skill, message, any_skill=stop),
     )
 
 
@@ -68,6 +73,8 @@ async def dispatch(call: Call, *, message: str) -> EditResult:
         return await status(call)
     if intent is Intent.UPLOAD:
         return EditResult(status="done", intent=intent, reply=UPLOAD_HINT)
+    if intent is Intent.CANCEL:
+        return await cancel(call, cancel_target(text) or CancelTarget())
     return await edit(call, text)
 
 

@@ -37,6 +37,8 @@ class Pick:
     skill: str | None = None
     message: str = ""
     media: MediaMix = MediaMix()
+    any_skill: bool = False
+    """Never ask: the call reaches every skill of the caller anyway (a stop)."""
 
 
 class SkillSource(AppSource, Protocol):
@@ -104,9 +106,9 @@ def pick_app(ctx: Context, tool: str, pick: Pick) -> App:
         media = pick.media if strict else source.recent_media(ctx)
         current = source.current_skill(ctx)
         choice = choose_skill(manifests, pick.message, media, current, strict=strict)
-        if choice.skill is None:
+        if choice.skill is None and not pick.any_skill:
             raise InputError(ask_which(manifests, choice.candidates, tool))
-        chosen = choice.skill
+        chosen = choice.skill or current or next(iter(manifests))
     source.remember(ctx, chosen, pick.media)
     return source.app_of_skill(ctx, chosen)
 
