@@ -63,9 +63,8 @@ async def _targets(call: Call, target: CancelTarget) -> list[tuple[App, JobRecor
         return [(owner, record)] if owner and record and record.active else []
     found: list[tuple[App, JobRecord]] = []
     for app in apps:
-        for record in await app.store.jobs(app.scope, states=("queued", "running")):
-            if target.kind in (None, record.kind):
-                found.append((app, record))
+        records = await app.store.jobs(app.scope, states=("queued", "running"))
+        found.extend((app, r) for r in records if target.kind in (None, r.kind))
     # Queued ones first: dropping them before the running one ends keeps them from starting.
     return sorted(found, key=lambda pair: (pair[1].status != "queued", pair[1].seq))
 
