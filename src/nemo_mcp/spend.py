@@ -59,4 +59,4 @@ DECLINED = (
 
 def balance_note(available: int | None) -> str:
     """The line a client without elicitation gets instead of the question."""
-    return "" if available is None else f" You have {available} credits available."
+    return "" if available is None else f" ({available} credits were available before this.)"

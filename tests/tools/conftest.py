@@ -65,7 +65,12 @@ def text_of(result: CallToolResult) -> str:
 @pytest.fixture
 def tool_settings(settings: Settings, tmp_path: Path) -> Settings:
     (tmp_path / "media").mkdir()
-    return replace(settings, media_roots=(tmp_path / "media",), tool_wait=5.0, poll_interval=0.0)
+    # Asking before spending has its own tests (test_confirm_spend.py); elsewhere it would only
+    # add a balance read to every edit.
+    return replace(
+        settings, media_roots=(tmp_path / "media",), tool_wait=5.0, poll_interval=0.0,
+        confirm_spend="never",
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -82,7 +87,7 @@ def open_session(tool_settings: Settings, manifest: Manifest, fake: FakeBackend)
         server = create_server(
             skills or manifest, replace(tool_settings, **overrides), transport=fake.transport
         )
-        async with Client(server, mode="legacy", **(client_options or {})) as client:
+        async with Client(server, **{"mode": "legacy", **(client_options or {})}) as client:
             tools = (await client.list_tools()).tools
             yield Session(client, {t.name: t.output_schema or {} for t in tools})
 

@@ -61,7 +61,8 @@ class Edge:
         raw = result.model_dump(by_alias=True, exclude_none=True) if isinstance(
             result, BaseModel
         ) else dict(result)  # fmt: skip
-        if ctx.method == "resources/read":
+        if ctx.method == "resources/read" or "inputRequests" in raw:
+            # A question for the user (2026-07-28's input round) is not a tool result.
             return redact_json(raw)  # type: ignore[no-any-return]
         return cleaned(raw, _tool_name(ctx.params))
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context, Resolve
 from pydantic import Field
 
 from nemo_mcp.errors import InputError
@@ -17,11 +18,13 @@ from nemo_mcp.flows.edit import EditRequest
 from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.results import EditResult, no_title
 from nemo_mcp.routing import CancelTarget, Intent, cancel_target, route
+from nemo_mcp.spend import DECLINED, Confirm, balance_note
 from nemo_mcp.store import JobRecord
 from nemo_mcp.timeline import parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.boundary import Call, answer, refuse
 from nemo_mcp.tools.cancel import cancel
+from nemo_mcp.tools.confirm import CANNOT_ASK, go_ahead, spend_question
 from nemo_mcp.tools.credits import credits_words
 from nemo_mcp.tools.export import start_export
 from nemo_mcp.tools.outcomes import edit_outcome, result_of, with_notices
@@ -41,18 +44,21 @@ def message_key(text: str) -> str:
 async def send_edit(
     ctx: Context,
     message: Annotated[str, Field(description="the user's words", json_schema_extra=no_title)],
+    spend: Annotated[ElicitationResult[Confirm], Resolve(spend_question)],
     skill: str | None = None,
 ) -> EditResult:
     stop = route(message) is Intent.CANCEL
     return await answer(
         ctx,
         ToolName.SEND_EDIT,
-        partial(dispatch, message=message),
+        partial(dispatch, message=message, spend=spend),
         Pick(skill, message, any_skill=stop),
     )
 
 
-async def dispatch(call: Call, *, message: str) -> EditResult:
+async def dispatch(
+    call: Call, *, message: str, spend: ElicitationResult[Confirm] | None = None
+) -> EditResult:
     """The one place an intent becomes an action."""
     text = message.strip()
     if not text:
@@ -75,7 +81,14 @@ async def dispatch(call: Call, *, message: str) -> EditResult:
         return EditResult(status="done", intent=intent, reply=UPLOAD_HINT)
     if intent is Intent.CANCEL:
         return await cancel(call, cancel_target(text) or CancelTarget())
-    return await edit(call, text)
+    send, check = go_ahead(spend)
+    if not send:
+        return EditResult(status="declined", intent=intent, reply=DECLINED)
+    result = await edit(call, text)
+    if check is not None and check.reason == CANNOT_ASK and check.available is not None:
+        note = balance_note(check.available)
+        return result.model_copy(update={"reply": result.reply + note})
+    return result
 
 
 async def edit(call: Call, text: str) -> EditResult:
