@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 
 import anyio
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 
 from nemo_mcp.routing import Intent, route
 from nemo_mcp.spend import Confirm, SpendCheck, question, should_ask
