@@ -144,14 +144,25 @@ class JobManager:
 
     # -- asking ----------------------------------------------------------------------------
     async def submit(
-        self, scope: Scope, kind: JobKind, key: str, label: str, request: BaseModel, *, serial: bool
+        self,
+        scope: Scope,
+        kind: JobKind,
+        key: str,
+        label: str,
+        request: BaseModel,
+        *,
+        serial: bool,
+        percent: float = 0.0,
     ) -> tuple[JobRecord, bool]:
-        """The active job for ``key`` (joined: True), or a new one, running or queued."""
+        """The active job for ``key`` (joined: True), or a new one, running or queued.
+
+        ``percent`` starts a job that continues earlier work (an export resuming its render)
+        where that left off, so a client's progress bar never goes back."""
         now = time.time()
         owner = DISPATCHED if self._dispatch else self.holder
         record = JobRecord(
             id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind, key=key,
-            label=" ".join(label.split())[:LABEL_CHARS], status="running",
+            label=" ".join(label.split())[:LABEL_CHARS], status="running", percent=percent,
             request=request.model_dump_json(), message="Started.", owner=owner,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip

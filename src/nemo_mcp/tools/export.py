@@ -16,9 +16,10 @@ from nemo_mcp.errors import InputError
 from nemo_mcp.flows.export import ExportRequest
 from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
+from nemo_mcp.tools.app import App
 from nemo_mcp.tools.boundary import Call, answer_in
 from nemo_mcp.tools.media_results import with_media
-from nemo_mcp.tools.outcomes import export_outcome
+from nemo_mcp.tools.outcomes import export_outcome, result_of
 from nemo_mcp.tools.skills import Pick
 
 EXPORT_KEY = "export"
@@ -46,19 +47,24 @@ async def export_video(
     download: Annotated[
         bool, Field(description="save it on this computer", json_schema_extra=no_title)
     ] = True,
+    new_copy: Annotated[
+        bool, Field(description="a new file even if nothing changed", json_schema_extra=no_title)
+    ] = False,
     skill: str | None = None,
 ) -> Annotated[CallToolResult, ExportResult]:
     started = anyio.current_time()
     result, app = await answer_in(
         ctx,
         ToolName.EXPORT_VIDEO,
-        partial(start_export, output_dir=output_dir, download=download),
+        partial(start_export, output_dir=output_dir, download=download, new_copy=new_copy),
         Pick(skill),
     )
     return await with_media(app, result, started + app.settings.tool_wait - anyio.current_time())
 
 
-async def start_export(call: Call, output_dir: str | None, *, download: bool) -> ExportResult:
+async def start_export(
+    call: Call, output_dir: str | None, *, download: bool, new_copy: bool = False
+) -> ExportResult:
     """Join the running export, hand out one that finished unseen, or start one."""
     app = call.app
     finished = await app.store.jobs(app.scope, kinds=["export"], unreported=True)
@@ -73,9 +79,19 @@ async def start_export(call: Call, output_dir: str | None, *, download: bool) ->
     download = download or app.client.offline
     if download and not await app.jobs.active(app.scope, "export"):
         await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
-    request = ExportRequest(output_dir=str(folder), download=download)
+    request = ExportRequest(output_dir=str(folder), download=download, new_copy=new_copy)
     record, _ = await app.jobs.submit(
-        app.scope, "export", EXPORT_KEY, "export", request, serial=False
-    )
+        app.scope, "export", EXPORT_KEY, "export", request, serial=False,
+        percent=await _continued(app),
+    )  # fmt: skip
     record = await app.jobs.wait(record.id, call.remaining(), call.progress)
     return await export_outcome(call, record)
+
+
+async def _continued(app: App) -> float:
+    """How far the last export got when it ended still rendering (its render is resumed), so
+    the new export's progress starts there; 0 otherwise."""
+    done = await app.store.jobs(app.scope, kinds=["export"], states=["done"])
+    if done and (last := result_of(done[-1])) is not None and last.status == "running":
+        return done[-1].percent
+    return 0.0
