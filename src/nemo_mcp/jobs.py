@@ -79,6 +79,8 @@ class RunningJob:
     listeners: list[Listener] = field(default_factory=list)
     stop: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     """Cancelled when the job is stopped on purpose (``JobManager.cancel``)."""
+    closing: bool = False
+    """The work ended: the ticker says nothing more (its last word would follow "Done.")."""
     _saved_at: float = 0.0
 
     @property
@@ -99,6 +101,8 @@ class RunningJob:
             await self.heartbeat()
 
     async def heartbeat(self) -> None:
+        if self.closing:  # the final record is being written: never after it
+            return
         self._saved_at = time.monotonic()
         await self.store.update_job(
             self.id, message=self.message, percent=self.percent, heartbeat_at=time.time()
@@ -335,6 +339,7 @@ class JobManager:
             error = self._describe(exc)
             log.warning("%s failed: %s", live.id, type(exc).__name__)
         ticker.cancel()
+        live.closing = True
         if status != "failed" and outcome is not None and outcome.status != "running":
             live.percent, live.message = 100.0, "Done."
         with anyio.CancelScope(shield=True):
@@ -360,6 +365,8 @@ class JobManager:
                 await anyio.sleep(self._tick)
                 if await self._stopped(live.id):  # stopped by another process
                     live.stop.cancel()
+                    return
+                if live.closing:
                     return
                 await live.report(f"Still working... {elapsed_words(time.time() - _started(live))}")
                 await live.heartbeat()
