@@ -70,7 +70,13 @@ __all__ = [
 ]
 
 _I = re.IGNORECASE
-_QUOTE = re.compile(r"(?<!\w)'(.+?)'(?!\w)|\"(.+?)\"|“(.+?)”|‘(.+?)’|「(.+?)」|『(.+?)』")
+# Quotes delimit content in any language: an ASCII apostrophe only counts as one where no letter
+# of an alphabet touches it (Tom's, don't), so 标题'你好' is quoted as "title 'Hi'" is.
+_ALPHABET = r"A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_QUOTE = re.compile(
+    rf"(?<![{_ALPHABET}])'(.+?)'(?![{_ALPHABET}])|\"(.+?)\"|“(.+?)”|‘(.+?)’|「(.+?)」|『(.+?)』"
+    r"|《(.+?)》|＂(.+?)＂|„(.+?)“|«(.+?)»"
+)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TALK = re.compile(
     r"\btalking\s+(?:photo|picture|portrait|avatar|head|face)\b|\bavatar\b|说话|开口"
