@@ -225,3 +225,15 @@ def test_the_sign_in_form_is_rate_limited_per_address(http: TestClient) -> None:
         )
     assert [a.status_code for a in seen[:20]] == [400] * 20
     assert seen[-1].status_code == 429 and "Too many sign-in attempts" in seen[-1].text
+
+
+def test_the_sign_in_form_is_rate_limited_per_user(http: TestClient) -> None:
+    flow = Flow(register(http), RESOURCE)
+    page = flow.page(http)
+    form = fields(page, "/oauth/sign-in", token="nmv_usr_the_same_wrong_token")
+    seen = [
+        http.post("/oauth/sign-in", data=form, headers={"X-Forwarded-For": f"198.51.100.{i}"})
+        for i in range(11)
+    ]
+    assert [a.status_code for a in seen[:10]] == [400] * 10
+    assert seen[-1].status_code == 429 and "for this token" in seen[-1].text

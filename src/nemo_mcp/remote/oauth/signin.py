@@ -52,6 +52,7 @@ class Limits:
     per_address: int = 20
     per_user: int = 10
     anonymous_per_address: int = 5
+    """Anonymous tokens per address per hour."""
 
 
 class Refused(Exception):
@@ -96,42 +97,10 @@ class SignIn:
         return response
 
     async def token(self, request: Request) -> Response:
-        form = await request.form()
-        handle, pasted = str(form.get("request", "")), str(form.get("token", "")).strip()
-        try:
-            data, nonce = await self._checked(request, form)
-            await self._limit("address", client_address(request), self.limits.per_address)
-            if not pasted or len(pasted) > MAX_TOKEN_CHARS or any(c.isspace() for c in pasted):
-                raise Refused("That is not a NemoVideo token: paste the whole token, nothing else.")
-            register_secret(pasted)
-            key = self.users.keys.user_key(pasted)
-            await self._limit("user", key, self.limits.per_user)
-            try:
-                await self.users.verify(key, pasted)
-            except TokenInvalid:
-                raise Refused(
-                    "NemoVideo does not accept this token. Check that you copied all of it, "
-                    "or take a free anonymous token below."
-                ) from None
-            except NemoError as exc:
-                words = f"NemoVideo could not check the token: {user_message(exc)}"
-                raise Refused(words, 502) from None
-        except Refused as exc:
-            return await self._again(request, handle, str(exc), exc.status)
-        return await self._signed_in(request, handle, data, nonce, pasted, anonymous=False)
+        return await self._attempt(request, anonymous=False)
 
     async def anonymous(self, request: Request) -> Response:
-        form = await request.form()
-        handle = str(form.get("request", ""))
-        try:
-            data, nonce = await self._checked(request, form)
-            address = client_address(request)
-            await self._limit("address", address, self.limits.per_address)
-            await self._limit("anonymous", address, self.limits.anonymous_per_address)
-            token = await self._anonymous_token()
-        except Refused as exc:
-            return await self._again(request, handle, str(exc), exc.status)
-        return await self._signed_in(request, handle, data, nonce, token, anonymous=True)
+        return await self._attempt(request, anonymous=True)
 
     async def consent(self, request: Request) -> Response:
         form = await request.form()
@@ -157,6 +126,43 @@ class SignIn:
         return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
     # -- steps -----------------------------------------------------------------------------
+    async def _attempt(self, request: Request, *, anonymous: bool) -> Response:
+        """Either sign-in form: checked, counted, the token obtained, then the consent page."""
+        form = await request.form()
+        handle = str(form.get("request", ""))
+        try:
+            data, nonce = await self._checked(request, form)
+            address = client_address(request)
+            await self._limit("address", address, self.limits.per_address)
+            if anonymous:
+                limits = self.limits
+                await self._limit("anonymous", address, limits.anonymous_per_address, 3600.0)
+                token = await self._anonymous_token()
+            else:
+                token = await self._pasted(str(form.get("token", "")).strip())
+        except Refused as exc:
+            return await self._again(request, handle, str(exc), exc.status)
+        return await self._signed_in(request, handle, data, nonce, token, anonymous=anonymous)
+
+    async def _pasted(self, pasted: str) -> str:
+        """The pasted token, once NemoVideo accepted it (``Refused`` in words if not)."""
+        if not pasted or len(pasted) > MAX_TOKEN_CHARS or any(c.isspace() for c in pasted):
+            raise Refused("That is not a NemoVideo token: paste the whole token, nothing else.")
+        register_secret(pasted)
+        key = self.users.keys.user_key(pasted)
+        await self._limit("user", key, self.limits.per_user)
+        try:
+            await self.users.verify(key, pasted)
+        except TokenInvalid:
+            raise Refused(
+                "NemoVideo does not accept this token. Check that you copied all of it, "
+                "or take a free anonymous token below."
+            ) from None
+        except NemoError as exc:
+            words = f"NemoVideo could not check the token: {user_message(exc)}"
+            raise Refused(words, 502) from None
+        return pasted
+
     async def _request(self, handle: str) -> dict[str, Any]:
         if not handle.startswith(REQUEST_PREFIX):
             raise Refused("The link has no sign-in request. Go back to the app and connect again.")
@@ -180,10 +186,11 @@ class SignIn:
             )
         return await self._request(handle), nonce
 
-    async def _limit(self, what: str, who: str, most: int) -> None:
+    async def _limit(self, what: str, who: str, most: int, window_s: float = 0.0) -> None:
+        window_s = window_s or self.limits.window_s
         name = f"{what}:{hashlib.sha256(who.encode()).hexdigest()[:32]}"
-        if await self.provider.store.hit(name, self.limits.window_s) > most:
-            minutes = round(self.limits.window_s / 60)
+        if await self.provider.store.hit(name, window_s) > most:
+            minutes = round(window_s / 60)
             source = "for this token" if what == "user" else "from your address"
             raise Refused(
                 f"Too many sign-in attempts {source}. Wait {minutes} minutes and try again.", 429
