@@ -90,6 +90,7 @@ def _cmd_skills(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     manifests = _served(args.skill, settings)
+    local = args.local or (settings.offline and not args.http)
     if args.http:
         if args.local:
             raise ConfigError("--http serves many users on the real backend: drop --local.")
@@ -104,7 +105,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     setup_logging(settings.config_dir, settings.log_level)
     from nemo_mcp.serve import serve_stdio
 
-    return serve_stdio(manifests, settings, local=args.local)
+    return serve_stdio(manifests, settings, local=local)
 
 
 def _cmd_local_backend(args: argparse.Namespace) -> int:
@@ -133,7 +134,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     for line in _pick_lines(args, _manifests(settings)):
         _say(f"pick: {line}")
     skill = args.skill or settings.skill
-    return anyio.run(partial(run_doctor, None if skill == ALL else skill, _say, local=args.local))
+    local = args.local or settings.offline
+    return anyio.run(partial(run_doctor, None if skill == ALL else skill, _say, local=local))
 
 
 def _cmd_state(args: argparse.Namespace) -> int:

@@ -2,12 +2,12 @@
 the registry.
 
 The lifespan builds, once per process: the store (``state.db`` in the config folder), the task
-group where long work runs (jobs outlive the tool calls that ask for them) and, for each skill
-served, its backend client (its headers, session and limits) and job manager; with ``--local``
-it first starts the embedded backend on loopback. A server of one skill has that skill's
-``App`` as its state; a server of several, a ``SkillSet`` that picks one per call
-(``tools.skills``). Jobs a previous process left behind are recovered in the background, so
-start-up stays fast.
+group where long work runs (jobs outlive the tool calls that ask for them), the job manager and,
+for each skill served, its runtime (its backend client: headers, session and limits from its
+manifest); with ``--local`` it first starts the embedded backend on loopback. A server of one
+skill has that skill's ``Runtime`` as its state; a server of several, a ``SkillSet`` that picks
+one per call (``tools.skills``). Jobs a previous process left behind are recovered in the
+background, so start-up stays fast.
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ from mcp.server.mcpserver import MCPServer
 
 from nemo_mcp import __version__
 from nemo_mcp.backend.client import BackendClient
-from nemo_mcp.flows.work import Work
-from nemo_mcp.jobs import JobManager
+from nemo_mcp.deployment import Deployment
+from nemo_mcp.jobs import JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
+from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.edge import Edge
 from nemo_mcp.tools.registry import player, register, server_title
+from nemo_mcp.tools.runtime import Runtime, build_runtime
 from nemo_mcp.tools.skills import SkillSet
 from nemo_mcp.uploads import heic_available
 from nemo_mcp.words import user_message
@@ -44,19 +45,19 @@ log = logging.getLogger(__name__)
 
 
 class Running:
-    """The lifespan's state while the server runs, for handlers that get no context: the ``App``
-    of the skill in use."""
+    """The lifespan's state while the server runs, for handlers that get no context: the
+    ``Runtime`` of the skill in use."""
 
     def __init__(self) -> None:
-        self.app: App | None = None
+        self.runtime: Runtime | None = None
         self.skills: SkillSet | None = None
 
-    def __call__(self) -> App:
+    def __call__(self) -> Runtime:
         if self.skills is not None:
-            return self.skills.apps[self.skills.current or next(iter(self.skills.apps))]
-        if self.app is None:
+            return self.skills.in_use()
+        if self.runtime is None:
             raise LookupError("the server is not running")
-        return self.app
+        return self.runtime
 
 
 T = TypeVar("T")
@@ -95,15 +96,16 @@ def create_server(
     local_data_dir: Path | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     store: StateStore | None = None,
-) -> MCPServer[App]:
+) -> MCPServer[Runtime]:
     """The server for one skill, or for several (a mapping of them). ``local_data_dir`` starts
     the embedded backend in-process; ``transport`` and ``store`` are for tests (a mock backend,
     an in-memory store)."""
     skills = served(manifests)
     running = Running()
+    embedded = local_data_dir is not None
 
     @asynccontextmanager
-    async def lifespan(server: MCPServer[App]) -> AsyncIterator[App]:
+    async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         async with AsyncExitStack() as stack:
             active = settings
             if local_data_dir is not None:
@@ -115,40 +117,42 @@ def create_server(
             state = store or SQLiteStore.in_folder(active.config_dir)
             if store is None:
                 stack.push_async_callback(state.close)
-            clients = [
-                await stack.enter_async_context(
-                    BackendClient(active, manifest, state, transport=transport)
-                )
-                for manifest in skills.values()
-            ]
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
-            holder = process_holder()
-            apps: dict[str, App] = {}
-            for client in clients:
-                work = Work(client, state, active, client.manifest)
-                jobs = JobManager(state, task_group, work, user_message, holder=holder)
-                work.jobs = jobs
-                task_group.start_soon(_tidy, state, jobs, client)
-                apps[client.manifest.name] = App(active, client.manifest, state, client, jobs)
-            if len(apps) == 1:
-                running.app = next(iter(apps.values()))
+            runtimes: dict[str, Runtime] = {}
+
+            async def run(job: RunningJob) -> JobResult:
+                # Every job of this server is its one user's, in one skill's project: run by
+                # that skill's runtime.
+                return await runtimes[job.scope.skill].work(job)
+
+            jobs = JobManager(state, task_group, run, user_message, holder=process_holder())
+            deployment = Deployment.of(active, embedded=embedded)
+            for name, manifest in skills.items():
+                runtime = build_runtime(
+                    active, manifest, state, jobs, deployment, transport=transport
+                )
+                stack.push_async_callback(runtime.client.aclose)
+                runtimes[name] = runtime
+                task_group.start_soon(_tidy, state, jobs, runtime.client)
+            if len(runtimes) == 1:
+                running.runtime = next(iter(runtimes.values()))
             else:
-                running.skills = SkillSet(apps)
+                running.skills = SkillSet(runtimes)
             try:
-                yield running.app or running.skills  # type: ignore[misc]
+                yield running.runtime or running.skills  # type: ignore[misc]
             finally:
-                running.app = running.skills = None
+                running.runtime = running.skills = None
 
     texts = ToolTexts.for_manifests(
-        skills, settings, offline=local_data_dir is not None, heic=heic_available()
+        skills, settings, Deployment.of(settings, embedded=embedded), heic=heic_available()
     )
 
     def media_url() -> str | None:
         """Where the player may load videos from: the backend (offline, once it runs)."""
-        if running.app is not None or running.skills is not None:
+        if running.runtime is not None or running.skills is not None:
             return running().settings.api_url
-        return None if local_data_dir is not None else settings.api_url
+        return None if embedded else settings.api_url
 
     mcp = skill_server(skills, texts, lifespan, media_url)
     register(mcp, skills, texts, running)

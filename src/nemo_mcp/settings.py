@@ -40,6 +40,7 @@ FALSE_WORDS = ("0", "false", "no", "off")
 CONFIRM_SPEND = ("always", "low", "never")
 """``NEMO_CONFIRM_SPEND``: ask before every message that spends credits, only when the balance
 is low or the token anonymous (the default), or never (``nemo_mcp.spend``)."""
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -115,6 +116,8 @@ class Settings:
     """Remote mode: the server's address as users reach it, for download links."""
     local: bool = False
     """The API is the embedded local backend (``serve --local``); set by the server, not the env."""
+    offline: bool = False
+    """``NEMO_OFFLINE``: ``serve`` runs as ``serve --local`` (the MCP Bundle's offline switch)."""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -159,6 +162,9 @@ class Settings:
             raise ValueError(
                 f"NEMO_CONFIRM_SPEND must be one of {', '.join(CONFIRM_SPEND)}, got {confirm!r}"
             )
+        offline = (text("NEMO_OFFLINE") or "0").lower()
+        if offline not in FALSE_WORDS + TRUE_WORDS:
+            raise ValueError(f"NEMO_OFFLINE must be true or false, got {offline!r}")
         canvas = text("NEMO_LOCAL_CANVAS")
         manifest_dir = text("NEMO_MANIFEST_DIR")
         return cls(
@@ -191,5 +197,6 @@ class Settings:
             public_url=(text("NEMO_PUBLIC_URL") or "").rstrip("/") or None,
             contact_sheet=(text("NEMO_CONTACT_SHEET") or "1").lower() not in FALSE_WORDS,
             confirm_spend=confirm,
+            offline=offline in TRUE_WORDS,
             warnings=tuple(warnings),
         )

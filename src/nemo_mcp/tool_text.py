@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from nemo_mcp.deployment import Deployment
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
 
@@ -29,10 +30,11 @@ class ToolTexts:
 
     @classmethod
     def for_manifest(
-        cls, m: Manifest, settings: Settings, *, offline: bool = False, heic: bool = True
+        cls, m: Manifest, settings: Settings, deployment: Deployment, *, heic: bool = True
     ) -> ToolTexts:
-        """``offline``: the embedded backend (no prices, no cloud); ``heic``: whether HEIC can be
-        converted here (the optional extra is installed)."""
+        """Offline (the embedded backend) there are no prices and no cloud; ``heic``: whether
+        HEIC can be converted here (the optional extra is installed)."""
+        offline = deployment.mode == "offline"
         accepted = [t for t in m.accepted_types if heic or t != "heic"]
         types = ", ".join(accepted)
         heic_words = " HEIC photos are converted to JPEG first." if "heic" in accepted else ""
@@ -77,8 +79,8 @@ class ToolTexts:
         cls,
         manifests: Mapping[str, Manifest],
         settings: Settings,
+        deployment: Deployment,
         *,
-        offline: bool = False,
         heic: bool = True,
     ) -> ToolTexts:
         """One skill's words, or the words of a server of every skill (each tool's ``skill``
@@ -86,7 +88,8 @@ class ToolTexts:
         """
         if len(manifests) == 1:
             only = next(iter(manifests.values()))
-            return cls.for_manifest(only, settings, offline=offline, heic=heic)
+            return cls.for_manifest(only, settings, deployment, heic=heic)
+        offline = deployment.mode == "offline"
         ms = list(manifests.values())
         largest = max(m.max_upload_mb for m in ms)
         low = min(m.typical_seconds[0] for m in ms)
@@ -100,7 +103,7 @@ class ToolTexts:
             "may ask first."
         )
         skills = "; ".join(f"{m.name}: {m.description}" for m in ms)
-        one = cls.for_manifest(ms[0], settings, offline=offline, heic=heic)
+        one = cls.for_manifest(ms[0], settings, deployment, heic=heic)
         return cls(
             instructions=(
                 f"NemoVideo, {len(ms)} skills: {skills} Every tool takes an optional `skill`; "

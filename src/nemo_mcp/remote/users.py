@@ -1,6 +1,6 @@
-"""One shared server, many users: each request gets the ``App`` of the user whose token it bears,
-for the skill it runs under (``tools.skills``: one ``App`` per user and skill, the conversation's
-current skill kept per user in this worker).
+"""One shared server, many users: each request gets the ``Runtime`` of the user whose token it
+bears, for the skill it runs under (``tools.skills``: one runtime per user and skill; the
+conversation's current skill and last upload are kept per user in this worker).
 
 Every user has their own backend client (their token, their scope: ``Scope.user`` is the user
 key), their own folders for uploads and exports, and their own records; the job manager, the
@@ -15,7 +15,6 @@ import contextvars
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,8 +22,7 @@ import httpx
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
 
-from nemo_mcp.backend.client import BackendClient
-from nemo_mcp.flows.work import Work
+from nemo_mcp.deployment import Deployment, SharedFolders
 from nemo_mcp.jobs import Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.redact import register_secret
@@ -33,7 +31,7 @@ from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.skill_choice import MediaMix
 from nemo_mcp.store import StateStore, TokenRecord
-from nemo_mcp.tools.app import App, Remote
+from nemo_mcp.tools.runtime import Runtime, build_runtime
 from nemo_mcp.words import user_message
 
 log = logging.getLogger(__name__)
@@ -65,14 +63,9 @@ class SharedTransport(httpx.AsyncBaseTransport):
         """Left open: other users' clients still use it."""
 
 
-@dataclass
-class UserParts:
-    app: App
-    work: Work
-
-
 class Users:
-    """The shared server's lifespan state: per-user apps over one store and one job manager."""
+    """The shared server's lifespan state: per-user runtimes over one store and one job
+    manager."""
 
     def __init__(
         self,
@@ -87,6 +80,7 @@ class Users:
         dispatch: Dispatch | None = None,
     ) -> None:
         self.settings = settings
+        self.deployment = Deployment.of(settings, many_users=True)
         self.manifests = dict(manifests)
         self.store = store
         self.keys = keys
@@ -94,11 +88,16 @@ class Users:
         self.jobs = JobManager(
             store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
         )
-        self._users: dict[tuple[str, str], UserParts] = {}
+        self._users: dict[tuple[str, str], Runtime] = {}
         self._current: dict[str, str] = {}
         self._media: dict[str, MediaMix] = {}
         self._transport = SharedTransport()
         self._sealed: set[str] = set()
+
+    @property
+    def first_manifest(self) -> Manifest:
+        """The skill a request names none for is attributed to (the sign-in page's token)."""
+        return next(iter(self.manifests.values()))
 
     @property
     def max_upload_mb(self) -> int:
@@ -118,18 +117,20 @@ class Users:
         return key
 
     def _token(self, ctx: Context) -> str:
+        # The request's NemoVideo token: the bearer itself, or the one behind an access token
+        # this server issued (oauth/gate.py); the header only outside the middleware.
         headers = ctx.headers or {}
-        token = bearer(headers.get("authorization")) if headers else CURRENT_TOKEN.get("")
+        token = CURRENT_TOKEN.get("") or (bearer(headers.get("authorization")) if headers else "")
         if not token:
             raise Unauthorized("no bearer token")
         return token
 
-    def app_for(self, ctx: Context) -> App:
-        return self.app_of_skill(ctx, self.current_skill(ctx) or next(iter(self.manifests)))
+    def runtime_for(self, ctx: Context) -> Runtime:
+        return self.runtime_of_skill(ctx, self.current_skill(ctx) or next(iter(self.manifests)))
 
-    def app_of_skill(self, ctx: Context, skill: str) -> App:
+    def runtime_of_skill(self, ctx: Context, skill: str) -> Runtime:
         token = self._token(ctx)
-        return self._parts(self.keys.user_key(token), token, skill).app
+        return self._runtime(self.keys.user_key(token), token, skill)
 
     def current_skill(self, ctx: Context) -> str | None:
         return self._current.get(self.keys.user_key(self._token(ctx)))
@@ -143,31 +144,29 @@ class Users:
     def recent_media(self, ctx: Context) -> MediaMix:
         return self._media.get(self.keys.user_key(self._token(ctx)), MediaMix())
 
-    def current(self) -> App:
-        """The app of the request being served (LookupError outside a request)."""
+    def current(self) -> Runtime:
+        """The runtime of the request being served (LookupError outside a request)."""
         token = CURRENT_TOKEN.get("")
         if not token:
             raise LookupError("no request")
         key = self.keys.user_key(token)
-        return self._parts(key, token, self._current.get(key)).app
+        return self._runtime(key, token, self._current.get(key))
 
-    def _parts(self, key: str, token: str, skill: str | None = None) -> UserParts:
+    def _runtime(self, key: str, token: str, skill: str | None = None) -> Runtime:
         skill = skill if skill in self.manifests else next(iter(self.manifests))
-        if (parts := self._users.get((key, skill))) is not None:
-            return parts
-        manifest = self.manifests[skill]
+        if (runtime := self._users.get((key, skill))) is not None:
+            return runtime
         register_secret(token)
-        uploads = user_folder(self.data_dir, "uploads", key)
-        exports = user_folder(self.data_dir, "exports", key)
-        settings = replace(self.settings, output_dir=exports, media_roots=(uploads,))
-        client = BackendClient(
-            settings, manifest, self.store, user=key, token=token, transport=self._transport
+        folders = SharedFolders(
+            user_folder(self.data_dir, "uploads", key),
+            user_folder(self.data_dir, "exports", key),
+            self._link,
         )
-        work = Work(client, self.store, settings, manifest, jobs=self.jobs)
-        remote = Remote(uploads, exports, self._link)
-        app = App(settings, manifest, self.store, client, self.jobs, remote=remote)
-        parts = self._users[(key, skill)] = UserParts(app, work)
-        return parts
+        runtime = self._users[(key, skill)] = build_runtime(
+            self.settings, self.manifests[skill], self.store, self.jobs,
+            self.deployment.for_user(folders), user=key, token=token, transport=self._transport,
+        )  # fmt: skip
+        return runtime
 
     def _link(self, name: str) -> str:
         base = self.settings.public_url or CURRENT_BASE.get("")
@@ -175,23 +174,23 @@ class Users:
 
     async def verify(self, key: str, token: str) -> None:
         """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""
-        await self._parts(key, token).app.client.credits()
+        await self._runtime(key, token).client.credits()
 
     async def close(self) -> None:
-        for parts in self._users.values():
-            await parts.app.client.aclose()
+        for runtime in self._users.values():
+            await runtime.client.aclose()
         self._users.clear()
         await self._transport.pool.aclose()
 
     # -- running a job, whoever asked for it -------------------------------------------------
     async def _run(self, job: RunningJob) -> JobResult:
         key, skill = job.scope.user, job.scope.skill
-        parts = self._users.get((key, skill))
-        if parts is None:
+        runtime = self._users.get((key, skill))
+        if runtime is None:
             record = await self.store.token(self.settings.backend_id, key)
             if record is None:
                 raise Unauthorized("the user's token is no longer on record")
             token = self.keys.open(record.token, key)
             self._sealed.add(key)
-            parts = self._parts(key, token, skill)
-        return await parts.work(job)
+            runtime = self._runtime(key, token, skill)
+        return await runtime.work(job)

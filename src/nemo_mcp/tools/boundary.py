@@ -25,8 +25,8 @@ from pydantic import BaseModel
 from nemo_mcp.errors import NemoError, ToolTimedOut
 from nemo_mcp.redact import redact
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import App
-from nemo_mcp.tools.skills import Pick, pick_app
+from nemo_mcp.tools.runtime import Runtime
+from nemo_mcp.tools.skills import Pick, pick_runtime
 from nemo_mcp.words import UNEXPECTED, user_message
 
 log = logging.getLogger(__name__)
@@ -58,15 +58,15 @@ def redact_model(model: R) -> R:
 
 @dataclass
 class Call:
-    """One tool call: the app, its MCP context, and when it must have answered."""
+    """One tool call: the runtime, its MCP context, and when it must have answered."""
 
-    app: App
+    runtime: Runtime
     ctx: Context
     deadline: float
 
     def remaining(self) -> float:
         """How long a job may still be waited for in this call."""
-        reserve = min(WAIT_RESERVE_S, self.app.settings.tool_wait / 10)
+        reserve = min(WAIT_RESERVE_S, self.runtime.settings.tool_wait / 10)
         return max(0.0, self.deadline - anyio.current_time() - reserve)
 
     async def progress(self, progress: float, total: float, message: str) -> None:
@@ -83,16 +83,16 @@ async def answer(
 
 async def answer_in(
     ctx: Context, tool: ToolName, body: Callable[[Call], Awaitable[R]], pick: Pick = ANY
-) -> tuple[R, App]:
-    """``answer``, with the ``App`` (the skill) the call ran under."""
+) -> tuple[R, Runtime]:
+    """``answer``, with the ``Runtime`` (the skill) the call ran under."""
     started = anyio.current_time()
     try:
-        app = pick_app(ctx, tool, pick)
+        runtime = pick_runtime(ctx, tool, pick)
     except NemoError as exc:
         log.info("%s: %s", tool, type(exc).__name__)
         raise ToolError(redact(user_message(exc))) from None
-    wait = app.settings.tool_wait
-    call = Call(app, ctx, started + wait)
+    wait = runtime.settings.tool_wait
+    call = Call(runtime, ctx, started + wait)
     try:
         with anyio.fail_after(wait + DEADLINE_MARGIN_S):
             result = await body(call)
@@ -107,7 +107,7 @@ async def answer_in(
     except Exception as exc:
         log.error("%s failed unexpectedly", tool, exc_info=exc)
         raise ToolError(UNEXPECTED) from None
-    return redact_model(result), app
+    return redact_model(result), runtime
 
 
 def refuse(words: str) -> ToolError:

@@ -18,16 +18,16 @@ from __future__ import annotations
 from nemo_mcp.results import EditResult, ExportResult, JobResult, UploadResult
 from nemo_mcp.routing import CancelTarget, Intent
 from nemo_mcp.store import JobRecord
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.boundary import Call
 from nemo_mcp.tools.outcomes import with_notices
-from nemo_mcp.tools.skills import all_apps
+from nemo_mcp.tools.runtime import Runtime
+from nemo_mcp.tools.skills import all_runtimes
 
 NOTHING = "Nothing is running or queued, so there is nothing to stop."
 NO_SUCH_JOB = "There is no running or queued job {job_id} of yours to stop."
 
 
-async def stopped_words(app: App, record: JobRecord) -> str:
+async def stopped_words(runtime: Runtime, record: JobRecord) -> str:
     """What stopping ``record`` means, in plain words."""
     what = record.label[:60]
     if record.kind == "export":
@@ -39,7 +39,7 @@ async def stopped_words(app: App, record: JobRecord) -> str:
         return f"Stopped uploading {what}; files already sent stay in the project."
     if record.status == "queued":
         return f"Dropped the queued request '{what}': it was never sent, so nothing was charged."
-    if not await app.store.handed_off(record.id):
+    if not await runtime.store.handed_off(record.id):
         return f"Stopped '{what}' before it was sent to the backend: nothing was charged."
     return (
         f"Stopped waiting for '{what}'. The message had already been sent to the backend, so "
@@ -55,16 +55,16 @@ def _stopped_result(record: JobRecord, words: str) -> JobResult:
     return EditResult(status="cancelled", intent=Intent.CANCEL, reply=words, job_id=record.id)
 
 
-async def _targets(call: Call, target: CancelTarget) -> list[tuple[App, JobRecord]]:
-    apps = all_apps(call.ctx)
+async def _targets(call: Call, target: CancelTarget) -> list[tuple[Runtime, JobRecord]]:
+    apps = all_runtimes(call.ctx)
     if target.job_id:
-        record = await call.app.store.job(target.job_id)
+        record = await call.runtime.store.job(target.job_id)
         owner = next((a for a in apps if record is not None and a.scope == record.scope), None)
         return [(owner, record)] if owner and record and record.active else []
-    found: list[tuple[App, JobRecord]] = []
-    for app in apps:
-        records = await app.store.jobs(app.scope, states=("queued", "running"))
-        found.extend((app, r) for r in records if target.kind in (None, r.kind))
+    found: list[tuple[Runtime, JobRecord]] = []
+    for runtime in apps:
+        records = await runtime.store.jobs(runtime.scope, states=("queued", "running"))
+        found.extend((runtime, r) for r in records if target.kind in (None, r.kind))
     # Queued ones first: dropping them before the running one ends keeps them from starting.
     return sorted(found, key=lambda pair: (pair[1].status != "queued", pair[1].seq))
 
@@ -73,9 +73,9 @@ async def cancel(call: Call, target: CancelTarget) -> EditResult:
     """Stop what ``target`` names; the answer says what each stop means."""
     lines: list[str] = []
     last: str | None = None
-    for app, record in await _targets(call, target):
-        words = await stopped_words(app, record)
-        if await app.jobs.cancel(record, _stopped_result(record, words)):
+    for runtime, record in await _targets(call, target):
+        words = await stopped_words(runtime, record)
+        if await runtime.jobs.cancel(record, _stopped_result(record, words)):
             lines.append(words)
             last = record.id
     if not lines:
@@ -84,6 +84,6 @@ async def cancel(call: Call, target: CancelTarget) -> EditResult:
     return EditResult(
         status="cancelled",
         intent=Intent.CANCEL,
-        reply=with_notices(call.app, "\n".join(lines)),
+        reply=with_notices(call.runtime, "\n".join(lines)),
         job_id=last if len(lines) == 1 else None,
     )

@@ -24,8 +24,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from nemo_mcp.routing import Intent, route
 from nemo_mcp.spend import Confirm, SpendCheck, question, should_ask
-from nemo_mcp.tools.app import App
-from nemo_mcp.tools.skills import all_apps
+from nemo_mcp.tools.runtime import Runtime
+from nemo_mcp.tools.skills import all_runtimes
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,18 @@ def declares_elicitation(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-async def _balance(app: App) -> int | None:
-    with anyio.move_on_after(min(BALANCE_WAIT_S, app.settings.tool_wait / 3)):
+async def _balance(runtime: Runtime) -> int | None:
+    with anyio.move_on_after(min(BALANCE_WAIT_S, runtime.settings.tool_wait / 3)):
         try:
-            return (await app.client.credits()).available
+            return (await runtime.client.credits()).available
         except Exception as exc:  # the question goes out without the number
             log.info("the balance could not be read before asking: %s", type(exc).__name__)
     return None
 
 
-async def _joins(apps: list[App], key: str) -> bool:
-    for app in apps:
-        if any(j.key == key for j in await app.jobs.active(app.scope, "edit")):
+async def _joins(apps: list[Runtime], key: str) -> bool:
+    for runtime in apps:
+        if any(j.key == key for j in await runtime.jobs.active(runtime.scope, "edit")):
             return True
     return False
 
@@ -64,20 +64,21 @@ async def spend_question(ctx: Context, message: str) -> SpendCheck | Elicit[Conf
     if route(message.strip()) is not Intent.EDIT or not message.strip():
         return SpendCheck(reason="handled here")
     try:
-        apps = all_apps(ctx)
+        apps = all_runtimes(ctx)
     except Exception:  # not signed in, or not started: the tool itself answers that
         return SpendCheck(reason="no server state")
-    app = apps[0]
-    mode = app.settings.confirm_spend
-    if mode == "never" or (mode == "low" and app.client.offline):
+    runtime = apps[0]
+    mode = runtime.settings.confirm_spend
+    offline = runtime.deployment.mode == "offline"
+    if mode == "never" or (mode == "low" and offline):
         return SpendCheck(reason=mode if mode == "never" else "offline")
     if await _joins(apps, message_key(message)):
         return SpendCheck(reason="joins the same message")
-    available = await _balance(app)
+    available = await _balance(runtime)
     if not declares_elicitation(ctx):
         return SpendCheck(available=available, reason=CANNOT_ASK)
-    anonymous = app.client.anonymous
-    if not should_ask(mode, available=available, anonymous=anonymous, offline=app.client.offline):
+    anonymous = runtime.client.anonymous
+    if not should_ask(mode, available=available, anonymous=anonymous, offline=offline):
         return SpendCheck(available=available, reason="enough credits")
     return Elicit(question(available), Confirm)
 

@@ -1,6 +1,6 @@
 """The one place the tools, prompts and resources are registered. Only registers.
 
-``get_timeline`` and ``export_video`` are bound to the player App (``nemo_mcp.app``) through the
+``get_timeline`` and ``export_video`` are bound to the player App (``nemo_mcp.player``) through the
 SDK's Apps extension, which must exist before the server does; the rest go on the server.
 """
 
@@ -15,14 +15,14 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import ToolAnnotations
 
-from nemo_mcp.app import PLAYER_URI, player_resource
 from nemo_mcp.manifests import Manifest
+from nemo_mcp.player import PLAYER_URI, player_resource
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tool_text import ToolTexts
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.credits import check_credits
 from nemo_mcp.tools.edit import send_edit
 from nemo_mcp.tools.export import export_video
+from nemo_mcp.tools.runtime import Runtime
 from nemo_mcp.tools.skills import with_skill_argument
 from nemo_mcp.tools.timeline import get_timeline, timeline_document
 from nemo_mcp.tools.upload import upload_media
@@ -54,7 +54,7 @@ def prompt_name(example: str) -> str:
 def player(
     manifests: Mapping[str, Manifest], texts: ToolTexts, media_url: Callable[[], str | None]
 ) -> Apps:
-    """The App extension: the player page and the two tools whose results it shows.
+    """The Apps extension: the player page and the two tools whose results it shows.
 
     ``media_url`` gives the backend's URL while the server runs (the page may load videos there)."""
     apps = Apps()
@@ -81,12 +81,15 @@ def player(
 
 
 def register(
-    mcp: MCPServer[App], manifests: Mapping[str, Manifest], texts: ToolTexts, app: Callable[[], App]
+    mcp: MCPServer[Runtime],
+    manifests: Mapping[str, Manifest],
+    texts: ToolTexts,
+    runtime: Callable[[], Runtime],
 ) -> None:
     """Add the other three tools, one prompt per example of every skill, and the timeline
     resource to ``mcp``.
 
-    ``app`` gives the running server's state to the resource, which gets no context."""
+    ``runtime`` gives the running server's state to the resource, which gets no context."""
     name = server_title(manifests)
     tools = (
         (upload_media, ToolName.UPLOAD_MEDIA, f"Upload media to {name}", texts.upload, WRITES),
@@ -116,7 +119,7 @@ def register(
     )
     async def timeline_resource() -> str:
         try:
-            return await timeline_document(app())
+            return await timeline_document(runtime())
         except LookupError:
             raise ResourceError("The server is still starting; try again in a moment.") from None
         except Exception as exc:
@@ -130,7 +133,7 @@ def server_title(manifests: Mapping[str, Manifest]) -> str:
     return "NemoVideo"
 
 
-def _add_prompt(mcp: MCPServer[App], example: str, manifest: Manifest, *, many: bool) -> None:
+def _add_prompt(mcp: MCPServer[Runtime], example: str, manifest: Manifest, *, many: bool) -> None:
     def prompt() -> str:
         return example
 

@@ -1,6 +1,6 @@
-"""Which skill's ``App`` a tool call runs under, on a server of one skill or of every skill.
+"""Which skill's ``Runtime`` a tool call runs under, on a server of one skill or of every skill.
 
-A server of every skill holds one ``App`` per skill (its own backend client: attribution
+A server of every skill holds one ``Runtime`` per skill (its own backend client: attribution
 headers, session, limits and words from its manifest) over one store. Each call runs under
 exactly one: the ``skill`` argument when given, else the one ``nemo_mcp.skill_choice`` picks
 from the call's words and media and the conversation's current skill. When several fit equally,
@@ -25,7 +25,7 @@ from pydantic import WithJsonSchema
 from nemo_mcp.errors import InputError
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.skill_choice import MediaMix, ask_which, choose_skill
-from nemo_mcp.tools.app import App, AppSource
+from nemo_mcp.tools.runtime import Runtime, RuntimeSource
 
 SKILL = "skill"
 
@@ -41,12 +41,12 @@ class Pick:
     """Never ask: the call reaches every skill of the caller anyway (a stop)."""
 
 
-class SkillSource(AppSource, Protocol):
+class SkillSource(RuntimeSource, Protocol):
     """A lifespan state of several skills (``SkillSet`` here; the shared server's users)."""
 
     manifests: Mapping[str, Manifest]
 
-    def app_of_skill(self, ctx: Context, skill: str) -> App: ...
+    def runtime_of_skill(self, ctx: Context, skill: str) -> Runtime: ...
     def current_skill(self, ctx: Context) -> str | None: ...
     def remember(self, ctx: Context, skill: str, media: MediaMix) -> None: ...
     def recent_media(self, ctx: Context) -> MediaMix: ...
@@ -54,21 +54,25 @@ class SkillSource(AppSource, Protocol):
 
 @dataclass
 class SkillSet:
-    """A stdio server of every skill: one ``App`` per skill, one conversation."""
+    """A stdio server of every skill: one ``Runtime`` per skill, one conversation."""
 
-    apps: dict[str, App]
+    runtimes: dict[str, Runtime]
     current: str | None = None
     media: MediaMix = field(default_factory=MediaMix)
 
     @property
     def manifests(self) -> Mapping[str, Manifest]:
-        return {name: app.manifest for name, app in self.apps.items()}
+        return {name: runtime.manifest for name, runtime in self.runtimes.items()}
 
-    def app_for(self, ctx: Context) -> App:
-        return self.apps[self.current or next(iter(self.apps))]
+    def in_use(self) -> Runtime:
+        """The current skill's runtime (the first skill's before any call chose one)."""
+        return self.runtimes[self.current or next(iter(self.runtimes))]
 
-    def app_of_skill(self, ctx: Context, skill: str) -> App:
-        return self.apps[skill]
+    def runtime_for(self, ctx: Context) -> Runtime:
+        return self.in_use()
+
+    def runtime_of_skill(self, ctx: Context, skill: str) -> Runtime:
+        return self.runtimes[skill]
 
     def current_skill(self, ctx: Context) -> str | None:
         return self.current
@@ -83,16 +87,16 @@ class SkillSet:
 
 
 def is_many(context: object) -> bool:
-    return hasattr(context, "app_of_skill")
+    return hasattr(context, "runtime_of_skill")
 
 
-def pick_app(ctx: Context, tool: str, pick: Pick) -> App:
-    """The ``App`` this call runs under (rules in the module docstring)."""
+def pick_runtime(ctx: Context, tool: str, pick: Pick) -> Runtime:
+    """The ``Runtime`` this call runs under (rules in the module docstring)."""
     context = ctx.request_context.lifespan_context
-    if isinstance(context, App):
+    if isinstance(context, Runtime):
         return context
     if not is_many(context):
-        return cast(AppSource, context).app_for(ctx)
+        return cast(RuntimeSource, context).runtime_for(ctx)
     source = cast(SkillSource, context)
     manifests = source.manifests
     if pick.skill:
@@ -110,18 +114,18 @@ def pick_app(ctx: Context, tool: str, pick: Pick) -> App:
             raise InputError(ask_which(manifests, choice.candidates, tool))
         chosen = choice.skill or current or next(iter(manifests))
     source.remember(ctx, chosen, pick.media)
-    return source.app_of_skill(ctx, chosen)
+    return source.runtime_of_skill(ctx, chosen)
 
 
-def all_apps(ctx: Context) -> list[App]:
-    """Every skill's ``App`` this caller has (one on a server of one skill)."""
+def all_runtimes(ctx: Context) -> list[Runtime]:
+    """Every skill's ``Runtime`` this caller has (one on a server of one skill)."""
     context = ctx.request_context.lifespan_context
-    if isinstance(context, App):
+    if isinstance(context, Runtime):
         return [context]
     if not is_many(context):
-        return [cast(AppSource, context).app_for(ctx)]
+        return [cast(RuntimeSource, context).runtime_for(ctx)]
     source = cast(SkillSource, context)
-    return [source.app_of_skill(ctx, name) for name in source.manifests]
+    return [source.runtime_of_skill(ctx, name) for name in source.manifests]
 
 
 def skill_description(manifests: Mapping[str, Manifest]) -> str:
