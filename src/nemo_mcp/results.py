@@ -39,6 +39,7 @@ class Compact(BaseModel):
 
 
 EditStatus = Literal["done", "running", "queued", "failed", "interrupted", "cancelled", "declined"]
+JobStatus = Literal["done", "running", "queued", "failed", "interrupted", "cancelled"]
 ExportStatus = Literal["done", "running", "failed", "cancelled"]
 UploadStatus = Literal["done", "running", "cancelled"]
 JobKindName = Literal["edit", "export", "upload"]
@@ -69,7 +70,7 @@ class UploadResult(Compact):
 class JobInfo(Compact):
     job_id: str
     kind: JobKindName
-    status: EditStatus
+    status: JobStatus
     what: str
     elapsed_s: int
     message: str

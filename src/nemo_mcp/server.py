@@ -32,6 +32,7 @@ from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.edge import Edge
+from nemo_mcp.tools.listing import CompactListing
 from nemo_mcp.tools.registry import player, register, server_title
 from nemo_mcp.tools.runtime import Runtime, build_runtime
 from nemo_mcp.tools.skills import SkillSet
@@ -78,7 +79,7 @@ def skill_server(
         instructions=texts.instructions,
         lifespan=lifespan,
         extensions=[player(manifests, texts, media_url)],
-        middleware=[Edge()],
+        middleware=[Edge(), CompactListing()],
     )
 
 

@@ -48,7 +48,7 @@ async def export_video(
         bool, Field(description="save it on this computer", json_schema_extra=no_title)
     ] = True,
     new_copy: Annotated[
-        bool, Field(description="a new file even if nothing changed", json_schema_extra=no_title)
+        bool, Field(description="another file even if unchanged", json_schema_extra=no_title)
     ] = False,
     skill: str | None = None,
 ) -> Annotated[CallToolResult, ExportResult]:

@@ -134,7 +134,7 @@ def skill_description(manifests: Mapping[str, Manifest]) -> str:
         f"{name}: {(m.choosing.choice or m.description).rstrip('.')}"
         for name, m in manifests.items()
     )
-    return f"leave out to choose by the words and media, then the skill in use. {each}"
+    return f"default: picked by the words and media. {each}"
 
 
 Tool = Callable[..., Awaitable[Any]]
