@@ -4,13 +4,15 @@
 folder (a temporary name, renamed when complete) and cut off past the skill's size limit; the
 answer's ``ref`` (``upload:<id>-<name>``) goes in ``upload_media``'s ``urls``. The file's type is
 checked by content when the upload job reads it, as for any local file. ``GET /downloads/<name>``
-serves a file of the caller's own export folder; another user's key finds nothing.
+serves a file of the caller's own export folder, the caller named by the bearer header or by
+the link's signature (signing.py); another user's key finds nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from nemo_mcp.files import UNSAFE_NAME
+from nemo_mcp.remote.signing import LinkRefused
 from nemo_mcp.remote.users import Users
 
 MB = 1024 * 1024
@@ -71,8 +74,14 @@ async def receive_upload(request: Request, users: Users, user_key: str) -> Respo
     return JSONResponse({"ref": REF + name, "name": name.partition("-")[2], "bytes": size})
 
 
-async def send_download(request: Request, users: Users, user_key: str) -> Response:
+async def send_download(request: Request, users: Users, user_key: str | None) -> Response:
+    """``user_key`` from the bearer header, or None: then the link's signature names the user."""
     name = request.path_params["name"]
+    if user_key is None:
+        try:
+            user_key = users.links.check(name, dict(request.query_params), time.time())
+        except LinkRefused as refused:
+            return problem(403, str(refused))
     folder = (users.data_dir / "exports" / user_key).resolve()
     path = (folder / name).resolve()
     if path.parent != folder or name.startswith(".") or not path.is_file():

@@ -88,7 +88,9 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
         yield shared.need()
 
     texts = ToolTexts.for_manifest(manifest, settings, offline=False, heic=heic_available())
-    mcp = skill_server(manifest, texts, mcp_lifespan, lambda: settings.api_url)
+    # The player loads exports from this server's own /downloads (signed links), not the backend.
+    media = lambda: settings.public_url or CURRENT_BASE.get("") or settings.api_url  # noqa: E731
+    mcp = skill_server(manifest, texts, mcp_lifespan, media)
 
     def current() -> App:
         return shared.need().current()
@@ -150,14 +152,15 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
         return await receive_upload(request, shared.need(), request.state.user_key)
 
     async def downloads(request: Request) -> Response:
-        return await send_download(request, shared.need(), request.state.user_key)
+        user_key = getattr(request.state, "user_key", None)  # None: a signed link's turn
+        return await send_download(request, shared.need(), user_key)
 
     routes: list[BaseRoute] = [
         *transport.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/uploads", uploads, methods=["POST"]),
-        Route("/downloads/{name}", downloads, methods=["GET"]),
+        Route("/downloads/{name}", downloads, methods=["GET", "HEAD"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(BearerMiddleware, shared=shared)
@@ -186,10 +189,10 @@ class BearerMiddleware:
 
         user = ""
         try:
-            if path in OPEN_PATHS:
+            request = Request(scope)
+            if path in OPEN_PATHS or signed_link(request):
                 await self.app(scope, receive, observed)
                 return
-            request = Request(scope)
             try:
                 token = bearer(request.headers.get("authorization"))
                 user = await self._sign_in(token)
@@ -242,6 +245,16 @@ async def _until_disconnect(app: ASGIApp, scope: Scope, receive: Receive, send: 
             return message
 
         await app(scope, watched, send)
+
+
+def signed_link(request: Request) -> bool:
+    """A download without a header whose link carries a signature (checked by the route)."""
+    return (
+        request.method in ("GET", "HEAD")
+        and request.url.path.startswith("/downloads/")
+        and "authorization" not in request.headers
+        and "sig" in request.query_params
+    )
 
 
 def _base(request: Request) -> str:

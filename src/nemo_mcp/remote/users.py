@@ -10,6 +10,7 @@ key (``auth.Keys``), so a worker that never saw the user can still finish their 
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from nemo_mcp.jobs import Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.redact import register_secret
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
+from nemo_mcp.remote.signing import LinkSigner
 from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import StateStore, TokenRecord
@@ -87,6 +89,7 @@ class Users:
         self.store = store
         self.keys = keys
         self.data_dir = data_dir
+        self.links = LinkSigner(keys.secret, settings.link_ttl)
         self.jobs = JobManager(
             store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
         )
@@ -132,14 +135,15 @@ class Users:
             settings, self.manifest, self.store, user=key, token=token, transport=self._transport
         )
         work = Work(client, self.store, settings, self.manifest, jobs=self.jobs)
-        remote = Remote(uploads, exports, self._link)
+        remote = Remote(uploads, exports, functools.partial(self._link, key))
         app = App(settings, self.manifest, self.store, client, self.jobs, remote=remote)
         parts = self._users[key] = UserParts(app, work)
         return parts
 
-    def _link(self, name: str) -> str:
+    def _link(self, key: str, name: str) -> str:
+        """A link its owner's player or browser opens without a header, for ``link_ttl``."""
         base = self.settings.public_url or CURRENT_BASE.get("")
-        return f"{base}/downloads/{quote(name)}"
+        return f"{base}/downloads/{quote(name)}?{self.links.query(key, name, time.time())}"
 
     async def verify(self, key: str, token: str) -> None:
         """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""
