@@ -33,12 +33,14 @@ from nemo_mcp.errors import TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
+from nemo_mcp.remote.startup import ready_line, store_words
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
 from nemo_mcp.server import skill_server
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
+from nemo_mcp.store.sqlite import STATE_FILE
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.app import App
 from nemo_mcp.tools.registry import register
@@ -77,7 +79,9 @@ def data_dir(settings: Settings) -> Path:
     return settings.remote_dir or settings.config_dir / "remote"
 
 
-def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette:
+def build_app(
+    manifest: Manifest, settings: Settings, *, host: str, port: int | None = None
+) -> Starlette:
     if not settings.server_key:
         raise ValueError("NEMO_SERVER_KEY must be set to serve over HTTP (see docs/DEPLOY.md)")
     keys = Keys.from_setting(settings.server_key)
@@ -105,7 +109,7 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
             stack.push_async_callback(store.close)
             engine = None
             if settings.database_url:
-                from nemo_mcp.remote.dispatch import Engine, apply_schema
+                from nemo_mcp.remote.dispatch import CONCURRENCY, Engine, apply_schema
 
                 await apply_schema(settings.database_url)
                 engine = await stack.enter_async_context(Engine(settings.database_url).opened())
@@ -130,7 +134,12 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
                 tg.start_soon(engine.work, process_holder())
             tg.start_soon(sweep, store, users.jobs, engine)
             async with mcp.session_manager.run():
-                log.info("ready", extra={"event": "start", "skill": manifest.name})
+                line = ready_line(
+                    manifest.name, f"http://{host}:{port}" if port else f"http://{host}",
+                    store_words(settings, settings.config_dir / STATE_FILE),
+                    CONCURRENCY if engine is not None else 0, settings,
+                )  # fmt: skip
+                log.info(line, extra={"event": "start", "skill": manifest.name})
                 yield
 
     async def healthz(request: Request) -> Response:
