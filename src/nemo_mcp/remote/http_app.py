@@ -33,6 +33,7 @@ from nemo_mcp.errors import TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
+from nemo_mcp.remote.limits import Limits, open_limits
 from nemo_mcp.remote.startup import ready_line, store_words
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
@@ -59,6 +60,7 @@ class Shared:
 
     users: Users | None = None
     store: StateStore | None = None
+    limits: Limits | None = None
     verified: dict[str, float] = field(default_factory=dict)
 
     def need(self) -> Users:
@@ -122,13 +124,15 @@ def build_app(
                     shared.users = None
 
             stack.push_async_callback(close_users)
+            limits = await open_limits(settings, store, stack)
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
             users = Users(
                 settings, manifest, store, keys, tg, holder=process_holder(),
                 data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
+                admit=limits.admit,
             )  # fmt: skip
-            shared.users, shared.store = users, store
+            shared.users, shared.store, shared.limits = users, store, limits
             if engine is not None:
                 engine.jobs = users.jobs
                 tg.start_soon(engine.work, process_holder())
@@ -212,6 +216,13 @@ class BearerMiddleware:
                     headers={"WWW-Authenticate": challenge(str(exc))},
                 )
                 await response(scope, receive, observed)
+                return
+            if self.shared.limits and (refusal := await self.shared.limits.request(user)):
+                wait, words = refusal
+                busy = JSONResponse(
+                    {"error": words}, status_code=429, headers={"Retry-After": str(wait)}
+                )
+                await busy(scope, receive, observed)
                 return
             scope.setdefault("state", {})["user_key"] = user
             CURRENT_TOKEN.set(token)

@@ -23,7 +23,7 @@ from mcp.server.mcpserver import Context
 
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.flows.work import Work
-from nemo_mcp.jobs import Dispatch, JobManager, RunningJob
+from nemo_mcp.jobs import Admit, Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.redact import register_secret
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
@@ -83,6 +83,7 @@ class Users:
         holder: str,
         data_dir: Path,
         dispatch: Dispatch | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self.settings = settings
         self.manifest = manifest
@@ -91,8 +92,9 @@ class Users:
         self.data_dir = data_dir
         self.links = LinkSigner(keys.secret, settings.link_ttl)
         self.jobs = JobManager(
-            store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
-        )
+            store, task_group, self._run, user_message, holder=holder, dispatch=dispatch,
+            admit=admit,
+        )  # fmt: skip
         self._users: dict[str, UserParts] = {}
         self._transport = SharedTransport()
         self._sealed: set[str] = set()
