@@ -132,6 +132,8 @@ class JobManager:
     ) -> None:
         self.store = store
         self.admit = admit
+        self.adopted = 0
+        """Jobs this process took over from a process that died (for the metrics)."""
         self.holder = holder
         self._tg = task_group
         self._run = run
@@ -272,6 +274,7 @@ class JobManager:
         adopted = await self.store.adopt(record.id, self.holder, silent_since)
         if adopted is not None:
             log.info("%s: its process is gone; taking it over", record.id)
+            self.adopted += 1
             self._start(adopted, resumed=True)
 
     async def _claim_next(self, scope: Scope, kind: JobKind) -> None:

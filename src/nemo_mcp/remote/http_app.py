@@ -34,6 +34,7 @@ from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
 from nemo_mcp.remote.limits import Limits, open_limits
+from nemo_mcp.remote.metrics import Metrics, MetricsMiddleware
 from nemo_mcp.remote.startup import ready_line, store_words
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
@@ -49,7 +50,7 @@ from nemo_mcp.uploads import heic_available
 
 log = logging.getLogger("nemo_mcp.remote")
 
-OPEN_PATHS = ("/healthz", "/readyz")
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
 VERIFIED_FOR_S = 600.0
 """A token the backend accepted is not asked about again for this long (per worker)."""
 
@@ -88,6 +89,11 @@ def build_app(
         raise ValueError("NEMO_SERVER_KEY must be set to serve over HTTP (see docs/DEPLOY.md)")
     keys = Keys.from_setting(settings.server_key)
     shared = Shared()
+    metrics = Metrics(settings.metrics_from)
+    metrics.watch(
+        lambda: shared.users.jobs.adopted if shared.users else 0,
+        lambda: shared.limits.refused if shared.limits else {},
+    )
 
     @asynccontextmanager
     async def mcp_lifespan(server: MCPServer[Users]) -> AsyncIterator[Users]:
@@ -133,6 +139,7 @@ def build_app(
                 admit=limits.admit,
             )  # fmt: skip
             shared.users, shared.store, shared.limits = users, store, limits
+            metrics.pool, metrics.ping = limits.pool, lambda: store.job("metrics")
             if engine is not None:
                 engine.jobs = users.jobs
                 tg.start_soon(engine.work, process_holder())
@@ -172,11 +179,13 @@ def build_app(
         *transport.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics.answer, methods=["GET"]),
         Route("/uploads", uploads, methods=["POST"]),
         Route("/downloads/{name}", downloads, methods=["GET", "HEAD"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(BearerMiddleware, shared=shared)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees 401s and 429s too
     return app
 
 

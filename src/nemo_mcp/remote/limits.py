@@ -136,6 +136,8 @@ class Limits:
     jobs: int
     counter: Counter
     store: StateStore
+    pool: Any = None
+    """The worker's small PostgreSQL pool (None on SQLite); the metrics read through it too."""
     refused: dict[str, int] = field(default_factory=lambda: {"requests": 0, "jobs": 0})
 
     async def request(self, user_key: str, now: float | None = None) -> tuple[int, str] | None:
@@ -166,8 +168,9 @@ class Limits:
 async def open_limits(settings: Settings, store: StateStore, stack: AsyncExitStack) -> Limits:
     """The worker's limits, counted in PostgreSQL when there is one (closed with ``stack``)."""
     counter: Counter = MemoryCounter()
+    pool = None
     if settings.database_url:
         pool = await open_pool(settings.database_url)
         stack.push_async_callback(pool.close)
         counter = await PostgresCounter(pool).open()
-    return Limits(settings.user_rpm, settings.user_jobs, counter, store)
+    return Limits(settings.user_rpm, settings.user_jobs, counter, store, pool)
