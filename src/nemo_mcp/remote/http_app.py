@@ -35,6 +35,7 @@ from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
 from nemo_mcp.remote.limits import Limits, open_limits
 from nemo_mcp.remote.metrics import Metrics, MetricsMiddleware
+from nemo_mcp.remote.retention import keep_pruning
 from nemo_mcp.remote.startup import ready_line, store_words
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
@@ -144,6 +145,10 @@ def build_app(
                 engine.jobs = users.jobs
                 tg.start_soon(engine.work, process_holder())
             tg.start_soon(sweep, store, users.jobs, engine)
+            tg.start_soon(
+                keep_pruning, data_dir(settings), store, limits.pool, settings.backend_id,
+                manifest.name,
+            )  # fmt: skip
             async with mcp.session_manager.run():
                 line = ready_line(
                     manifest.name, f"http://{host}:{port}" if port else f"http://{host}",

@@ -26,13 +26,13 @@ from nemo_mcp.flows.work import Work
 from nemo_mcp.jobs import Admit, Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.redact import register_secret
+from nemo_mcp.remote.answers import Scrubber
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
 from nemo_mcp.remote.signing import LinkSigner
 from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import StateStore, TokenRecord
 from nemo_mcp.tools.app import App, Remote
-from nemo_mcp.words import user_message
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,9 @@ class Users:
         self.keys = keys
         self.data_dir = data_dir
         self.links = LinkSigner(keys.secret, settings.link_ttl)
+        self.answers = Scrubber(data_dir)
         self.jobs = JobManager(
-            store, task_group, self._run, user_message, holder=holder, dispatch=dispatch,
+            store, task_group, self._run, self.answers.describe, holder=holder, dispatch=dispatch,
             admit=admit,
         )  # fmt: skip
         self._users: dict[str, UserParts] = {}
