@@ -25,7 +25,7 @@ from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.flows.work import Work
 from nemo_mcp.jobs import Admit, Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
-from nemo_mcp.redact import register_secret
+from nemo_mcp.redact import register_outgoing, register_secret
 from nemo_mcp.remote.answers import Scrubber
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
 from nemo_mcp.remote.signing import LinkSigner
@@ -92,6 +92,7 @@ class Users:
         self.data_dir = data_dir
         self.links = LinkSigner(keys.secret, settings.link_ttl)
         self.answers = Scrubber(data_dir)
+        register_outgoing(self.answers.scrub)
         self.jobs = JobManager(
             store, task_group, self._run, self.answers.describe, holder=holder, dispatch=dispatch,
             admit=admit,
