@@ -43,6 +43,7 @@ DEFAULT_CONNECT_TIMEOUT = 15.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FALSE_WORDS = ("0", "false", "no", "off")
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -143,6 +144,8 @@ class Settings:
     """Remote mode: the networks (CIDR) ``/metrics`` answers; empty turns it off."""
     local: bool = False
     """The API is the embedded local backend (``serve --local``); set by the server, not the env."""
+    offline: bool = False
+    """``NEMO_OFFLINE``: ``serve`` runs as ``serve --local`` (the MCP Bundle's offline switch)."""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -190,6 +193,9 @@ class Settings:
             raise ValueError(
                 f"NEMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}"
             )
+        offline = (text("NEMO_OFFLINE") or "0").lower()
+        if offline not in FALSE_WORDS + TRUE_WORDS:
+            raise ValueError(f"NEMO_OFFLINE must be true or false, got {offline!r}")
         canvas = text("NEMO_LOCAL_CANVAS")
         manifest_dir = text("NEMO_MANIFEST_DIR")
         return cls(
@@ -226,5 +232,6 @@ class Settings:
             user_rpm=count("NEMO_USER_RPM", DEFAULT_USER_RPM),
             min_free_mb=count("NEMO_MIN_FREE_MB", DEFAULT_MIN_FREE_MB),
             metrics_from=_networks(env.get("NEMO_METRICS_FROM"), DEFAULT_METRICS_FROM),
+            offline=offline in TRUE_WORDS,
             warnings=tuple(warnings),
         )

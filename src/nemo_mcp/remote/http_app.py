@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_mcp import __version__
+from nemo_mcp.deployment import Deployment
 from nemo_mcp.errors import TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
@@ -45,8 +46,8 @@ from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.store.sqlite import STATE_FILE
 from nemo_mcp.tool_text import ToolTexts
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.registry import register
+from nemo_mcp.tools.runtime import Runtime
 from nemo_mcp.uploads import heic_available
 
 log = logging.getLogger("nemo_mcp.remote")
@@ -100,12 +101,14 @@ def build_app(
     async def mcp_lifespan(server: MCPServer[Users]) -> AsyncIterator[Users]:
         yield shared.need()
 
-    texts = ToolTexts.for_manifest(manifest, settings, offline=False, heic=heic_available())
+    texts = ToolTexts.for_manifest(
+        manifest, settings, Deployment.of(settings, many_users=True), heic=heic_available()
+    )
     # The player loads exports from this server's own /downloads (signed links), not the backend.
     media = lambda: settings.public_url or CURRENT_BASE.get("") or settings.api_url  # noqa: E731
     mcp = skill_server(manifest, texts, mcp_lifespan, media)
 
-    def current() -> App:
+    def current() -> Runtime:
         return shared.need().current()
 
     register(mcp, manifest, texts, current)  # type: ignore[arg-type]
