@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from nemo_mcp.app import PLAYER_URI
+from nemo_mcp.player import PLAYER_URI
 from nemo_mcp.remote.auth import Keys
 from nemo_mcp.remote.signing import LinkSigner
 from tests.remote.conftest import SERVER_KEY, Cluster, connect, new_token

@@ -71,7 +71,7 @@ def tryout(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
 
 async def test_the_tryout_runs_as_written(tryout: tuple[str, str, Path], tmp_path: Path) -> None:
     out, url, log = tryout
-    assert '{"ready":true}' in out and "100 credits available" in out, out
+    assert '{"ready":true}' in out and " credits available, 0 frozen" in out, out
     token = out.rsplit("TOKEN=", 1)[1].strip()
     photo = make_photo(tmp_path / "photo.jpg", 3, (320, 480))
     auth = {"Authorization": f"Bearer {token}"}

@@ -15,14 +15,11 @@ import re
 from pathlib import Path
 
 from nemo_mcp.errors import DownloadFailed, FolderUnusable
+from nemo_mcp.tools.export import SERVER_FULL
 from nemo_mcp.words import user_message
 
 USER_KEY = re.compile(r"\bu_[0-9a-f]{40}\b")
 UPLOAD_ID = re.compile(r"^[0-9a-f]{12}-")
-NO_ROOM_TO_EXPORT = (
-    "The server cannot store the video right now (its disk is full or its storage refused the "
-    "file). Try export_video again later; nothing was rendered."
-)
 NOT_STORED = (
     "The video was rendered, but the server could not store it (its disk may be full). Call "
     "export_video again later: it stores the finished render without rendering again."
@@ -53,7 +50,7 @@ class Scrubber:
     def describe(self, exc: BaseException) -> str:
         """A job's failure in words for a user of the shared server."""
         if isinstance(exc, FolderUnusable):
-            return NO_ROOM_TO_EXPORT
+            return SERVER_FULL
         if isinstance(exc, DownloadFailed):
             return NOT_STORED
         return self.scrub(user_message(exc))
