@@ -159,6 +159,19 @@ async def test_a_connector_signs_in_makes_a_video_refreshes_anywhere_and_is_revo
             assert "resource_metadata=" in gone.headers["www-authenticate"]
             assert refresh(direct, client, token).status_code == 400
 
+    # No token of either kind, no code and no sign-in handle in any worker's log.
+    logs = "".join(worker.log.read_text(errors="replace") for worker in fresh.workers)
+    assert "oauth_consent" in logs
+    for secret in (
+        nemo,
+        access,
+        issued["access_token"],
+        token,
+        user.answer.code if user.answer else "",
+    ):
+        assert secret and secret not in logs
+    assert not any(prefix in logs for prefix in ("nmo_at_", "nmo_rt_", "nmo_ac_", "nmo_rq_"))
+
 
 def test_a_code_issued_by_one_worker_is_redeemed_at_another(fresh: Cluster) -> None:
     """Each step at another worker (the Host the proxy would pass): all state is shared."""
