@@ -199,7 +199,7 @@ class SignIn:
     async def _anonymous_token(self) -> str:
         settings = self.users.settings
         attribution = attribution_headers(self.users.manifest, settings.skill_source, PACKAGE_DIR)
-        http = ApiHttp(settings, attribution, offline=settings.local)
+        http = ApiHttp(settings, attribution, local=settings.local)
         try:
             built = http.build(
                 "POST", ANONYMOUS_PATH, token=None, headers={"X-Client-Id": str(uuid.uuid4())}
