@@ -10,6 +10,7 @@ sees the NemoVideo token. Then: a refresh at each worker in turn, revocation at 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -119,9 +120,20 @@ async def test_a_connector_signs_in_makes_a_video_refreshes_anywhere_and_is_revo
         assert {"upload_media", "send_edit", "export_video"} <= names
         assert "jobs" in structured(await c.call_tool("get_timeline", {}))
     assert storage.tokens is not None and storage.client is not None
-    access = storage.tokens.access_token
-    assert access.startswith("nmo_at_") and nemo not in str(storage.tokens.model_dump())
+    first = storage.tokens
+    assert first.access_token.startswith("nmo_at_") and nemo not in str(first.model_dump())
     assert all(nemo not in page for page in user.pages)
+
+    # When the client finds its access token expired, the SDK refreshes it by itself.
+    oauth.context.token_expiry_time = time.time() - 1
+    transport = streamable_http_client(
+        f"{fresh.url}/mcp", http_client=create_mcp_http_client(auth=oauth)
+    )
+    async with Client(transport, mode="legacy") as c:
+        assert "jobs" in structured(await c.call_tool("get_timeline", {}))
+    assert storage.tokens.refresh_token != first.refresh_token
+    assert storage.tokens.access_token != first.access_token
+    access = storage.tokens.access_token
 
     # The connector's access token is all it needs to make a video through the load balancer.
     made = await make_video(fresh.url, access, tmp_path / "oauth", 7)
