@@ -84,7 +84,9 @@ class User:
             assert back.status_code == 303, back.text
             self.pages += [page, consent.text]
         query = parse_qs(urlsplit(back.headers["location"]).query)
-        self.answer = AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
+        self.answer = AuthorizationCodeResult(
+            code=query["code"][0], state=query["state"][0], iss=query["iss"][0]
+        )
 
     async def redirect(self, authorization_url: str) -> None:
         await anyio.to_thread.run_sync(self.sign_in, authorization_url)
