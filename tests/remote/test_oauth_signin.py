@@ -237,3 +237,17 @@ def test_the_sign_in_form_is_rate_limited_per_user(http: TestClient) -> None:
     ]
     assert [a.status_code for a in seen[:10]] == [400] * 10
     assert seen[-1].status_code == 429 and "for this token" in seen[-1].text
+
+
+def test_when_nemovideo_drops_the_token_behind_a_sign_in_it_ends(
+    http: TestClient, backend: RunningBackend
+) -> None:
+    flow, tokens = signed_in(http, backend)
+    backend.faults.expire_token = True  # every live token expires before the next call
+    try:
+        answer = http.get("/downloads/a.mp4", headers=bearer(tokens["access_token"]))
+    finally:
+        backend.faults.expire_token = False
+    assert answer.status_code == 401 and "sign in again" in answer.json()["error"]
+    assert "resource_metadata=" in answer.headers["www-authenticate"]
+    assert refresh(http, flow.client, tokens["refresh_token"]).status_code == 400
