@@ -11,9 +11,9 @@ when it is complete.
 - Photos go through Pillow first: EXIF rotation applied, transparency flattened onto black,
   cropped to cover the canvas. JPEGs decode at a reduced scale, so a 48 MP photo costs little.
   Every photo is opened before the encoder starts, so an unreadable one fails at once.
-- Text is drawn by Pillow (``ImageFont.load_default(size=...)``, white with a dark outline and
-  shadow) into transparent PNGs that FFmpeg overlays: no system font is needed. Glyphs the
-  built-in font lacks (CJK, emoji) come out as boxes or blanks, never as a crash.
+- Text is drawn by Pillow (white with a dark outline and shadow) into transparent PNGs that
+  FFmpeg overlays, in a font that has its glyphs (``fonts``: Pillow's built-in one for Latin,
+  else a system font, else the bundled CJK subset), so a Chinese title never comes out as boxes.
 - Pillow and FFmpeg are required: when either is missing the render fails with the install
   command.
 - FFmpeg: ``-preset ultrafast -crf 23 -threads 2``, ``+faststart``, no metadata copied from the
@@ -41,6 +41,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from nemo_local.filetypes import ACCEPTED, extension_of
 from nemo_local.filtergraph import build_command
+from nemo_local.fonts import typeface_for
 from nemo_local.render_plan import (
     Caption,
     MediaInfo,
@@ -53,7 +54,7 @@ from nemo_media.ffmpeg import INSTALL_ADVICE, FFmpegMissing, stream_info
 from nemo_media.ffmpeg import find_ffmpeg as shared_find_ffmpeg
 
 if TYPE_CHECKING:
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import ImageDraw, ImageFont
 
 __all__ = ["DEFAULT_FPS", "RenderError", "RenderResult", "render_draft"]
 
@@ -103,6 +104,9 @@ def render_draft(
         infos[media_id] = probe(exe, media_id, Path(path))
     plan = plan_render(draft, infos, default_canvas=default_canvas, fps=fps)
     try:
+        import PIL  # noqa: F401  (asked at each render: the modules below may be loaded already)
+
+        from nemo_local.photos import check_photo, prepare_photo
         from nemo_local.picture import Pictures
     except ImportError:
         raise RenderError(_PILLOW_ADVICE) from None
@@ -300,58 +304,14 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
-# Pillow: photos and text
-
-
-def check_photo(media_id: str, src: Path) -> None:
-    """Open the photo's header (cheap): an unreadable file fails before the encoder starts."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise RenderError(_PILLOW_ADVICE) from None
-    try:
-        with Image.open(src):
-            pass
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise RenderError(f"media {media_id} is not a readable image") from None
-
-
-def prepare_photo(
-    media_id: str, src: Path, plan: RenderPlan, size: tuple[int, int] | None = None
-) -> Image.Image:
-    """Upright, opaque, RGB, and cropped to cover the canvas (or ``size``)."""
-    try:
-        from PIL import Image, ImageOps
-    except ImportError:
-        raise RenderError(_PILLOW_ADVICE) from None
-
-    size = size or (plan.width, plan.height)
-    try:
-        with Image.open(src) as upright:
-            # JPEG: decode at 1/2, 1/4... when that still covers the canvas (a photo stored
-            # sideways, as phones do, is measured turned)
-            turned = upright.getexif().get(0x0112) in (5, 6, 7, 8)
-            w, h = (upright.height, upright.width) if turned else upright.size
-            scale = max(size[0] / w, size[1] / h)
-            need = (math.ceil(w * scale), math.ceil(h * scale))
-            upright.draft("RGB", need[::-1] if turned else need)
-            ImageOps.exif_transpose(upright, in_place=True)  # no copy of a 48 MP photo
-            if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
-                rgba = upright.convert("RGBA")
-                flat = Image.new("RGB", rgba.size)
-                flat.paste(rgba, mask=rgba.getchannel("A"))
-            else:
-                flat = upright if upright.mode == "RGB" else upright.convert("RGB")
-            return ImageOps.fit(flat, size, Image.Resampling.LANCZOS)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise RenderError(f"media {media_id} is not a readable image") from None
+# Pillow: text
 
 
 def draw_caption(caption: Caption, plan: RenderPlan, dst: Path) -> Path:
     """The text as a transparent PNG: white, dark outline and shadow, wrapped to 88% of the
     width, shrunk until it fits its band (title: big, caption: smaller)."""
     try:
-        from PIL import Image, ImageDraw, ImageFont
+        from PIL import Image, ImageDraw
     except ImportError:
         raise RenderError(_PILLOW_ADVICE) from None
 
@@ -359,8 +319,9 @@ def draw_caption(caption: Caption, plan: RenderPlan, dst: Path) -> Path:
     size = max(12, round(plan.width * (0.085 if title else 0.058)))
     max_width, max_height = plan.width * 0.88, plan.height * (0.3 if title else 0.22)
     measure = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    typeface = typeface_for(caption.text)
     while True:
-        font = ImageFont.load_default(size=size)
+        font = typeface.load(size)
         stroke = max(1, round(size * 0.08))
         text = "\n".join(wrap_text(caption.text, _fits(measure, font, 2 * stroke, max_width)))
         spacing = round(size * 0.2)

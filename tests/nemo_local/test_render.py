@@ -22,7 +22,6 @@ from nemo_local.encode import (
     RenderResult,
     draw_caption,
     parse_probe,
-    prepare_photo,
     probe,
     progress_fraction,
     render_draft,
@@ -30,6 +29,7 @@ from nemo_local.encode import (
 )
 from nemo_local.filtergraph import build_command
 from nemo_local.motion import last_use, spans, window
+from nemo_local.photos import prepare_photo
 from nemo_local.picture import Pictures
 from nemo_local.render_plan import (
     Caption,

@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_mcp import __version__
+from nemo_mcp.deployment import Deployment
 from nemo_mcp.errors import TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
@@ -40,8 +41,8 @@ from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.registry import register
+from nemo_mcp.tools.runtime import Runtime
 from nemo_mcp.uploads import heic_available
 
 log = logging.getLogger("nemo_mcp.remote")
@@ -87,10 +88,12 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
     async def mcp_lifespan(server: MCPServer[Users]) -> AsyncIterator[Users]:
         yield shared.need()
 
-    texts = ToolTexts.for_manifest(manifest, settings, offline=False, heic=heic_available())
+    texts = ToolTexts.for_manifest(
+        manifest, settings, Deployment.of(settings, many_users=True), heic=heic_available()
+    )
     mcp = skill_server(manifest, texts, mcp_lifespan, lambda: settings.api_url)
 
-    def current() -> App:
+    def current() -> Runtime:
         return shared.need().current()
 
     register(mcp, manifest, texts, current)  # type: ignore[arg-type]
