@@ -51,7 +51,7 @@ async def dispatch(call: Call, *, message: str) -> EditResult:
             "The message is empty. Say what to make or change, for example: "
             f"{call.runtime.manifest.examples[0]!r}."
         )
-    call.app.client.sessions.heard(text)  # the user's language, should an upload come first
+    call.runtime.client.sessions.heard(text)  # the user's language, should an upload come first
     intent = route(text)
     if intent is Intent.EXPORT:
         exported = await start_export(call, None, download=True)
