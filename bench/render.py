@@ -136,12 +136,33 @@ def sample(kind: str, work: Path) -> dict[str, float]:
     return {**json.loads(out.stdout), "process_s": took}
 
 
+def picture(work: Path) -> dict[str, float]:
+    """The draft's picture (get_timeline's contact sheet, offline) of the job, made fresh in
+    this process: wall and CPU seconds (FFmpeg's included) and its size."""
+    from nemo_local.draft_picture import draft_picture
+
+    draft_ = json.loads((work / "draft.json").read_text())
+    before = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    started = time.perf_counter()
+    sheet = draft_picture(draft_, media_of(work)) or b""
+    seconds = time.perf_counter() - started
+    after = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(
+        a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime
+        for a, b in zip(after, before, strict=True)
+    )
+    return {"seconds": seconds, "cpu_s": cpu, "kib": len(sheet) / 1024}
+
+
 def _rss_mib() -> float:
     with open("/proc/self/statm", encoding="ascii") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _main(kind: str, work: Path) -> None:
+    if kind == "picture":
+        print(json.dumps(picture(work)))
+        return
     out = work / f"{kind}.mp4"
     log = work / f"{kind}-ffmpeg.log"
     log.unlink(missing_ok=True)

@@ -211,8 +211,14 @@ def measure_renders(runs: int, work: Path, *, quick: bool) -> list[Row]:
     more, long = measure_render(
         runs, 4 if quick else 20, 2 if quick else 60, work / "60", small=quick
     )
+    pictures = [render.sample("picture", work / "30") for _ in range(runs)]
+    made = _medians(pictures)
     return [
         *rows, *more,
+        Row("draft picture of the 30 s job (get_timeline, offline): seconds", made["seconds"],
+            short["seconds"], "s", "the full export", "< 2 s", runs=runs),
+        Row("draft picture: size / CPU seconds", made["kib"], made["cpu_s"], "KiB",
+            "CPU s", "< 100 KB", runs=runs),
         Row("local render: CPU seconds, 60 s job / 30 s job", long["cpu"] / short["cpu"], 2.0,
             "x", "linear: x2", "~ x2", runs=runs),
         Row("local render: FFmpeg peak, 60 s job / 30 s job", long["peak_mib"] /

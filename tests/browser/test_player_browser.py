@@ -142,3 +142,9 @@ def test_a_running_exports_progress_moves(report: dict[str, Any]) -> None:
     assert {"call": "get_timeline"} in report["calls"]
     for shot in report["screenshots"]:
         assert Path(shot).stat().st_size > 10_000
+
+
+def test_the_app_has_get_timelines_picture_of_the_draft(report: dict[str, Any]) -> None:
+    draft = report["draft"]
+    assert draft["width"] > 300 and draft["height"] > 200, draft  # a sheet of 3 frames
+    assert "has-draft" in draft["stage"] and "has-video" in draft["stage"]  # the video shows
