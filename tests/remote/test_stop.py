@@ -1,13 +1,18 @@
-"""Stop on the shared server: through the store, across workers, and only the user's own work."""
+"""The shared server: every skill without --skill, and a stop that goes through the store,
+across workers, for the user's own work only."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
 
 from tests.e2e.conftest import structured
-from tests.remote.conftest import Cluster, connect, new_token
+from tests.remote.conftest import SERVER_KEY, Cluster, connect, new_token
+from tests.remote.services import Worker, free_port
 
 
 async def test_only_the_owner_stops_a_running_generation(fresh: Cluster) -> None:
@@ -43,3 +48,38 @@ async def test_only_the_owner_stops_a_running_generation(fresh: Cluster) -> None
     assert stopped["status"] == "cancelled" and stopped["job_id"] == job_id
     assert outcome["edit"]["status"] == "cancelled", "the waiting call learns it too"
     assert "may still complete" in outcome["edit"]["reply"]
+
+
+async def test_serve_http_without_a_skill_serves_every_skill(
+    remote_backend: Any, tmp_path: Path
+) -> None:
+    """One worker on SQLite, as a small deployment runs it: the five tools with the skill enum,
+    and each user's request under the skill its words choose, with that skill's headers."""
+    env = {
+        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join(sys.path), "NEMO_API_URL": remote_backend.url,
+        "NEMO_SERVER_KEY": SERVER_KEY, "NEMO_REMOTE_DIR": str(tmp_path / "shared"),
+        "NEMO_CONFIG_DIR": str(tmp_path / "config"), "NEMO_CONTACT_SHEET": "0",
+    }  # fmt: skip
+    worker = Worker(free_port(), env, tmp_path / "worker.log", skill=None)
+    worker.start()
+    try:
+        worker.wait_ready()
+        remote_backend.faults.all_off()
+        remote_backend.stats.reset()
+        url = f"http://127.0.0.1:{worker.port}"
+        async with connect(url, new_token(remote_backend.url)) as client:
+            tools = (await client.list_tools()).tools
+            sing = structured(await client.call_tool("send_edit", {"message": "让这张自拍唱歌"}))
+            dub = structured(
+                await client.call_tool("send_edit", {"message": "dub this clip with my recording"})
+            )
+    finally:
+        worker.stop()
+    assert len(tools) == 5
+    assert all(t.input_schema["properties"]["skill"]["enum"] for t in tools)
+    assert sing["status"] == dub["status"] == "done"
+    sent = [
+        r["skill"] for r in remote_backend.stats.snapshot()["recent"] if r["route"] == "run_sse"
+    ]
+    assert sent == ["dreamface-ai", "lipsyncvideo-ai"]
