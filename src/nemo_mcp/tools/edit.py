@@ -10,6 +10,7 @@ from functools import partial
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from nemo_mcp.errors import InputError
@@ -20,8 +21,8 @@ from nemo_mcp.routing import Intent, route
 from nemo_mcp.store import JobRecord
 from nemo_mcp.timeline import parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.boundary import Call, answer, refuse
 from nemo_mcp.tools.credits import credits_words
+from nemo_mcp.tools.edge import Refusal, ToolCall, run_tool
 from nemo_mcp.tools.export import start_export
 from nemo_mcp.tools.outcomes import edit_outcome, result_of, with_notices
 
@@ -39,11 +40,11 @@ def message_key(text: str) -> str:
 async def send_edit(
     ctx: Context,
     message: Annotated[str, Field(description="the user's words", json_schema_extra=no_title)],
-) -> EditResult:
-    return await answer(ctx, ToolName.SEND_EDIT, partial(dispatch, message=message))
+) -> Annotated[CallToolResult, EditResult]:
+    return await run_tool(ctx, ToolName.SEND_EDIT, partial(dispatch, message=message))
 
 
-async def dispatch(call: Call, *, message: str) -> EditResult:
+async def dispatch(call: ToolCall, *, message: str) -> EditResult:
     """The one place an intent becomes an action."""
     text = message.strip()
     if not text:
@@ -67,7 +68,7 @@ async def dispatch(call: Call, *, message: str) -> EditResult:
     return await edit(call, text)
 
 
-async def edit(call: Call, text: str) -> EditResult:
+async def edit(call: ToolCall, text: str) -> EditResult:
     runtime = call.runtime
     record, _ = await runtime.jobs.submit(
         runtime.scope, "edit", message_key(text), text, EditRequest(text=text), serial=True
@@ -81,13 +82,13 @@ async def edit(call: Call, text: str) -> EditResult:
     return await edit_outcome(call, record)
 
 
-async def _untold_before(call: Call, record: JobRecord) -> list[str]:
+async def _untold_before(call: ToolCall, record: JobRecord) -> list[str]:
     """Finished edits older than ``record`` that no answer has told yet."""
     jobs = await call.runtime.store.jobs(call.runtime.scope, kinds=["edit"], unreported=True)
     return [j.id for j in jobs if not j.active and j.seq < record.seq]
 
 
-async def status(call: Call) -> EditResult:
+async def status(call: ToolCall) -> EditResult:
     """Finished edits first (every one not yet told, in order), else the running one (waited
     for a while), else the timeline."""
     runtime = call.runtime
@@ -113,17 +114,17 @@ async def status(call: Call) -> EditResult:
     )  # fmt: skip
 
 
-async def _unreported_edits(call: Call) -> bool:
+async def _unreported_edits(call: ToolCall) -> bool:
     jobs = await call.runtime.store.jobs(call.runtime.scope, kinds=["edit"], unreported=True)
     return any(not j.active for j in jobs)
 
 
-def _all_finished(call: Call, finished: list[JobRecord]) -> EditResult:
+def _all_finished(call: ToolCall, finished: list[JobRecord]) -> EditResult:
     """Several finished edits in one answer, oldest first; the latest decides the status.
 
     One failed edit alone is an error answer, as when it is waited for."""
     if len(finished) == 1 and finished[0].status == "failed":
-        raise refuse(finished[0].error or "The request failed.")
+        raise Refusal(finished[0].error or "The request failed.")
     parts: list[str] = []
     changes: list[str] = []
     last: EditResult | None = None

@@ -16,10 +16,9 @@ from nemo_mcp.errors import InputError
 from nemo_mcp.flows.export import ExportRequest
 from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.boundary import Call, answer
-from nemo_mcp.tools.media_results import with_media
+from nemo_mcp.tools.edge import ToolCall, run_tool
+from nemo_mcp.tools.extras import export_extras
 from nemo_mcp.tools.outcomes import export_outcome
-from nemo_mcp.tools.runtime import runtime_of
 
 EXPORT_KEY = "export"
 REMOTE_FOLDER = (
@@ -47,17 +46,11 @@ async def export_video(
         bool, Field(description="save it on this computer", json_schema_extra=no_title)
     ] = True,
 ) -> Annotated[CallToolResult, ExportResult]:
-    started = anyio.current_time()
-    result = await answer(
-        ctx, ToolName.EXPORT_VIDEO, partial(start_export, output_dir=output_dir, download=download)
-    )
-    runtime = runtime_of(ctx)
-    return await with_media(
-        runtime, result, started + runtime.settings.tool_wait - anyio.current_time()
-    )
+    body = partial(start_export, output_dir=output_dir, download=download)
+    return await run_tool(ctx, ToolName.EXPORT_VIDEO, body, export_extras)
 
 
-async def start_export(call: Call, output_dir: str | None, *, download: bool) -> ExportResult:
+async def start_export(call: ToolCall, output_dir: str | None, *, download: bool) -> ExportResult:
     """Join the running export, hand out one that finished unseen, or start one."""
     runtime = call.runtime
     finished = await runtime.store.jobs(runtime.scope, kinds=["export"], unreported=True)

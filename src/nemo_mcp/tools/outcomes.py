@@ -18,7 +18,7 @@ from nemo_mcp.results import (
 )
 from nemo_mcp.routing import Intent
 from nemo_mcp.store import JobRecord
-from nemo_mcp.tools.boundary import Call, refuse
+from nemo_mcp.tools.edge import Refusal, ToolCall
 from nemo_mcp.tools.runtime import Runtime
 
 ASK_AGAIN_S = 30
@@ -63,17 +63,17 @@ async def job_info(runtime: Runtime, record: JobRecord) -> JobInfo:
     )
 
 
-async def _take(call: Call, record: JobRecord) -> JobResult | None:
+async def _take(call: ToolCall, record: JobRecord) -> JobResult | None:
     """The finished job's result, now handed out; its failure as an error answer."""
     if record.active:
         return None
     await call.runtime.jobs.take_finished(record.scope, ids=[record.id])
     if record.status == "failed":
-        raise refuse(record.error or "The request failed.")
+        raise Refusal(record.error or "The request failed.")
     return result_of(record)
 
 
-async def edit_outcome(call: Call, record: JobRecord) -> EditResult:
+async def edit_outcome(call: ToolCall, record: JobRecord) -> EditResult:
     result = await _take(call, record)
     if isinstance(result, EditResult):
         reply = with_notices(call.runtime, result.reply)
@@ -99,7 +99,7 @@ async def edit_outcome(call: Call, record: JobRecord) -> EditResult:
     )
 
 
-async def export_outcome(call: Call, record: JobRecord) -> ExportResult:
+async def export_outcome(call: ToolCall, record: JobRecord) -> ExportResult:
     result = await _take(call, record)
     if isinstance(result, ExportResult):
         return as_link(call.runtime, result).model_copy(update={"job_id": record.id})
@@ -124,14 +124,14 @@ def as_link(runtime: Runtime, result: ExportResult) -> ExportResult:
 
 
 async def upload_outcome(
-    call: Call, record: JobRecord, refused: list[RejectedItem]
+    call: ToolCall, record: JobRecord, refused: list[RejectedItem]
 ) -> UploadResult:
     result = await _take(call, record)
     if isinstance(result, UploadResult):
         rejected = refused + result.rejected
         if not result.uploaded:
             reasons = "; ".join(f"{r.name}: {r.reason}" for r in rejected)
-            raise refuse(f"Nothing was uploaded. {reasons}")
+            raise Refusal(f"Nothing was uploaded. {reasons}")
         reply = result.reply + (f" {len(rejected)} refused (see rejected)." if rejected else "")
         return result.model_copy(
             update={

@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from nemo_mcp.results import TimelineResult, TrackInfo
 from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.boundary import Call, answer
-from nemo_mcp.tools.media_results import MEDIA_MAX_S, finished_videos, json_result
+from nemo_mcp.tools.edge import ToolCall, run_tool
+from nemo_mcp.tools.extras import timeline_extras
 from nemo_mcp.tools.outcomes import job_info, with_notices
-from nemo_mcp.tools.runtime import Runtime, runtime_of
+from nemo_mcp.tools.runtime import Runtime
 
 
 def track_infos(timeline: Timeline) -> list[TrackInfo]:
@@ -33,18 +32,10 @@ def track_infos(timeline: Timeline) -> list[TrackInfo]:
 
 
 async def get_timeline(ctx: Context) -> Annotated[CallToolResult, TimelineResult]:
-    started = anyio.current_time()
-    result = await answer(ctx, ToolName.GET_TIMELINE, _timeline)
-    runtime = runtime_of(ctx)
-    videos: dict[str, str] = {}
-    with anyio.move_on_after(
-        min(MEDIA_MAX_S, started + runtime.settings.tool_wait - anyio.current_time())
-    ):
-        videos = await finished_videos(runtime, result.jobs)
-    return json_result(result, player={"videos": videos} if videos else None)
+    return await run_tool(ctx, ToolName.GET_TIMELINE, _timeline, timeline_extras)
 
 
-async def _timeline(call: Call) -> TimelineResult:
+async def _timeline(call: ToolCall) -> TimelineResult:
     runtime = call.runtime
     timeline = parse_draft(await runtime.client.state())
     outstanding = await runtime.jobs.outstanding(runtime.scope)

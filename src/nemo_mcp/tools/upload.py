@@ -6,13 +6,14 @@ from functools import partial
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from nemo_mcp.errors import InputError
 from nemo_mcp.media import allowed_roots
 from nemo_mcp.results import UploadResult, no_title
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.edge import ToolCall, run_tool
 from nemo_mcp.tools.outcomes import upload_outcome
 from nemo_mcp.tools.roots import client_roots
 from nemo_mcp.uploads import check_items
@@ -36,11 +37,11 @@ async def upload_media(
         list[str],
         Field(default_factory=list, description="http(s) links", json_schema_extra=no_title),
     ],
-) -> UploadResult:
-    return await answer(ctx, ToolName.UPLOAD_MEDIA, partial(_upload, paths=paths, urls=urls))
+) -> Annotated[CallToolResult, UploadResult]:
+    return await run_tool(ctx, ToolName.UPLOAD_MEDIA, partial(_upload, paths=paths, urls=urls))
 
 
-async def _upload(call: Call, *, paths: list[str], urls: list[str]) -> UploadResult:
+async def _upload(call: ToolCall, *, paths: list[str], urls: list[str]) -> UploadResult:
     runtime = call.runtime
     if not paths and not urls:
         raise InputError(NOTHING)
