@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from pydantic import BaseModel
 
 from nemo_mcp import __version__
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.deployment import Deployment
+from nemo_mcp.flows.kinds import SPECS
 from nemo_mcp.jobs import JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
-from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
@@ -103,12 +104,14 @@ def create_server(
             stack.callback(task_group.cancel_scope.cancel)
             runtime: Runtime | None = None
 
-            async def run(job: RunningJob) -> JobResult:
+            async def run(job: RunningJob) -> BaseModel:
                 # Every job of this server is its one user's: run by that runtime's work.
                 assert runtime is not None, "jobs start once the runtime exists"
                 return await runtime.work(job)
 
-            jobs = JobManager(state, task_group, run, user_message, holder=process_holder())
+            jobs = JobManager(
+                state, task_group, run, user_message, kinds=SPECS, holder=process_holder()
+            )
             deployment = Deployment.of(active, embedded=embedded)
             runtime = build_runtime(active, manifest, state, jobs, deployment, transport=transport)
             stack.push_async_callback(runtime.client.aclose)

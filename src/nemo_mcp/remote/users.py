@@ -19,13 +19,14 @@ from urllib.parse import quote
 import httpx
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
+from pydantic import BaseModel
 
 from nemo_mcp.deployment import Deployment, SharedFolders
+from nemo_mcp.flows.kinds import SPECS
 from nemo_mcp.jobs import Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.redact import register_secret
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
-from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import StateStore, TokenRecord
 from nemo_mcp.tools.runtime import Runtime, build_runtime
@@ -83,8 +84,9 @@ class Users:
         self.keys = keys
         self.data_dir = data_dir
         self.jobs = JobManager(
-            store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
-        )
+            store, task_group, self._run, user_message, kinds=SPECS, holder=holder,
+            dispatch=dispatch,
+        )  # fmt: skip
         self._users: dict[str, Runtime] = {}
         self._transport = SharedTransport()
         self._sealed: set[str] = set()
@@ -146,7 +148,7 @@ class Users:
         await self._transport.pool.aclose()
 
     # -- running a job, whoever asked for it -------------------------------------------------
-    async def _run(self, job: RunningJob) -> JobResult:
+    async def _run(self, job: RunningJob) -> BaseModel:
         key = job.scope.user
         runtime = self._users.get(key)
         if runtime is None:

@@ -14,13 +14,13 @@ from pydantic import Field
 from nemo_mcp.downloads import ROOM_MARGIN, check_folder
 from nemo_mcp.errors import InputError
 from nemo_mcp.flows.export import ExportRequest
+from nemo_mcp.flows.kinds import EXPORT
 from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.edge import ToolCall, run_tool
 from nemo_mcp.tools.extras import export_extras
-from nemo_mcp.tools.outcomes import export_outcome
+from nemo_mcp.tools.replies import export_reply
 
-EXPORT_KEY = "export"
 REMOTE_FOLDER = (
     "This server runs remotely and cannot write to your computer, so `output_dir` is not "
     "accepted here: the export answers with a download link instead."
@@ -52,12 +52,10 @@ async def export_video(
 
 async def start_export(call: ToolCall, output_dir: str | None, *, download: bool) -> ExportResult:
     """Join the running export, hand out one that finished unseen, or start one."""
-    runtime = call.runtime
-    finished = await runtime.store.jobs(runtime.scope, kinds=["export"], unreported=True)
-    if done := [j for j in finished if not j.active]:
-        # An older export nobody saw is superseded by the latest one.
-        await runtime.jobs.take_finished(runtime.scope, ids=[j.id for j in done[:-1]])
-        return await export_outcome(call, done[-1])
+    runtime, jobs = call.runtime, call.runtime.jobs
+    if told := await jobs.news(runtime.scope, "export"):
+        # An export that finished unseen is handed out (an older one is superseded by it).
+        return await export_reply(call, told[-1], told)
     if output_dir and not runtime.deployment.takes_output_dir:
         raise InputError(REMOTE_FOLDER)
     folder = output_folder(output_dir, runtime.settings.output_dir)
@@ -65,8 +63,6 @@ async def start_export(call: ToolCall, output_dir: str | None, *, download: bool
     if download and not await runtime.jobs.active(runtime.scope, "export"):
         await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
     request = ExportRequest(output_dir=str(folder), download=download)
-    record, _ = await runtime.jobs.submit(
-        runtime.scope, "export", EXPORT_KEY, "export", request, serial=False
-    )
-    record = await runtime.jobs.wait(record.id, call.remaining(), call.progress)
-    return await export_outcome(call, record)
+    record, _ = await jobs.submit(runtime.scope, EXPORT, request)
+    record = await jobs.wait(record.id, call.remaining(), call.progress)
+    return await export_reply(call, record, await jobs.tell(record))

@@ -18,10 +18,10 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink
 
 from nemo_mcp.contact_sheet import contact_sheet
 from nemo_mcp.errors import NemoError
+from nemo_mcp.flows.kinds import EXPORT
 from nemo_mcp.player import origin_of
 from nemo_mcp.results import ExportResult, JobInfo, TimelineResult
 from nemo_mcp.tools.edge import ToolCall, json_result
-from nemo_mcp.tools.outcomes import result_of
 from nemo_mcp.tools.runtime import Runtime
 
 MEDIA_MAX_S = 10.0
@@ -71,8 +71,8 @@ async def finished_videos(runtime: Runtime, jobs: list[JobInfo]) -> dict[str, st
         if job.kind != "export" or job.status != "done":
             continue
         record = await runtime.store.job(job.job_id)
-        result = result_of(record) if record else None
-        if isinstance(result, ExportResult) and (url := await video_url(runtime, result)):
+        result = EXPORT.result_of(record) if record else None
+        if result is not None and (url := await video_url(runtime, result)):
             videos[job.job_id] = url
     return videos
 

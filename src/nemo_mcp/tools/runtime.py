@@ -15,7 +15,7 @@ from mcp.server.mcpserver import Context
 
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.deployment import Deployment
-from nemo_mcp.flows.work import Work
+from nemo_mcp.flows.kinds import Work
 from nemo_mcp.jobs import JobManager
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings

@@ -1,7 +1,7 @@
 """``get_timeline``: the project's tracks, whether it can be exported, and the work in flight.
 
-Jobs that finished are handed out here too (each once), so a result is never lost between the
-tools that can report it.
+Jobs that finished are listed here too, and so told (each once: ``JobManager.overview``), so a
+result is never lost between the tools that can report it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.edge import ToolCall, run_tool
 from nemo_mcp.tools.extras import timeline_extras
-from nemo_mcp.tools.outcomes import job_info, with_notices
+from nemo_mcp.tools.replies import job_info, with_notices
 from nemo_mcp.tools.runtime import Runtime
 
 
@@ -38,9 +38,9 @@ async def get_timeline(ctx: Context) -> Annotated[CallToolResult, TimelineResult
 async def _timeline(call: ToolCall) -> TimelineResult:
     runtime = call.runtime
     timeline = parse_draft(await runtime.client.state())
-    outstanding = await runtime.jobs.outstanding(runtime.scope)
-    infos = [await job_info(runtime, record) for record in outstanding]
-    await runtime.jobs.take_finished(runtime.scope, ids=[r.id for r in outstanding if not r.active])
+    infos = [
+        await job_info(runtime, record) for record in await runtime.jobs.overview(runtime.scope)
+    ]
     return TimelineResult(
         summary=with_notices(runtime, summarize(timeline)),
         ready=is_ready(timeline),

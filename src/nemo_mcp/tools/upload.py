@@ -10,11 +10,12 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from nemo_mcp.errors import InputError
+from nemo_mcp.flows.kinds import UPLOAD
 from nemo_mcp.media import allowed_roots
 from nemo_mcp.results import UploadResult, no_title
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.edge import ToolCall, run_tool
-from nemo_mcp.tools.outcomes import upload_outcome
+from nemo_mcp.tools.replies import upload_reply
 from nemo_mcp.tools.roots import client_roots
 from nemo_mcp.uploads import check_items
 
@@ -60,12 +61,9 @@ async def _upload(call: ToolCall, *, paths: list[str], urls: list[str]) -> Uploa
     if not request.files and not request.urls:
         reasons = "; ".join(f"{r.name}: {r.reason}" for r in refused)
         raise InputError(f"Nothing was uploaded. {reasons}")
-    label = ", ".join([m.name for m in request.files] + request.urls)
-    record, _ = await runtime.jobs.submit(
-        runtime.scope, "upload", request.key, label, request, serial=False
-    )
+    record, _ = await runtime.jobs.submit(runtime.scope, UPLOAD, request)
     record = await runtime.jobs.wait(record.id, call.remaining(), call.progress)
-    return await upload_outcome(call, record, refused)
+    return await upload_reply(call, record, await runtime.jobs.tell(record), refused)
 
 
 def is_ref(item: str) -> bool:
