@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import pydantic_core
@@ -42,8 +42,9 @@ from pydantic import BaseModel
 from nemo_mcp.errors import NemoError, ToolTimedOut
 from nemo_mcp.player import PLAYER_META
 from nemo_mcp.redact import redact
+from nemo_mcp.store import JobRecord
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.runtime import Runtime, runtime_of
+from nemo_mcp.tools.runtime import Runtime, RuntimeSource
 from nemo_mcp.words import UNEXPECTED, user_message
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,17 @@ Extras = Callable[["ToolCall", R], Awaitable[CallToolResult]]
 
 class Refusal(Exception):
     """A tool's own answer as an error result, in words it chose (still redacted at the edge)."""
+
+
+def refuse_a_lone_failure(told: list[JobRecord]) -> None:
+    """One failed job told alone is an error answer, as when it is waited for."""
+    if len(told) == 1 and told[0].status == "failed":
+        raise Refusal(told[0].error or "The request failed.")
+
+
+def runtime_of(ctx: Context) -> Runtime:
+    """The runtime of the user this call comes from (the lifespan state knows)."""
+    return cast(RuntimeSource, ctx.request_context.lifespan_context).runtime_for(ctx)
 
 
 @dataclass

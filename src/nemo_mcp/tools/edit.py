@@ -19,12 +19,13 @@ from nemo_mcp.flows.kinds import EDIT
 from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.results import EditResult, no_title
 from nemo_mcp.routing import Intent, route
+from nemo_mcp.store import JobRecord
 from nemo_mcp.timeline import parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
+from nemo_mcp.tool_text import ASK_AGAIN_S
 from nemo_mcp.tools.credits import credits_words
-from nemo_mcp.tools.edge import ToolCall, run_tool
+from nemo_mcp.tools.edge import ToolCall, refuse_a_lone_failure, run_tool
 from nemo_mcp.tools.export import start_export
-from nemo_mcp.tools.replies import edit_reply, with_notices
 
 UPLOAD_HINT = (
     "To upload, call upload_media with full file paths (or http(s) links), then describe the "
@@ -84,6 +85,57 @@ async def status(call: ToolCall) -> EditResult:
         _, message = runtime.jobs.progress(export)
         lines.insert(0, f"An export is running ({elapsed_words(export.elapsed)}): {message}")
     return EditResult(
-        status="done", intent=Intent.STATE, reply=with_notices(runtime, "\n".join(lines)),
+        status="done", intent=Intent.STATE, reply=runtime.client.with_notices("\n".join(lines)),
         timeline=timeline,
     )  # fmt: skip
+
+
+async def edit_reply(call: ToolCall, record: JobRecord, told: list[JobRecord]) -> EditResult:
+    """The edits to tell (oldest first, in one answer; the latest decides the status), else
+    where ``record`` is."""
+    runtime = call.runtime
+    if told:
+        return _edits(call, told)
+    if record.status == "queued":
+        place = await runtime.jobs.queue_position(record)
+        return EditResult(
+            status="queued",
+            intent=Intent.EDIT,
+            job_id=record.id,
+            reply=f"Queued behind the request that is running (place {place}); it will be sent "
+            "once, when that one finishes. Ask for 'status' to follow it.",
+        )
+    _, message = runtime.jobs.progress(record)
+    return EditResult(
+        status="running",
+        intent=Intent.EDIT,
+        job_id=record.id,
+        reply=f"Still working ({elapsed_words(record.elapsed)} so far; this usually takes "
+        f"{runtime.manifest.typical_time}). {message.rstrip('.')}. The request is not sent "
+        f"again: ask for 'status' (send_edit) or call get_timeline in about {ASK_AGAIN_S} "
+        "seconds for the result.",
+    )
+
+
+def _edits(call: ToolCall, told: list[JobRecord]) -> EditResult:
+    refuse_a_lone_failure(told)
+    parts: list[str] = []
+    changes: list[str] = []
+    last: EditResult | None = None
+    for record in told:
+        result = EDIT.result_of(record)
+        words = result.reply if result is not None else (record.error or "It failed.")
+        parts.append(f"'{record.label[:60]}': {words}" if len(told) > 1 else words)
+        if result is not None:
+            changes += result.changes
+            last = result
+    latest = told[-1]
+    status = "failed" if latest.status == "failed" else (last.status if last else "done")
+    return EditResult(
+        status=status,
+        intent=Intent.EDIT,
+        reply=call.runtime.client.with_notices("\n".join(parts)),
+        job_id=latest.id,
+        timeline=last.timeline if last else None,
+        changes=changes,
+    )

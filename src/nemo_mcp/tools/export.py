@@ -15,11 +15,14 @@ from nemo_mcp.downloads import ROOM_MARGIN, check_folder
 from nemo_mcp.errors import InputError
 from nemo_mcp.flows.export import ExportRequest
 from nemo_mcp.flows.kinds import EXPORT
+from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.results import ExportResult, no_title
+from nemo_mcp.store import JobRecord
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.edge import ToolCall, run_tool
+from nemo_mcp.tool_text import ASK_AGAIN_S
+from nemo_mcp.tools.edge import ToolCall, refuse_a_lone_failure, run_tool
 from nemo_mcp.tools.extras import export_extras
-from nemo_mcp.tools.replies import export_reply
+from nemo_mcp.tools.runtime import Runtime
 
 REMOTE_FOLDER = (
     "This server runs remotely and cannot write to your computer, so `output_dir` is not "
@@ -66,3 +69,30 @@ async def start_export(call: ToolCall, output_dir: str | None, *, download: bool
     record, _ = await jobs.submit(runtime.scope, EXPORT, request)
     record = await jobs.wait(record.id, call.remaining(), call.progress)
     return await export_reply(call, record, await jobs.tell(record))
+
+
+async def export_reply(call: ToolCall, record: JobRecord, told: list[JobRecord]) -> ExportResult:
+    """The export to tell (the latest), else where ``record`` is."""
+    if told:
+        refuse_a_lone_failure(told[-1:])
+        result = EXPORT.result_of(told[-1])
+        if result is not None:
+            return as_link(call.runtime, result).model_copy(update={"job_id": told[-1].id})
+    _, message = call.runtime.jobs.progress(record)
+    return ExportResult(
+        status="running",
+        job_id=record.id,
+        reply=f"Still exporting ({elapsed_words(record.elapsed)} so far): {message.rstrip('.')}. "
+        f"It goes on in the background; call export_video again in about {ASK_AGAIN_S} seconds "
+        "to get the file.",
+    )
+
+
+def as_link(runtime: Runtime, result: ExportResult) -> ExportResult:
+    """On a shared server the file is not the user's to open: they get a download link."""
+    link = runtime.deployment.shared_file(result.path) if result.path else None
+    if link is None:
+        return result
+    return result.model_copy(
+        update={"path": None, "url": link, "reply": f"The video is ready: {link}"}
+    )

@@ -12,12 +12,14 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from nemo_mcp.results import TimelineResult, TrackInfo
+from nemo_mcp.flows.kinds import SPECS
+from nemo_mcp.jobs import LABEL_CHARS
+from nemo_mcp.results import ExportResult, JobInfo, TimelineResult, TrackInfo
+from nemo_mcp.store import JobRecord
 from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.edge import ToolCall, run_tool
 from nemo_mcp.tools.extras import timeline_extras
-from nemo_mcp.tools.replies import job_info, with_notices
 from nemo_mcp.tools.runtime import Runtime
 
 
@@ -42,7 +44,7 @@ async def _timeline(call: ToolCall) -> TimelineResult:
         await job_info(runtime, record) for record in await runtime.jobs.overview(runtime.scope)
     ]
     return TimelineResult(
-        summary=with_notices(runtime, summarize(timeline)),
+        summary=runtime.client.with_notices(summarize(timeline)),
         ready=is_ready(timeline),
         duration_ms=timeline.duration_ms,
         tracks=track_infos(timeline),
@@ -60,3 +62,24 @@ async def timeline_document(runtime: Runtime) -> str:
         "draft": state.get("draft"),
     }
     return json.dumps(body, ensure_ascii=False)
+
+
+async def job_info(runtime: Runtime, record: JobRecord) -> JobInfo:
+    percent, message = runtime.jobs.progress(record)
+    result = SPECS[record.kind].result_of(record)
+    if result is not None:
+        message = result.reply
+    elif record.status == "failed":
+        message = record.error or "It failed."
+    elif record.status == "queued":
+        message = f"Queued (place {await runtime.jobs.queue_position(record)})."
+    return JobInfo(
+        job_id=record.id,
+        kind=record.kind,
+        status=record.status,
+        what=record.label[:LABEL_CHARS],
+        elapsed_s=int(record.elapsed),
+        message=message,
+        percent=int(percent) if record.active else None,
+        url=result.url if isinstance(result, ExportResult) else None,
+    )

@@ -11,11 +11,12 @@ from pydantic import Field
 
 from nemo_mcp.errors import InputError
 from nemo_mcp.flows.kinds import UPLOAD
+from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.media import allowed_roots
-from nemo_mcp.results import UploadResult, no_title
+from nemo_mcp.results import RejectedItem, UploadResult, no_title
+from nemo_mcp.store import JobRecord
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.edge import ToolCall, run_tool
-from nemo_mcp.tools.replies import upload_reply
+from nemo_mcp.tools.edge import Refusal, ToolCall, refuse_a_lone_failure, run_tool
 from nemo_mcp.tools.roots import client_roots
 from nemo_mcp.uploads import check_items
 
@@ -69,3 +70,34 @@ async def _upload(call: ToolCall, *, paths: list[str], urls: list[str]) -> Uploa
 def is_ref(item: str) -> bool:
     """A reference the shared server's upload endpoint answered with."""
     return item.startswith(UPLOAD_REF)
+
+
+async def upload_reply(
+    call: ToolCall, record: JobRecord, told: list[JobRecord], refused: list[RejectedItem]
+) -> UploadResult:
+    """The upload to tell, with what was refused before it was sent, else where it is."""
+    if told:
+        refuse_a_lone_failure(told)
+        result = UPLOAD.result_of(told[-1])
+        if result is not None:
+            rejected = refused + result.rejected
+            if not result.uploaded:
+                reasons = "; ".join(f"{r.name}: {r.reason}" for r in rejected)
+                raise Refusal(f"Nothing was uploaded. {reasons}")
+            more = f" {len(rejected)} refused (see rejected)." if rejected else ""
+            return result.model_copy(
+                update={
+                    "job_id": told[-1].id,
+                    "rejected": rejected,
+                    "reply": call.runtime.client.with_notices(result.reply + more),
+                }
+            )
+    _, message = call.runtime.jobs.progress(record)
+    return UploadResult(
+        status="running",
+        job_id=record.id,
+        rejected=refused,
+        reply=f"Still uploading ({elapsed_words(record.elapsed)} so far): {message.rstrip('.')}. "
+        "It goes on in the background; call upload_media again with the same files (it joins "
+        "this upload, nothing is sent twice) or get_timeline to see it finish.",
+    )
