@@ -5,27 +5,19 @@ tool call submits (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` relaying it
 answers with the result or ``running`` and the job's id. Every job is a record in the store from
 the moment it is asked for, so:
 
-- The same request while its job is active joins it: a message is never sent twice. A different
-  message while an edit is active is queued (``serial``) and sent when the running one ends, in
-  order; the process that ends one edit claims the next.
-- A finished result waits in the store until it is handed out, exactly once, in order
-  (``take_finished``), whichever process is asked; a restart loses none.
-- The process running a job heartbeats (every ``TICK``). A job whose process is gone (its pid is
-  dead on this host, or it stopped heartbeating for ``STALE_S``) is adopted by whoever notices,
-  with ``resumed`` set: the work decides what that means (an edit whose message went out is
-  reported as interrupted and never re-sent; an export resumes polling its render).
+- The same request while its job is active joins it: a message is never sent twice. A serial
+  kind's next job is queued and runs when the one before ends, in order.
+- A finished result waits in the store until it is told, exactly once, whichever process is
+  asked (``tell``, ``news``, ``status``, ``overview``: the one place that decides what the user
+  hears now, by each kind's ``Telling``); a restart loses none.
+- The process running a job heartbeats (every ``TICK``). A job whose process is gone (pid dead on
+  this host, or silent for ``STALE_S``) is adopted by whoever notices, ``resumed``: its flow
+  decides what that means. A job running here can be stopped (``stop``).
 - A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
 
-Progress is a percentage that only goes up (assistants draw it as a bar), with a "still working"
-message at least every ``TICK`` seconds. The work itself is given as one function (``Run``) that
-finds the job's flow from its record, so a job can be started again after a restart; each kind's
-rules (``KindRules``: its key, whether it is serial, what it waits for, how it is told) are
-declared once, in ``flows.kinds``, and read here.
-
-The manager alone answers "what do we tell the user now" (``tell``, ``news``, ``status``,
-``overview``): results in order, an older export superseded by the latest, each told exactly once
-whichever tool or process asks, an interrupted job told as such. A job running in this process
-can be stopped (``stop``): it ends as failed, with the words given.
+Progress only goes up (assistants draw a bar), with a "still working" message at least every
+``TICK``. The work is one function (``Run``) that finds a record's flow, so a job can start again
+after a restart; each kind's rules (``KindRules``) are declared once, in ``flows.kinds``.
 """
 
 from __future__ import annotations
