@@ -48,6 +48,7 @@ async def dispatch(call: ToolCall, *, message: str) -> EditResult:
             "The message is empty. Say what to make or change, for example: "
             f"{call.runtime.manifest.examples[0]!r}."
         )
+    call.runtime.client.sessions.heard(text)  # the user's language, should an upload come first
     intent = route(text)
     if intent is Intent.EXPORT:
         exported = await start_export(call, None, download=True)
