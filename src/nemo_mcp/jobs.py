@@ -5,24 +5,20 @@ tool call submits (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` relaying it
 answers with the result or ``running`` and the job's id. Every job is a record in the store from
 the moment it is asked for, so:
 
-- The same request while its job is active joins it: a message is never sent twice. A different
-  message while an edit is active is queued (``serial``) and sent when the running one ends, in
-  order; the process that ends one edit claims the next.
-- A finished result waits in the store until it is handed out, exactly once, in order
-  (``take_finished``), whichever process is asked; a restart loses none.
-- The process running a job heartbeats (every ``TICK``). A job whose process is gone (its pid is
-  dead on this host, or it stopped heartbeating for ``STALE_S``) is adopted by whoever notices,
-  with ``resumed`` set: the work decides what that means (an edit whose message went out is
-  reported as interrupted and never re-sent; an export resumes polling its render).
+- The same request while its job is active joins it: a message is never sent twice. A serial
+  kind's next job is queued and runs when the one before ends, in order.
+- A finished result waits in the store until it is told, exactly once, whichever process is
+  asked (``tell``, ``news``, ``status``, ``overview``: the one place that decides what the user
+  hears now, by each kind's ``Telling``); a restart loses none.
+- The process running a job heartbeats (every ``TICK``). A job whose process is gone (pid dead on
+  this host, or silent for ``STALE_S``) is adopted by whoever notices, ``resumed``: its flow
+  decides what that means. A job running here can be stopped (``stop``); one the user stopped
+  (status ``cancelled``, from any process) is stopped by its runner at its next tick.
 - A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
-- A job is stopped on purpose (``cancel``, the user's "stop") through its record: a queued one is
-  never claimed, a running one is stopped by the process that runs it (at once when that is this
-  one, else at its next ``TICK``, when it reads its record), and nobody adopts it after a
-  restart. Its record keeps the words of what happened.
 
-Progress is a percentage that only goes up (assistants draw it as a bar), with a "still working"
-message at least every ``TICK`` seconds. The work itself is given as one function (``Run``) that
-dispatches on the job's kind, so a job can be started again from its record after a restart.
+Progress only goes up (assistants draw a bar), with a "still working" message at least every
+``TICK``. The work is one function (``Run``) that finds a record's flow, so a job can start again
+after a restart; each kind's rules (``KindRules``) are declared once, in ``flows.kinds``.
 """
 
 from __future__ import annotations
@@ -30,14 +26,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Literal, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
-from nemo_mcp.results import JobResult
+from nemo_mcp.running_job import Listener as Listener  # re-exported: the flows import them here
+from nemo_mcp.running_job import RunningJob as RunningJob
 from nemo_mcp.store import JobKind, JobRecord, Scope, StateStore
 from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import ACTIVE_STATES
@@ -47,15 +44,15 @@ log = logging.getLogger(__name__)
 TICK = 5.0
 STALE_S = 30.0
 POLL_S = 0.25
-SAVE_EVERY_S = 1.0
-CEILING = 99.9
-STEP = 0.01
 LABEL_CHARS = 120
 WAIT_FOREVER_S = 24 * 3600.0
 
-Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
-Run = Callable[["RunningJob"], Awaitable[JobResult]]
+Run = Callable[["RunningJob"], Awaitable[BaseModel]]
+Telling = Literal["in_order", "own", "latest"]
+"""How a kind's finished results are told: ``in_order``: each one, and before it every older one
+nobody was told yet (edits: none is skipped or told late); ``own``: each to whoever waits for it
+(uploads); ``latest``: only the newest, older ones superseded unsaid (exports)."""
 Dispatch = Callable[[JobRecord], Awaitable[None]]
 Admit = Callable[[Scope, str, str], Awaitable[None]]
 """Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
@@ -65,72 +62,26 @@ DISPATCHED = "dispatched"
 """The owner of a new job handed to a job engine, until one of its workers takes it."""
 
 
+class KindRules(Protocol):
+    """What the manager needs to know of a kind of job (``flows.kinds.JobSpec``)."""
+
+    @property
+    def kind(self) -> JobKind: ...
+    @property
+    def serial(self) -> bool: ...
+    @property
+    def tells(self) -> Telling: ...
+    @property
+    def after(self) -> tuple[JobKind, ...]: ...
+    @property
+    def waiting(self) -> str: ...
+    def key_of(self, request: BaseModel) -> str: ...
+    def label_of(self, request: BaseModel) -> str: ...
+
+
 def elapsed_words(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
-@dataclass(eq=False)
-class RunningJob:
-    """A job as its work sees it: the record, and the way to say how it is going."""
-
-    record: JobRecord
-    resumed: bool
-    store: StateStore
-    percent: float = 0.0
-    message: str = "Started."
-    done: anyio.Event = field(default_factory=anyio.Event)
-    listeners: list[Listener] = field(default_factory=list)
-    stop: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-    """Cancelled when the job is stopped on purpose (``JobManager.cancel``)."""
-    closing: bool = False
-    """The work ended: the ticker says nothing more (its last word would follow "Done.")."""
-    after: Settle | None = field(default=None, repr=False)
-    """How this job waits for earlier work (the manager's; None: it does not wait)."""
-    _saved_at: float = 0.0
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    @property
-    def scope(self) -> Scope:
-        return self.record.scope
-
-    async def report(self, message: str, fraction: float | None = None) -> None:
-        """Tell every waiting caller how the job is doing; the percentage never goes down."""
-        target = self.percent if fraction is None else max(0.0, min(1.0, fraction)) * 100
-        self.percent = min(CEILING, max(target, self.percent + STEP))
-        self.message = message
-        await self.fan_out()
-        if time.monotonic() - self._saved_at >= SAVE_EVERY_S:
-            await self.heartbeat()
-
-    async def heartbeat(self) -> None:
-        if self.closing:  # the final record is being written: never after it
-            return
-        self._saved_at = time.monotonic()
-        await self.store.update_job(
-            self.id, message=self.message, percent=self.percent, heartbeat_at=time.time()
-        )
-
-    async def remember(self, request: BaseModel) -> None:
-        """Keep what the work learned (say, the draft before an edit) for whoever resumes it."""
-        self.record = replace(self.record, request=request.model_dump_json())
-        await self.store.update_job(self.id, request=self.record.request)
-
-    async def settled(self, kinds: Sequence[JobKind], doing: str) -> None:
-        """Wait until no earlier job of ``kinds`` is active in this job's scope (an edit waits
-        for the uploads it may refer to, an export for the edits it should contain)."""
-        if self.after is not None:
-            await self.after(self, kinds, doing)
-
-    async def fan_out(self) -> None:
-        for listener in list(self.listeners):
-            try:
-                await listener(self.percent, 100.0, self.message)
-            except Exception:  # a client that went away must not break the job
-                log.debug("a progress listener failed", exc_info=True)
 
 
 class JobManager:
@@ -143,6 +94,7 @@ class JobManager:
         run: Run,
         describe: Describe,
         *,
+        kinds: Mapping[str, KindRules],
         holder: str,
         tick: float = TICK,
         stale_s: float = STALE_S,
@@ -160,35 +112,28 @@ class JobManager:
         self._tick = tick
         self._stale_s = stale_s
         self._dispatch = dispatch
+        self._kinds = kinds
         self._live: dict[str, RunningJob] = {}
 
     # -- asking ----------------------------------------------------------------------------
     async def submit(
-        self,
-        scope: Scope,
-        kind: JobKind,
-        key: str,
-        label: str,
-        request: BaseModel,
-        *,
-        serial: bool,
-        percent: float = 0.0,
+        self, scope: Scope, spec: KindRules, request: BaseModel, *, percent: float = 0.0
     ) -> tuple[JobRecord, bool]:
-        """The active job for ``key`` (joined: True), or a new one, running or queued.
-
-        ``percent`` starts a job that continues earlier work (an export resuming its render)
-        where that left off, so a client's progress bar never goes back."""
+        """The active job for the request's key (joined: True), or a new one, running or
+        queued; ``percent``: where earlier work it continues left off (progress never goes back)."""
         if self.admit is not None:
-            await self.admit(scope, kind, key)
+            await self.admit(scope, spec.kind, spec.key_of(request))
         now = time.time()
         owner = DISPATCHED if self._dispatch else self.holder
+        kind = spec.kind
         record = JobRecord(
-            id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind, key=key,
-            label=" ".join(label.split())[:LABEL_CHARS], status="running", percent=percent,
-            request=request.model_dump_json(), message="Started.", owner=owner,
+            id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind,
+            key=spec.key_of(request), label=" ".join(spec.label_of(request).split())[:LABEL_CHARS],
+            status="running", request=request.model_dump_json(), message="Started.", owner=owner,
+            percent=percent,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip
-        stored, joined = await self.store.add_job(record, serial=serial)
+        stored, joined = await self.store.add_job(record, serial=spec.serial)
         if not joined and stored.status == "running" and self._dispatch is not None:
             await self._dispatch(stored)
         elif not joined and stored.status == "running":
@@ -219,11 +164,70 @@ class JobManager:
         jobs = await self.store.jobs(scope)
         return [j for j in jobs if j.active or not j.reported]
 
-    async def take_finished(
-        self, scope: Scope, *, kinds: Sequence[JobKind] = (), ids: Sequence[str] = ()
-    ) -> list[JobRecord]:
-        """Finished results not yet handed out, now marked handed out (each goes once)."""
-        return await self.store.take_unreported(scope, kinds=kinds, ids=ids)
+    # -- telling: what the user hears now --------------------------------------------------
+    async def tell(self, record: JobRecord) -> list[JobRecord]:
+        """What to tell whoever waited for ``record``: nothing while it is active; else its
+        result, after (for a kind told in order) every older result of its kind nobody was told
+        yet, oldest first. Each is marked told, so no other answer tells it again."""
+        if record.active:
+            return []
+        earlier: list[str] = []
+        if self._kinds[record.kind].tells == "in_order":
+            untold = await self._untold(record.scope, record.kind)
+            earlier = [j.id for j in untold if j.seq < record.seq]
+        taken = await self.store.take_unreported(record.scope, ids=[*earlier, record.id])
+        return [*[j for j in taken if j.id != record.id], record]
+
+    async def news(self, scope: Scope, kind: JobKind) -> list[JobRecord]:
+        """Every finished result of ``kind`` nobody was told, oldest first, now marked told; of
+        a kind where only the latest counts, the latest alone (the older ones superseded)."""
+        finished = await self._untold(scope, kind)
+        if finished and self._kinds[kind].tells == "latest":
+            await self.store.take_unreported(scope, ids=[j.id for j in finished[:-1]])
+            finished = finished[-1:]
+        if not finished:
+            return []
+        return await self.store.take_unreported(scope, ids=[j.id for j in finished])
+
+    async def status(
+        self, scope: Scope, kind: JobKind, timeout: float, listener: Listener | None = None
+    ) -> tuple[list[JobRecord], JobRecord | None]:
+        """For "how is it going": the results of ``kind`` nobody was told (when there are none,
+        after waiting up to ``timeout`` for the running job), else the job still going."""
+        active = await self.active(scope, kind)
+        if active and not await self._untold(scope, kind):
+            await self.wait(active[0].id, timeout, listener)
+        # Read what runs before taking what finished: a job that ends between the two reads is
+        # then taken (never both missed, which would answer with neither).
+        active = await self.active(scope, kind)
+        told = await self.news(scope, kind)
+        return told, (active[0] if active and not told else None)
+
+    async def overview(self, scope: Scope) -> list[JobRecord]:
+        """Every job worth showing, oldest first: the active ones and the finished ones nobody
+        was told, which are now marked told (a listing tells them)."""
+        jobs = await self.outstanding(scope)
+        await self.store.take_unreported(scope, ids=[j.id for j in jobs if not j.active])
+        return jobs
+
+    async def _untold(self, scope: Scope, kind: JobKind) -> list[JobRecord]:
+        jobs = await self.store.jobs(scope, kinds=[kind], unreported=True)
+        return [j for j in jobs if not j.active]
+
+    def stop(self, job_id: str, words: str) -> bool:
+        """Stop a job this process runs: it ends as failed with ``words`` (False if it does not
+        run here)."""
+        live = self._live.get(job_id)
+        if live is None:
+            return False
+        live.stopped = words
+        live.stop_scope.cancel()
+        return True
+
+    async def cancelled(self, job_id: str) -> bool:
+        """Whether the user stopped the job (``tools.cancel`` marks its record)."""
+        record = await self.store.job(job_id)
+        return record is not None and record.status == "cancelled"
 
     async def queue_position(self, record: JobRecord) -> int:
         """1 for the next to run; 0 when not queued."""
@@ -238,7 +242,8 @@ class JobManager:
         return (live.percent, live.message) if live else (record.percent, record.message)
 
     async def _settle(self, job: RunningJob, kinds: Sequence[JobKind], doing: str) -> None:
-        """``RunningJob.settled``: wait out the earlier active jobs of ``kinds``."""
+        """Wait until no earlier job of ``kinds`` is active in ``job``'s scope (an edit waits
+        for the uploads it may refer to, an export for the edits it should contain)."""
         while others := [
             j
             for j in await self.store.jobs(job.scope, kinds=kinds, states=ACTIVE_STATES)
@@ -246,22 +251,6 @@ class JobManager:
         ]:
             await job.report(f"Waiting for the running {others[0].kind} to finish before {doing}")
             await self.wait(others[0].id, WAIT_FOREVER_S)
-
-    async def cancel(self, record: JobRecord, result: JobResult) -> bool:
-        """Stop an active job on purpose, leaving ``result`` (the words of what happened) on
-        record, already told; False when it had already ended."""
-        current = await self.store.job(record.id)
-        if current is None or not current.active:
-            return False
-        now = time.time()
-        await self.store.update_job(
-            record.id, status="cancelled", result=result.model_dump_json(), reported=True,
-            message=result.reply, finished_at=now, heartbeat_at=now,
-        )  # fmt: skip
-        if (live := self._live.get(record.id)) is not None:
-            live.stop.cancel()
-        log.info("%s: stopped on request", record.id)
-        return True
 
     # -- waiting ---------------------------------------------------------------------------
     async def wait(
@@ -308,8 +297,8 @@ class JobManager:
         """Adopt the jobs of ``scope`` whose process is gone; start queued work nobody runs."""
         for record in await self.store.jobs(scope, states=["running"]):
             await self._adopt_if_orphaned(record)
-        for kind in ("edit", "export", "upload"):
-            await self._claim_next(scope, kind)
+        for kind in self._kinds:
+            await self._claim_next(scope, kind)  # type: ignore[arg-type]
 
     async def _adopt_if_orphaned(self, record: JobRecord) -> None:
         if record.status != "running" or record.id in self._live:
@@ -329,7 +318,7 @@ class JobManager:
 
     # -- running ---------------------------------------------------------------------------
     def _start(self, record: JobRecord, *, resumed: bool) -> RunningJob:
-        live = RunningJob(record, resumed, self.store, percent=record.percent, after=self._settle)
+        live = RunningJob(record, resumed, self.store, percent=record.percent)
         self._live[record.id] = live
         self._tg.start_soon(self._execute, live)
         return live
@@ -338,15 +327,20 @@ class JobManager:
         ticker = anyio.CancelScope()
         self._tg.start_soon(self._ticker, live, ticker)
         status, result, error = "failed", None, None
-        outcome: JobResult | None = None
+        rules = self._kinds.get(live.record.kind)
         try:
-            with live.stop:
-                if await self._stopped(live.id):
-                    live.stop.cancel()
+            outcome: BaseModel | None = None
+            with live.stop_scope:
+                if await self.cancelled(live.id):  # stopped before it started
+                    live.stop_scope.cancel()
+                if rules is not None and rules.after:
+                    await self._settle(live, rules.after, rules.waiting)
                 outcome = await self._run(live)
-            if outcome is not None:
+            if outcome is None:
+                error = live.stopped or "Stopped."
+            else:
                 status, result = "done", outcome.model_dump_json()
-                if outcome.status == "interrupted":
+                if getattr(outcome, "status", None) == "interrupted":
                     status = "interrupted"
         except anyio.get_cancelled_exc_class():
             # The server is stopping: leave the record running; the next process adopts it.
@@ -358,11 +352,10 @@ class JobManager:
             log.warning("%s failed: %s", live.id, type(exc).__name__)
         ticker.cancel()
         live.closing = True
-        if status != "failed" and outcome is not None and outcome.status != "running":
+        if status != "failed" and getattr(outcome, "status", None) != "running":  # 100% once
             live.percent, live.message = 100.0, "Done."
         with anyio.CancelScope(shield=True):
-            # Stopped on purpose (here or by another process): its record already says so.
-            if not live.stop.cancel_called and not await self._stopped(live.id):
+            if not await self.cancelled(live.id):  # else its record already says what happened
                 await self.store.update_job(
                     live.id, status=status, result=result, error=error, percent=live.percent,
                     message=live.message if status != "failed" else (error or "Failed."),
@@ -373,18 +366,12 @@ class JobManager:
             self._live.pop(live.id, None)
             await self._claim_next(live.scope, live.record.kind)
 
-    async def _stopped(self, job_id: str) -> bool:
-        record = await self.store.job(job_id)
-        return record is not None and record.status == "cancelled"
-
     async def _ticker(self, live: RunningJob, scope: anyio.CancelScope) -> None:
         with scope:
             while True:
                 await anyio.sleep(self._tick)
-                if await self._stopped(live.id):  # stopped by another process
-                    live.stop.cancel()
-                    return
-                if live.closing:
+                if await self.cancelled(live.id) or live.closing:  # stopped elsewhere, or over
+                    live.stop_scope.cancel()
                     return
                 await live.report(f"Still working... {elapsed_words(time.time() - _started(live))}")
                 await live.heartbeat()

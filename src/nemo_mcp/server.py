@@ -24,9 +24,9 @@ from mcp.server.mcpserver import MCPServer
 from nemo_mcp import __version__
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.deployment import Deployment
-from nemo_mcp.jobs import JobManager, RunningJob
+from nemo_mcp.flows.kinds import SPECS, Work
+from nemo_mcp.jobs import JobManager
 from nemo_mcp.manifests import Manifest
-from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
@@ -35,7 +35,7 @@ from nemo_mcp.tools.edge import Edge
 from nemo_mcp.tools.listing import CompactListing
 from nemo_mcp.tools.registry import player, register, server_title
 from nemo_mcp.tools.runtime import Runtime, build_runtime
-from nemo_mcp.tools.skills import SkillSet
+from nemo_mcp.tools.skills import SkillSet, SkillWork
 from nemo_mcp.uploads import heic_available
 from nemo_mcp.words import user_message
 
@@ -122,20 +122,22 @@ def create_server(
             stack.callback(task_group.cancel_scope.cancel)
             runtimes: dict[str, Runtime] = {}
 
-            async def run(job: RunningJob) -> JobResult:
-                # Every job of this server is its one user's, in one skill's project: run by
-                # that skill's runtime.
-                return await runtimes[job.scope.skill].work(job)
+            def manager(work: Work | SkillWork) -> JobManager:
+                # Every job of this server is its one user's: the manager runs their work (of
+                # the job's skill, on a server of every skill).
+                return JobManager(
+                    state, task_group, work, user_message, kinds=SPECS, holder=process_holder()
+                )
 
-            jobs = JobManager(state, task_group, run, user_message, holder=process_holder())
+            shared = manager(SkillWork(runtimes)) if len(skills) > 1 else manager
             deployment = Deployment.of(active, embedded=embedded)
             for name, manifest in skills.items():
                 runtime = build_runtime(
-                    active, manifest, state, jobs, deployment, transport=transport
+                    active, manifest, state, shared, deployment, transport=transport
                 )
                 stack.push_async_callback(runtime.client.aclose)
                 runtimes[name] = runtime
-                task_group.start_soon(_tidy, state, jobs, runtime.client)
+                task_group.start_soon(_tidy, state, runtime.jobs, runtime.client)
             if len(runtimes) == 1:
                 running.runtime = next(iter(runtimes.values()))
             else:

@@ -15,11 +15,15 @@ whichever of their skills they run under.
 
 from __future__ import annotations
 
+import time
+
+from pydantic import BaseModel
+
+from nemo_mcp.jobs import JobManager
 from nemo_mcp.results import EditResult, ExportResult, JobResult, UploadResult
 from nemo_mcp.routing import CancelTarget, Intent
 from nemo_mcp.store import JobRecord
-from nemo_mcp.tools.boundary import Call
-from nemo_mcp.tools.outcomes import with_notices
+from nemo_mcp.tools.edge import ToolCall
 from nemo_mcp.tools.runtime import Runtime
 from nemo_mcp.tools.skills import all_runtimes
 
@@ -55,7 +59,23 @@ def _stopped_result(record: JobRecord, words: str) -> JobResult:
     return EditResult(status="cancelled", intent=Intent.CANCEL, reply=words, job_id=record.id)
 
 
-async def _targets(call: Call, target: CancelTarget) -> list[tuple[Runtime, JobRecord]]:
+async def stop_job(jobs: JobManager, record: JobRecord, result: BaseModel, words: str) -> bool:
+    """Mark the job stopped on its record (the words of what that means kept as its result,
+    already told), and stop it at once if it runs here; False when it had already ended. The
+    process running it elsewhere stops it at its next tick (``JobManager.cancelled``)."""
+    current = await jobs.store.job(record.id)
+    if current is None or not current.active:
+        return False
+    now = time.time()
+    await jobs.store.update_job(
+        record.id, status="cancelled", result=result.model_dump_json(), reported=True,
+        message=words, finished_at=now, heartbeat_at=now,
+    )  # fmt: skip
+    jobs.stop(record.id, words)
+    return True
+
+
+async def _targets(call: ToolCall, target: CancelTarget) -> list[tuple[Runtime, JobRecord]]:
     apps = all_runtimes(call.ctx)
     if target.job_id:
         record = await call.runtime.store.job(target.job_id)
@@ -69,13 +89,13 @@ async def _targets(call: Call, target: CancelTarget) -> list[tuple[Runtime, JobR
     return sorted(found, key=lambda pair: (pair[1].status != "queued", pair[1].seq))
 
 
-async def cancel(call: Call, target: CancelTarget) -> EditResult:
+async def cancel(call: ToolCall, target: CancelTarget) -> EditResult:
     """Stop what ``target`` names; the answer says what each stop means."""
     lines: list[str] = []
     last: str | None = None
     for runtime, record in await _targets(call, target):
         words = await stopped_words(runtime, record)
-        if await runtime.jobs.cancel(record, _stopped_result(record, words)):
+        if await stop_job(runtime.jobs, record, _stopped_result(record, words), words):
             lines.append(words)
             last = record.id
     if not lines:
@@ -84,6 +104,6 @@ async def cancel(call: Call, target: CancelTarget) -> EditResult:
     return EditResult(
         status="cancelled",
         intent=Intent.CANCEL,
-        reply=with_notices(call.runtime, "\n".join(lines)),
+        reply=call.runtime.client.with_notices("\n".join(lines)),
         job_id=last if len(lines) == 1 else None,
     )

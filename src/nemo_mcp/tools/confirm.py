@@ -22,6 +22,8 @@ from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
 
+from nemo_mcp.flows.edit import EditRequest
+from nemo_mcp.flows.kinds import EDIT
 from nemo_mcp.routing import Intent, route
 from nemo_mcp.spend import Confirm, SpendCheck, question, should_ask
 from nemo_mcp.tools.runtime import Runtime
@@ -59,8 +61,6 @@ async def _joins(apps: list[Runtime], key: str) -> bool:
 
 async def spend_question(ctx: Context, message: str) -> SpendCheck | Elicit[Confirm]:
     """The question before ``message`` spends credits, or why there is none."""
-    from nemo_mcp.tools.edit import message_key
-
     if route(message.strip()) is not Intent.EDIT or not message.strip():
         return SpendCheck(reason="handled here")
     try:
@@ -72,7 +72,7 @@ async def spend_question(ctx: Context, message: str) -> SpendCheck | Elicit[Conf
     offline = runtime.deployment.mode == "offline"
     if mode == "never" or (mode == "low" and offline):
         return SpendCheck(reason=mode if mode == "never" else "offline")
-    if await _joins(apps, message_key(message)):
+    if await _joins(apps, EDIT.key_of(EditRequest(text=message.strip()))):
         return SpendCheck(reason="joins the same message")
     available = await _balance(runtime)
     if not declares_elicitation(ctx):

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, cast
 
 from mcp.server.mcpserver import Context
-from pydantic import WithJsonSchema
+from pydantic import BaseModel, WithJsonSchema
 
 from nemo_mcp.errors import InputError
+from nemo_mcp.jobs import RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.skill_choice import MediaMix, ask_which, choose_skill
 from nemo_mcp.tools.runtime import Runtime, RuntimeSource
@@ -84,6 +85,16 @@ class SkillSet:
 
     def recent_media(self, ctx: Context) -> MediaMix:
         return self.media
+
+
+@dataclass
+class SkillWork:
+    """What runs a job on a server of every skill: the work of the job's skill's runtime."""
+
+    runtimes: Mapping[str, Runtime]
+
+    async def __call__(self, job: RunningJob) -> BaseModel:
+        return await self.runtimes[job.scope.skill].work(job)
 
 
 def is_many(context: object) -> bool:
