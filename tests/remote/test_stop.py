@@ -17,6 +17,11 @@ from tests.remote.services import Worker, free_port
 
 async def test_only_the_owner_stops_a_running_generation(fresh: Cluster) -> None:
     alice, bob = new_token(fresh.backend.url), new_token(fresh.backend.url)
+    # Each signs in once before connecting twice at a time: two first sign-ins of one user at
+    # once collide in the PostgreSQL store (noticed here, left to its owner).
+    for token in (alice, bob):
+        async with connect(fresh.url, token) as client:
+            await client.call_tool("check_credits", {})
     fresh.backend.faults.update({"heartbeat_only_seconds": 40})
     outcome: dict[str, Any] = {}
 
