@@ -33,6 +33,7 @@ import anyio
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
+from nemo_mcp.errors import StoreUnavailable
 from nemo_mcp.results import JobResult
 from nemo_mcp.store import JobKind, JobRecord, Scope, StateStore
 from nemo_mcp.store.lease import holder_is_gone
@@ -48,6 +49,7 @@ CEILING = 99.9
 STEP = 0.01
 LABEL_CHARS = 120
 WAIT_FOREVER_S = 24 * 3600.0
+END_RETRY_MAX_S = 5.0
 
 Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
@@ -94,9 +96,12 @@ class RunningJob:
 
     async def heartbeat(self) -> None:
         self._saved_at = time.monotonic()
-        await self.store.update_job(
-            self.id, message=self.message, percent=self.percent, heartbeat_at=time.time()
-        )
+        try:
+            await self.store.update_job(
+                self.id, message=self.message, percent=self.percent, heartbeat_at=time.time()
+            )
+        except StoreUnavailable:  # progress only: the next heartbeat saves it
+            log.debug("%s: the store did not take a heartbeat", self.id)
 
     async def remember(self, request: BaseModel) -> None:
         """Keep what the work learned (say, the draft before an edit) for whoever resumes it."""
@@ -135,6 +140,8 @@ class JobManager:
         self._stale_s = stale_s
         self._dispatch = dispatch
         self._live: dict[str, RunningJob] = {}
+        self._stranded: set[str] = set()
+        """Jobs whose work stopped because the store did not answer; resumed once it does."""
 
     # -- asking ----------------------------------------------------------------------------
     async def submit(
@@ -249,7 +256,20 @@ class JobManager:
                 await listener(record.percent, 100.0, record.message)
             await anyio.sleep(POLL_S)
 
+    def held(self) -> list[str]:
+        """The ids of the jobs this process runs now."""
+        return list(self._live)
+
     # -- recovering ------------------------------------------------------------------------
+    async def resume_stranded(self) -> None:
+        """Start again, from their records, the jobs a store outage stopped here."""
+        for job_id in list(self._stranded):
+            record = await self.store.job(job_id)
+            self._stranded.discard(job_id)
+            if record is not None and record.status == "running" and record.owner == self.holder:
+                log.info("%s: the store answers again; resuming it", job_id)
+                self._start(record, resumed=True)
+
     async def recover(self, scope: Scope) -> None:
         """Adopt the jobs of ``scope`` whose process is gone; start queued work nobody runs."""
         for record in await self.store.jobs(scope, states=["running"]):
@@ -292,23 +312,55 @@ class JobManager:
             # The server is stopping: leave the record running; the next process adopts it.
             ticker.cancel()
             self._live.pop(live.id, None)
+            live.done.set()
             raise
+        except StoreUnavailable:
+            # Not the job's fault: it stays on record, running, and resumes when the store is back.
+            ticker.cancel()
+            self._live.pop(live.id, None)
+            self._stranded.add(live.id)
+            live.done.set()
+            return
         except Exception as exc:
             error = self._describe(exc)
             log.warning("%s failed: %s", live.id, type(exc).__name__)
         ticker.cancel()
         if status != "failed":
             live.percent, live.message = 100.0, "Done."
+        changes: dict[str, object] = {
+            "status": status, "result": result, "error": error, "percent": live.percent,
+            "message": live.message if status != "failed" else (error or "Failed."),
+            "finished_at": time.time(),
+        }  # fmt: skip
+        try:
+            recorded = await self._record_end(live.id, changes)
+        except anyio.get_cancelled_exc_class():
+            self._live.pop(live.id, None)
+            live.done.set()
+            raise
         with anyio.CancelScope(shield=True):
-            await self.store.update_job(
-                live.id, status=status, result=result, error=error, percent=live.percent,
-                message=live.message if status != "failed" else (error or "Failed."),
-                finished_at=time.time(), heartbeat_at=time.time(),
-            )  # fmt: skip
             await live.fan_out()
             live.done.set()
             self._live.pop(live.id, None)
-            await self._claim_next(live.scope, live.record.kind)
+            if recorded:
+                try:
+                    await self._claim_next(live.scope, live.record.kind)
+                except StoreUnavailable:
+                    pass  # the sweep starts queued work once the store answers
+
+    async def _record_end(self, job_id: str, changes: dict[str, object]) -> bool:
+        """Write a job's end, retrying while the store does not answer (the result is only in
+        memory until then). False if the server stopped first: the job stays on record,
+        running, and is adopted by another worker."""
+        pause = 0.0
+        while True:
+            await anyio.sleep(pause)
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.store.update_job(job_id, heartbeat_at=time.time(), **changes)
+                    return True
+                except StoreUnavailable:
+                    pause = min(END_RETRY_MAX_S, max(1.0, pause * 2))
 
     async def _ticker(self, live: RunningJob, scope: anyio.CancelScope) -> None:
         with scope:

@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -29,10 +30,14 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_mcp import __version__
-from nemo_mcp.errors import TokenInvalid
+from nemo_mcp.errors import StoreUnavailable, TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
+from nemo_mcp.remote.drain import Lifecycle, let_jobs_finish, release, take_work
 from nemo_mcp.remote.files import receive_upload, send_download
+from nemo_mcp.remote.leftovers import tidy
+from nemo_mcp.remote.outage import Resilience, answers, unavailable
+from nemo_mcp.remote.supervise import supervised
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
 from nemo_mcp.server import skill_server
@@ -65,11 +70,11 @@ class Shared:
         return self.users
 
 
-async def open_store(settings: Settings) -> StateStore:
+async def open_store(settings: Settings, resilience: Resilience | None = None) -> StateStore:
     if settings.database_url:
         from nemo_mcp.remote.pg_store import PostgresStore
 
-        return await PostgresStore(settings.database_url).open()
+        return await PostgresStore(settings.database_url, resilience=resilience).open()
     return SQLiteStore.in_folder(settings.config_dir)
 
 
@@ -77,11 +82,20 @@ def data_dir(settings: Settings) -> Path:
     return settings.remote_dir or settings.config_dir / "remote"
 
 
-def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette:
+def build_app(
+    manifest: Manifest,
+    settings: Settings,
+    *,
+    host: str,
+    resilience: Resilience | None = None,
+    lifecycle: Lifecycle | None = None,
+) -> Starlette:
     if not settings.server_key:
         raise ValueError("NEMO_SERVER_KEY must be set to serve over HTTP (see docs/DEPLOY.md)")
     keys = Keys.from_setting(settings.server_key)
     shared = Shared()
+    resilience = resilience or Resilience()
+    life = lifecycle or Lifecycle()
 
     @asynccontextmanager
     async def mcp_lifespan(server: MCPServer[Users]) -> AsyncIterator[Users]:
@@ -98,53 +112,66 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            store = await open_store(settings)
-            stack.push_async_callback(store.close)
-            engine = None
-            if settings.database_url:
-                from nemo_mcp.remote.dispatch import Engine, apply_schema
+        started = False
+        try:
+            async with AsyncExitStack() as stack:
+                store = await open_store(settings, resilience)
+                stack.push_async_callback(store.close)
+                engine = None
+                if settings.database_url:
+                    from nemo_mcp.remote.dispatch import Engine, apply_schema
 
-                await apply_schema(settings.database_url)
-                engine = await stack.enter_async_context(Engine(settings.database_url).opened())
+                    await apply_schema(settings.database_url)
+                    engine = Engine(settings.database_url, resilience=resilience)
+                    engine = await stack.enter_async_context(engine.opened())
+                held: list[str] = []
+                stack.push_async_callback(release, store, held)
 
-            async def close_users() -> None:
-                # After the task group: jobs are cancelled (left on record) before their
-                # clients close, so none of them fails for a client closed under it.
-                if shared.users is not None:
-                    await shared.users.close()
-                    shared.users = None
+                async def close_users() -> None:
+                    # After the task group: jobs are cancelled (left on record) before their
+                    # clients close, so none of them fails for a client closed under it.
+                    if shared.users is not None:
+                        await shared.users.close()
+                        shared.users = None
 
-            stack.push_async_callback(close_users)
-            tg = await stack.enter_async_context(anyio.create_task_group())
-            stack.callback(tg.cancel_scope.cancel)
-            users = Users(
-                settings, manifest, store, keys, tg, holder=process_holder(),
-                data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
-            )  # fmt: skip
-            shared.users, shared.store = users, store
-            if engine is not None:
-                engine.jobs = users.jobs
-                tg.start_soon(engine.work, process_holder())
-            tg.start_soon(sweep, store, users.jobs, engine)
-            async with mcp.session_manager.run():
-                log.info("ready", extra={"event": "start", "skill": manifest.name})
-                yield
+                stack.push_async_callback(close_users)
+                tg = await stack.enter_async_context(anyio.create_task_group())
+                stack.callback(tg.cancel_scope.cancel)
+                users = Users(
+                    settings, manifest, store, keys, tg, holder=process_holder(),
+                    data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
+                )  # fmt: skip
+                stack.callback(lambda: held.extend(users.jobs.held()))
+                stack.push_async_callback(let_jobs_finish, users.jobs.held, settings.tool_wait)
+                users.trust_lost = lambda key: shared.verified.pop(key, None)
+                shared.users, shared.store = users, store
+                backoff = resilience.backoff_max
+                if engine is not None:
+                    engine.jobs = users.jobs
+                    work = partial(engine.work, process_holder())
+                    tg.start_soon(take_work, life, partial(supervised, "the job engine", work,
+                                                           backoff_max=backoff))  # fmt: skip
+                tidying = partial(tidy, data_dir(settings), resilience.part_idle)
+                tg.start_soon(partial(supervised, "the partial-upload tidy", tidying,
+                                      backoff_max=backoff))  # fmt: skip
+                sweeping = partial(sweep, store, users.jobs, engine)
+                tg.start_soon(partial(supervised, "the sweep", sweeping, backoff_max=backoff))
+                async with mcp.session_manager.run():
+                    log.info("ready", extra={"event": "start", "skill": manifest.name})
+                    started = True
+                    yield
+        except Exception as exc:
+            if started:  # serving stopped for good: exit, so the supervisor starts a new one
+                life.fatal(exc)
+            raise
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def readyz(request: Request) -> Response:
-        store = shared.store
-        ready = False
-        if store is not None and shared.users is not None:
-            try:
-                with anyio.fail_after(3):
-                    await store.job("readyz")
-                ready = True
-            except Exception:
-                ready = False
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        ready = not life.draining and await answers(shared.store, shared.users is not None)
+        headers = {} if ready else {"Retry-After": "5"}
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503, headers=headers)
 
     async def uploads(request: Request) -> Response:
         return await receive_upload(request, shared.need(), request.state.user_key)
@@ -193,6 +220,9 @@ class BearerMiddleware:
             try:
                 token = bearer(request.headers.get("authorization"))
                 user = await self._sign_in(token)
+            except StoreUnavailable as exc:
+                await unavailable(exc)(scope, receive, observed)
+                return
             except Unauthorized as exc:
                 response = JSONResponse(
                     {"error": str(exc)},
@@ -204,7 +234,12 @@ class BearerMiddleware:
             scope.setdefault("state", {})["user_key"] = user
             CURRENT_TOKEN.set(token)
             CURRENT_BASE.set(_base(request))
-            await _until_disconnect(self.app, scope, receive, observed)
+            try:
+                await _until_disconnect(self.app, scope, receive, observed)
+            except StoreUnavailable as exc:
+                if status[0]:  # the answer had begun: nothing more can be said
+                    raise
+                await unavailable(exc)(scope, receive, observed)
         finally:
             log.info(
                 "request",
