@@ -87,6 +87,16 @@ class Resilience:
         }
 
 
+RETRYING_LOGGERS = ("psycopg.pool", "procrastinate")
+
+
+def quiet_retries() -> None:
+    """Each reconnection attempt of the pools and the job engine is not a log line of its own:
+    ``Incident`` says when the database went and came back (one line each)."""
+    for name in RETRYING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 class Incident:
     """One warning when a thing starts failing, one info line when it works again."""
 

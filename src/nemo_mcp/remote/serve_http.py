@@ -24,9 +24,10 @@ def serve_http(manifest: Manifest, settings: Settings, *, host: str, port: int) 
     from nemo_mcp.remote.drain import DrainingServer, Lifecycle
     from nemo_mcp.remote.http_app import build_app
     from nemo_mcp.remote.jsonlog import setup_json_logging
-    from nemo_mcp.remote.outage import Resilience
+    from nemo_mcp.remote.outage import Resilience, quiet_retries
 
     setup_json_logging(settings.log_level)
+    quiet_retries()
     resilience = Resilience.from_env(os.environ)
     lifecycle = Lifecycle()
     app = build_app(manifest, settings, host=host, resilience=resilience, lifecycle=lifecycle)
