@@ -107,6 +107,12 @@ class PostgresStore:
     async def close(self) -> None:
         await self._pool.close()
 
+    @property
+    def pool(self) -> Guard:
+        """The connections, for the authorization server's records (remote/oauth/pg.py):
+        bounded and worded during an outage like the store's own (remote/outage.py)."""
+        return self._pool
+
     async def ping(self) -> bool:
         """Whether the database answers (readiness)."""
         try:
