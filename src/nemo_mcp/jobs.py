@@ -55,6 +55,8 @@ Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
 Run = Callable[["RunningJob"], Awaitable[JobResult]]
 Dispatch = Callable[[JobRecord], Awaitable[None]]
+Wake = Callable[[str], Awaitable[None]]
+"""Returns when a job another process runs may have changed (or after a while, anyway)."""
 Settle = Callable[["RunningJob", Sequence[JobKind], str], Awaitable[None]]
 DISPATCHED = "dispatched"
 """The owner of a new job handed to a job engine, until one of its workers takes it."""
@@ -150,6 +152,9 @@ class JobManager:
         self._dispatch = dispatch
         self._live: dict[str, RunningJob] = {}
         self._stranded: set[str] = set()
+        self.wake: Wake | None = None
+        """How a wait for another process's job learns of a change; re-reads every ``POLL_S``
+        without one (remote/notify.py sets PostgreSQL's LISTEN/NOTIFY)."""
         """Jobs whose work stopped because the store did not answer; resumed once it does."""
 
     # -- asking ----------------------------------------------------------------------------
@@ -262,7 +267,7 @@ class JobManager:
             if listener is not None and (record.percent, record.message) != shown:
                 shown = (record.percent, record.message)
                 await listener(record.percent, 100.0, record.message)
-            await anyio.sleep(POLL_S)
+            await (self.wake(job_id) if self.wake is not None else anyio.sleep(POLL_S))
 
     def held(self) -> list[str]:
         """The ids of the jobs this process runs now."""

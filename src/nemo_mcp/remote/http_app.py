@@ -128,8 +128,11 @@ def build_app(
                 engine = None
                 if settings.database_url:
                     from nemo_mcp.remote.dispatch import Engine, apply_schema
+                    from nemo_mcp.remote.notify import Notifier
 
                     await apply_schema(settings.database_url)
+                    notifier = Notifier(settings.database_url, resilience)
+                    await notifier.install()
                     engine = Engine(settings.database_url, resilience=resilience)
                     engine = await stack.enter_async_context(engine.opened())
                 held: list[str] = []
@@ -159,6 +162,9 @@ def build_app(
                 backoff = resilience.backoff_max
                 if engine is not None:
                     engine.jobs = users.jobs
+                    users.jobs.wake = notifier.wait
+                    tg.start_soon(partial(supervised, "listening for job changes",
+                                          notifier.listen, backoff_max=backoff))  # fmt: skip
                     work = partial(engine.work, process_holder())
                     tg.start_soon(take_work, life, partial(supervised, "the job engine", work,
                                                            backoff_max=backoff))  # fmt: skip

@@ -5,8 +5,10 @@ Every store call of the shared server takes its connection through ``Guard``: it
 down, so a tool call that touches the store twice still answers within the bound), checks a
 pooled connection before handing it out (after a restart every idle one is dead), and turns
 "no connection" and "connection lost" into ``StoreUnavailable``, which ``words.py`` says in plain
-words. The pool gives up a reconnection attempt after the same timeout, so the next request
-starts a fresh one: a returning database is used within a second or two of its return, not
+words. A load peak is not an outage: when no connection came in time but a fresh one can be
+made, every connection is merely busy, and the call waits up to ``NEMO_DB_BUSY_TIMEOUT``.
+The pool gives up a reconnection attempt after the pool timeout, so the next request starts a
+fresh one: a returning database is used within a second or two of its return, not
 after an exponential backoff that grew through a long outage.
 
 ``Incident`` is the log discipline of every loop that retries (the sweep, the job engine's
@@ -51,6 +53,9 @@ class Resilience:
     """``NEMO_DB_POOL_TIMEOUT``: the longest a request waits for a database connection."""
     quick_timeout: float = 1.0
     """``NEMO_DB_QUICK_TIMEOUT``: the same while the database is known to be down."""
+    busy_timeout: float = 30.0
+    """``NEMO_DB_BUSY_TIMEOUT``: the wait when the database answers but every connection is
+    in use (a load peak, not an outage: no bound of 10 s applies)."""
     connect_timeout: float = 3.0
     """``NEMO_DB_CONNECT_TIMEOUT``: one connection attempt (a host that drops packets)."""
     backoff_max: float = 5.0
@@ -71,6 +76,7 @@ class Resilience:
         return cls(
             pool_timeout=seconds("NEMO_DB_POOL_TIMEOUT", base.pool_timeout),
             quick_timeout=seconds("NEMO_DB_QUICK_TIMEOUT", base.quick_timeout),
+            busy_timeout=seconds("NEMO_DB_BUSY_TIMEOUT", base.busy_timeout),
             connect_timeout=seconds("NEMO_DB_CONNECT_TIMEOUT", base.connect_timeout),
             backoff_max=seconds("NEMO_RETRY_MAX", base.backoff_max),
             drain=seconds("NEMO_DRAIN", base.drain),
@@ -136,6 +142,7 @@ class Guard:
             url, min_size=min_size, max_size=max_size, open=False, kwargs=kwargs, **options
         )
         self.resilience = resilience
+        self.conninfo = url
         self.incident = Incident("the database")
 
     @property
@@ -150,16 +157,43 @@ class Guard:
 
     @asynccontextmanager
     async def connection(self, timeout: float | None = None) -> AsyncIterator[Connection]:
-        if timeout is None:
-            r = self.resilience
-            timeout = r.quick_timeout if self.incident.ongoing else r.pool_timeout
         try:
-            async with self.pool.connection(timeout) as db:
+            db = await self._getconn(timeout)
+            try:
                 yield db
+            finally:
+                await self.pool.putconn(db)
         except LOST as exc:
             self.incident.failed(exc)
             raise StoreUnavailable(type(exc).__name__) from exc
         self.incident.ok()
+
+    async def _getconn(self, timeout: float | None) -> Connection:
+        """A connection within the pool timeout (the short one while the database is known to
+        be down). When none came, a fresh connection tells busy from down: only a database that
+        answers, with every connection in use, earns the longer wait of a load peak."""
+        r = self.resilience
+        if timeout is not None or self.incident.ongoing:
+            return await self.pool.getconn(r.quick_timeout if timeout is None else timeout)
+        try:
+            return await self.pool.getconn(r.pool_timeout)
+        except PoolTimeout:
+            if not await self._answers():
+                raise
+            log.debug("every database connection is busy; waiting longer for one")
+            return await self.pool.getconn(r.busy_timeout)
+
+    async def _answers(self) -> bool:
+        try:
+            connect_timeout = max(2, round(self.resilience.connect_timeout))
+            with anyio.fail_after(self.resilience.connect_timeout + 0.5):
+                probe = await psycopg.AsyncConnection.connect(
+                    self.conninfo, connect_timeout=connect_timeout
+                )
+            await probe.close()
+            return True
+        except Exception:  # noqa: BLE001 - any failure: not answering
+            return False
 
 
 async def answers(store: StateStore | None, serving: bool) -> bool:
