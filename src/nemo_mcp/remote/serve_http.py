@@ -30,7 +30,9 @@ def serve_http(manifest: Manifest, settings: Settings, *, host: str, port: int) 
     quiet_retries()
     resilience = Resilience.from_env(os.environ)
     lifecycle = Lifecycle()
-    app = build_app(manifest, settings, host=host, resilience=resilience, lifecycle=lifecycle)
+    app = build_app(
+        manifest, settings, host=host, port=port, resilience=resilience, lifecycle=lifecycle
+    )
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on",
         timeout_graceful_shutdown=int(settings.tool_wait + GRACE_MARGIN_S),
