@@ -2,9 +2,11 @@
 
 Routes: ``/mcp`` (the SDK's streamable HTTP transport, stateless: any worker answers any
 request, no sticky sessions), ``POST /uploads`` and ``GET /downloads/<name>`` (files.py),
-``/healthz`` (the process answers) and ``/readyz`` (the store answers). Everything but the two
-health routes needs ``Authorization: Bearer <the user's NemoVideo token>``: a missing or
-malformed one, or one the backend refuses, is a 401 with ``WWW-Authenticate``.
+``/healthz`` (the process answers) and ``/readyz`` (the store answers), and the OAuth
+authorization server's metadata, endpoints and sign-in page (oauth/). Everything else needs
+``Authorization: Bearer <token>``: the user's NemoVideo token, or an access token the OAuth
+sign-in issued; a missing or malformed one, or one refused, is a 401 whose ``WWW-Authenticate``
+points OAuth clients at the protected-resource metadata.
 
 The lifespan owns what every request shares: the store (PostgreSQL when ``NEMO_DATABASE_URL``
 is set), the task group jobs run in, the users, and the sweep that takes over the work of a
@@ -36,6 +38,8 @@ from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
 from nemo_mcp.remote.limits import Limits, open_limits
 from nemo_mcp.remote.metrics import Metrics, MetricsMiddleware
+from nemo_mcp.remote.oauth import OAuth, is_issued, is_open, open_oauth_store
+from nemo_mcp.remote.oauth.gate import routes as oauth_routes
 from nemo_mcp.remote.retention import keep_pruning
 from nemo_mcp.remote.startup import ready_line, store_words
 from nemo_mcp.remote.sweep import sweep
@@ -64,6 +68,7 @@ class Shared:
     users: Users | None = None
     store: StateStore | None = None
     limits: Limits | None = None
+    oauth: OAuth | None = None
     verified: dict[str, float] = field(default_factory=dict)
 
     def need(self) -> Users:
@@ -144,6 +149,10 @@ def build_app(
             )  # fmt: skip
             shared.users, shared.store, shared.limits = users, store, limits
             metrics.pool, metrics.ping = limits.pool, lambda: store.job("metrics")
+            oauth_store = await open_oauth_store(settings, store, data_dir(settings))
+            stack.push_async_callback(oauth_store.close)
+            shared.oauth = OAuth(oauth_store, users, settings)
+            tg.start_soon(shared.oauth.prune_forever)
             if engine is not None:
                 engine.jobs = users.jobs
                 tg.start_soon(engine.work, process_holder())
@@ -190,6 +199,7 @@ def build_app(
         Route("/metrics", metrics.answer, methods=["GET"]),
         Route("/uploads", uploads, methods=["POST"]),
         Route("/downloads/{name}", downloads, methods=["GET", "HEAD"]),
+        *oauth_routes(lambda: shared.oauth),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(BearerMiddleware, shared=shared)
@@ -220,17 +230,21 @@ class BearerMiddleware:
         user = ""
         try:
             request = Request(scope)
-            if path in OPEN_PATHS or signed_link(request):
+            if path in OPEN_PATHS or is_open(path) or signed_link(request):
                 await self.app(scope, receive, observed)
                 return
             try:
                 token = bearer(request.headers.get("authorization"))
+                if is_issued(token) and self.shared.oauth is not None:
+                    token = await self.shared.oauth.nemo_token(request, token)
                 user = await self._sign_in(token)
             except Unauthorized as exc:
+                oauth = self.shared.oauth
+                metadata = oauth.resource_metadata(request) if oauth is not None else None
                 response = JSONResponse(
                     {"error": str(exc)},
                     status_code=401,
-                    headers={"WWW-Authenticate": challenge(str(exc))},
+                    headers={"WWW-Authenticate": challenge(str(exc), metadata)},
                 )
                 await response(scope, receive, observed)
                 return

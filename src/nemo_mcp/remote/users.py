@@ -110,8 +110,10 @@ class Users:
         return key
 
     def runtime_for(self, ctx: Context) -> Runtime:
+        # The request's NemoVideo token: the bearer itself, or the one behind an access token
+        # this server issued (oauth/gate.py); the header only outside the middleware.
         headers = ctx.headers or {}
-        token = bearer(headers.get("authorization")) if headers else CURRENT_TOKEN.get("")
+        token = CURRENT_TOKEN.get("") or (bearer(headers.get("authorization")) if headers else "")
         if not token:
             raise Unauthorized("no bearer token")
         return self._runtime(self.keys.user_key(token), token)
