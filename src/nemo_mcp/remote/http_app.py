@@ -67,8 +67,8 @@ class Shared:
 
     users: Users | None = None
     store: StateStore | None = None
-    limits: Limits | None = None
     oauth: OAuth | None = None
+    limits: Limits | None = None
     verified: dict[str, float] = field(default_factory=dict)
 
     def need(self) -> Users:
@@ -235,9 +235,11 @@ class BearerMiddleware:
                 return
             try:
                 token = bearer(request.headers.get("authorization"))
-                if is_issued(token) and self.shared.oauth is not None:
-                    token = await self.shared.oauth.nemo_token(request, token)
-                user = await self._sign_in(token)
+                if is_issued(token) and (issuer := self.shared.oauth) is not None:
+                    issued, token = token, await issuer.nemo_token(request, token)
+                    user = await issuer.refused_behind(issued, self._sign_in(token))
+                else:
+                    user = await self._sign_in(token)
             except Unauthorized as exc:
                 oauth = self.shared.oauth
                 metadata = oauth.resource_metadata(request) if oauth is not None else None
