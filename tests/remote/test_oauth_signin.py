@@ -277,3 +277,15 @@ def test_each_access_token_reaches_its_own_users_files_only(
     assert http.get("/downloads/hers.mp4", headers=bearer(hers["access_token"])).status_code == 200
     assert http.get("/downloads/hers.mp4", headers=bearer(alice)).status_code == 200
     assert http.get("/downloads/hers.mp4", headers=bearer(his["access_token"])).status_code == 404
+
+
+def test_a_sign_in_is_answered_once(http: TestClient, backend: RunningBackend) -> None:
+    flow = Flow(register(http), RESOURCE)
+    page = flow.page(http)
+    token = user_token(backend)
+    consent = http.post("/oauth/sign-in", data=fields(page, "/oauth/sign-in", token=token))
+    flow.consent(http, consent.text)
+    again = http.post(
+        "/oauth/consent", data=fields(consent.text, "/oauth/consent", decision="allow")
+    )
+    assert again.status_code == 410 and "finished" in again.text
