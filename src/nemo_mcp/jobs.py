@@ -53,6 +53,9 @@ Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
 Run = Callable[["RunningJob"], Awaitable[JobResult]]
 Dispatch = Callable[[JobRecord], Awaitable[None]]
+Admit = Callable[[Scope, str, str], Awaitable[None]]
+"""Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
+server's per-user limit)."""
 Settle = Callable[["RunningJob", Sequence[JobKind], str], Awaitable[None]]
 DISPATCHED = "dispatched"
 """The owner of a new job handed to a job engine, until one of its workers takes it."""
@@ -134,8 +137,12 @@ class JobManager:
         tick: float = TICK,
         stale_s: float = STALE_S,
         dispatch: Dispatch | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self.store = store
+        self.admit = admit
+        self.adopted = 0
+        """Jobs this process took over from a process that died (for the metrics)."""
         self.holder = holder
         self._tg = task_group
         self._run = run
@@ -150,6 +157,8 @@ class JobManager:
         self, scope: Scope, kind: JobKind, key: str, label: str, request: BaseModel, *, serial: bool
     ) -> tuple[JobRecord, bool]:
         """The active job for ``key`` (joined: True), or a new one, running or queued."""
+        if self.admit is not None:
+            await self.admit(scope, kind, key)
         now = time.time()
         owner = DISPATCHED if self._dispatch else self.holder
         record = JobRecord(
@@ -273,6 +282,7 @@ class JobManager:
         adopted = await self.store.adopt(record.id, self.holder, silent_since)
         if adopted is not None:
             log.info("%s: its process is gone; taking it over", record.id)
+            self.adopted += 1
             self._start(adopted, resumed=True)
 
     async def _claim_next(self, scope: Scope, kind: JobKind) -> None:

@@ -12,7 +12,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from nemo_mcp.downloads import ROOM_MARGIN, check_folder
-from nemo_mcp.errors import InputError
+from nemo_mcp.errors import FolderUnusable, InputError
 from nemo_mcp.flows.export import ExportRequest
 from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
@@ -22,6 +22,10 @@ from nemo_mcp.tools.outcomes import export_outcome
 from nemo_mcp.tools.runtime import runtime_of
 
 EXPORT_KEY = "export"
+SERVER_FULL = (
+    "The server cannot store the video right now (its disk is full or its storage refused the "
+    "file). Try export_video again later; nothing was rendered."
+)
 REMOTE_FOLDER = (
     "This server runs remotely and cannot write to your computer, so `output_dir` is not "
     "accepted here: the export answers with a download link instead."
@@ -70,7 +74,14 @@ async def start_export(call: Call, output_dir: str | None, *, download: bool) ->
     folder = output_folder(output_dir, runtime.settings.output_dir)
     download = download or runtime.deployment.always_saves
     if download and not await runtime.jobs.active(runtime.scope, "export"):
-        await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
+        try:
+            await anyio.to_thread.run_sync(
+                check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True
+            )
+        except FolderUnusable:
+            if runtime.deployment.takes_output_dir:
+                raise
+            raise InputError(SERVER_FULL) from None  # the server's folder: not the user's to fix
     request = ExportRequest(output_dir=str(folder), download=download)
     record, _ = await runtime.jobs.submit(
         runtime.scope, "export", EXPORT_KEY, "export", request, serial=False

@@ -1,6 +1,7 @@
 """What ``export_video`` and ``get_timeline`` give besides their JSON: a link to the saved MP4,
-a contact sheet the assistant can look at, and, for the player Runtime only (in the result's
-``_meta``), where finished videos can be streamed from.
+a contact sheet the assistant can look at (of the export; offline, ``get_timeline`` also has
+one of the draft as it is, made by the embedded backend), and, for the player Runtime only (in
+the result's ``_meta``), where finished videos can be streamed from.
 
 The JSON (text and structured) is complete on its own: a host without Apps or images loses
 nothing it needs. All of this is made within what is left of the call's time, and anything that
@@ -66,6 +67,27 @@ async def finished_videos(runtime: Runtime, jobs: list[JobInfo]) -> dict[str, st
         if isinstance(result, ExportResult) and (url := await video_url(runtime, result)):
             videos[job.job_id] = url
     return videos
+
+
+DRAFT_PICTURE_WORDS = (
+    "A picture of the draft as it is now, not an export: the middle frame of each segment, "
+    "with the titles shown then."
+)
+
+
+async def draft_picture(runtime: Runtime) -> list[ContentBlock]:
+    """Offline, the draft's contact sheet and a line saying what it is; nothing elsewhere (the
+    cloud has no such picture) or when it can't be had."""
+    if not runtime.settings.contact_sheet:
+        return []
+    with contextlib.suppress(NemoError):
+        if sheet := await runtime.client.draft_picture():
+            data = base64.b64encode(sheet).decode()
+            return [
+                TextContent(type="text", text=DRAFT_PICTURE_WORDS),
+                ImageContent(type="image", data=data, mime_type="image/jpeg"),
+            ]
+    return []
 
 
 def json_result(

@@ -11,13 +11,18 @@ from typing import Annotated
 
 import anyio
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, ContentBlock
 
 from nemo_mcp.results import TimelineResult, TrackInfo
 from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.boundary import Call, answer
-from nemo_mcp.tools.media_results import MEDIA_MAX_S, finished_videos, json_result
+from nemo_mcp.tools.media_results import (
+    MEDIA_MAX_S,
+    draft_picture,
+    finished_videos,
+    json_result,
+)
 from nemo_mcp.tools.outcomes import job_info, with_notices
 from nemo_mcp.tools.runtime import Runtime, runtime_of
 
@@ -37,11 +42,14 @@ async def get_timeline(ctx: Context) -> Annotated[CallToolResult, TimelineResult
     result = await answer(ctx, ToolName.GET_TIMELINE, _timeline)
     runtime = runtime_of(ctx)
     videos: dict[str, str] = {}
+    picture: list[ContentBlock] = []
     with anyio.move_on_after(
         min(MEDIA_MAX_S, started + runtime.settings.tool_wait - anyio.current_time())
     ):
         videos = await finished_videos(runtime, result.jobs)
-    return json_result(result, player={"videos": videos} if videos else None)
+        if result.tracks:
+            picture = await draft_picture(runtime)
+    return json_result(result, picture, player={"videos": videos} if videos else None)
 
 
 async def _timeline(call: Call) -> TimelineResult:
