@@ -159,6 +159,19 @@ def test_state_and_the_resource_are_enforced(http: TestClient) -> None:
     assert no_state.status_code == 302 and "error=invalid_request" in no_state.headers["location"]
     other = flow.authorize(http, resource="https://other.example/mcp")
     assert "error=invalid_target" in other.headers["location"]
+    plain = flow.authorize(http, code_challenge_method="plain")
+    assert plain.status_code == 302 and "error=invalid_request" in plain.headers["location"]
+    no_pkce = flow.authorize(http, code_challenge="")
+    assert "error=invalid_request" in no_pkce.headers.get("location", no_pkce.text)
+
+
+def test_an_http_address_that_cannot_be_an_issuer_is_refused_in_words(http: TestClient) -> None:
+    answer = http.get("/.well-known/oauth-authorization-server", headers={"Host": "example.com"})
+    assert answer.status_code == 503 and "NEMO_PUBLIC_URL" in answer.json()["error_description"]
+    preflight = http.options(
+        "/token", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"]
 
 
 def test_an_expired_access_token_is_refused_in_words(
