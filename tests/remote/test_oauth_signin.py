@@ -1,7 +1,9 @@
 """The OAuth sign-in in memory: one worker on SQLite (the try-out mode) before the embedded backend.
 
 Every refusal the issue lists, in the words the client or the user reads, and the security of
-the pages (policy, no caching, forms bound to the browser, rate limits). The same flow through
+the pages (policy, no caching, forms bound to the browser, rate limits). The module's own
+sign-ins and registrations all come from one address, under its limits; the limit tests use
+addresses of their own (``X-Forwarded-For``). The same flow through
 the 3-worker cluster with the SDK's own OAuth client is test_oauth_cluster.py.
 """
 
@@ -302,3 +304,13 @@ def test_a_sign_in_is_answered_once(http: TestClient, backend: RunningBackend) -
         "/oauth/consent", data=fields(consent.text, "/oauth/consent", decision="allow")
     )
     assert again.status_code == 410 and "finished" in again.text
+
+
+def test_registrations_are_limited_per_address(http: TestClient) -> None:
+    body = {"redirect_uris": [REDIRECT]}
+    answers = [
+        http.post("/register", json=body, headers={"X-Forwarded-For": "192.0.2.44"})
+        for _ in range(31)
+    ]
+    assert [a.status_code for a in answers[:30]] == [201] * 30
+    assert answers[-1].status_code == 429 and "an hour" in answers[-1].json()["error_description"]
