@@ -59,7 +59,6 @@ Dispatch = Callable[[JobRecord], Awaitable[None]]
 Admit = Callable[[Scope, str, str], Awaitable[None]]
 """Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
 server's per-user limit)."""
-Settle = Callable[["RunningJob", Sequence[JobKind], str], Awaitable[None]]
 DISPATCHED = "dispatched"
 """The owner of a new job handed to a job engine, until one of its workers takes it."""
 
@@ -173,8 +172,7 @@ class JobManager:
     async def submit(
         self, scope: Scope, spec: KindRules, request: BaseModel
     ) -> tuple[JobRecord, bool]:
-        """The active job for the request's key (joined: True), or a new one, running or
-        queued."""
+        """The active job for the request's key (joined: True), or a new one (running, queued)."""
         if self.admit is not None:
             await self.admit(scope, spec.kind, spec.key_of(request))
         now = time.time()
