@@ -28,7 +28,6 @@ PATH = [
     "nemo_mcp.tools.skills",
     "nemo_mcp.tools.edit",
     "nemo_mcp.jobs",
-    "nemo_mcp.running_job",
     "nemo_mcp.flows.kinds",
     "nemo_mcp.store.sqlite",
     "nemo_mcp.flows.edit",
@@ -40,16 +39,19 @@ PATH = [
     "nemo_mcp.backend.stream",
     "nemo_mcp.backend.sse",
 ]
-"""The 17 stops, in the order the message reaches them (16 before issue 21, 14 after it; issue 18
-added the compact listing, the question before spending, the skill's runtime (which takes the
-place of ``tools/runtime`` on the path) and the running job's own module)."""
+"""The 16 stops, in the order the message reaches them (16 before issue 21, 14 after it; issue 18
+added the compact listing, the question before spending and the skill's runtime, which takes the
+place of ``tools/runtime`` on the path)."""
 
 
 def _module(frame: FrameType) -> str | None:
     name = frame.f_globals.get("__name__", "")
     if not isinstance(name, str) or not name.startswith("nemo_mcp."):
         return None
-    return "nemo_mcp.timeline" if name.startswith("nemo_mcp.timeline") else name
+    for package in ("nemo_mcp.timeline", "nemo_mcp.jobs"):
+        if name.startswith(package):
+            return package
+    return name
 
 
 async def test_a_send_edit_message_crosses_the_documented_modules(
