@@ -84,26 +84,6 @@ def is_ref(item: str) -> bool:
     return item.startswith(UPLOAD_REF)
 
 
-def given_name(stored: str) -> str:
-    """An upload's name as its user gave it, without the id ``/uploads`` put before it."""
-    return UPLOAD_ID.sub("", stored) or stored
-
-
-def shared_files(refs: list[str], deployment: Deployment) -> tuple[list[str], list[RejectedItem]]:
-    """The files the user's references name in their own upload folder, and the references
-    that name none there (never saying where the server looked)."""
-    paths, unknown = [], []
-    for ref in refs:
-        stored = ref[len(UPLOAD_REF) :].strip()
-        path = deployment.uploaded(stored)
-        plain = stored and "/" not in stored and "\\" not in stored and not stored.startswith(".")
-        if plain and path is not None and path.is_file():
-            paths.append(str(path))
-        else:
-            unknown.append(RejectedItem(name=given_name(stored)[:200] or ref, reason=UNKNOWN_REF))
-    return paths, unknown
-
-
 async def upload_reply(
     call: ToolCall, record: JobRecord, told: list[JobRecord], refused: list[RejectedItem]
 ) -> UploadResult:
@@ -133,3 +113,23 @@ async def upload_reply(
         "It goes on in the background; call upload_media again with the same files (it joins "
         "this upload, nothing is sent twice) or get_timeline to see it finish.",
     )
+
+
+def given_name(stored: str) -> str:
+    """An upload's name as its user gave it, without the id ``/uploads`` put before it."""
+    return UPLOAD_ID.sub("", stored) or stored
+
+
+def shared_files(refs: list[str], deployment: Deployment) -> tuple[list[str], list[RejectedItem]]:
+    """The files the user's references name in their own upload folder, and the references
+    that name none there (never saying where the server looked)."""
+    paths, unknown = [], []
+    for ref in refs:
+        stored = ref[len(UPLOAD_REF) :].strip()
+        path = deployment.uploaded(stored)
+        plain = stored and "/" not in stored and "\\" not in stored and not stored.startswith(".")
+        if plain and path is not None and path.is_file():
+            paths.append(str(path))
+        else:
+            unknown.append(RejectedItem(name=given_name(stored)[:200] or ref, reason=UNKNOWN_REF))
+    return paths, unknown
