@@ -5,6 +5,8 @@ loopback, its import held back by a gate the test opens."""
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -89,3 +91,13 @@ def test_a_missing_local_extra_is_named_before_the_server_starts(
     monkeypatch.setattr(offline, "LOCAL_MODULES", ("uvicorn", "no_such_module_for_the_test"))
     with pytest.raises(ConfigError, match=r"no_such_module_for_the_test missing\): pip install"):
         offline.check_local_extra()
+
+
+def test_the_server_process_leaves_out_httpx_s_command_line_tool() -> None:
+    """It is never run here, and importing it (click, rich, pygments) cost the first call ~55 ms."""
+    code = (
+        "import sys; from nemo_mcp.serve import skip_httpx_cli; skip_httpx_cli(); import httpx; "
+        "print(httpx.Client is not None, 'rich' in sys.modules, 'httpx._main' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False", "True"]
