@@ -53,6 +53,10 @@ Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
 Run = Callable[["RunningJob"], Awaitable[JobResult]]
 Dispatch = Callable[[JobRecord], Awaitable[None]]
+Admit = Callable[[Scope, str, str], Awaitable[None]]
+"""Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
+server's per-user limit)."""
+Settle = Callable[["RunningJob", Sequence[JobKind], str], Awaitable[None]]
 DISPATCHED = "dispatched"
 """The owner of a new job handed to a job engine, until one of its workers takes it."""
 
@@ -73,6 +77,8 @@ class RunningJob:
     message: str = "Started."
     done: anyio.Event = field(default_factory=anyio.Event)
     listeners: list[Listener] = field(default_factory=list)
+    after: Settle | None = field(default=None, repr=False)
+    """How this job waits for earlier work (the manager's; None: it does not wait)."""
     _saved_at: float = 0.0
 
     @property
@@ -103,6 +109,12 @@ class RunningJob:
         self.record = replace(self.record, request=request.model_dump_json())
         await self.store.update_job(self.id, request=self.record.request)
 
+    async def settled(self, kinds: Sequence[JobKind], doing: str) -> None:
+        """Wait until no earlier job of ``kinds`` is active in this job's scope (an edit waits
+        for the uploads it may refer to, an export for the edits it should contain)."""
+        if self.after is not None:
+            await self.after(self, kinds, doing)
+
     async def fan_out(self) -> None:
         for listener in list(self.listeners):
             try:
@@ -125,8 +137,12 @@ class JobManager:
         tick: float = TICK,
         stale_s: float = STALE_S,
         dispatch: Dispatch | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self.store = store
+        self.admit = admit
+        self.adopted = 0
+        """Jobs this process took over from a process that died (for the metrics)."""
         self.holder = holder
         self._tg = task_group
         self._run = run
@@ -141,6 +157,8 @@ class JobManager:
         self, scope: Scope, kind: JobKind, key: str, label: str, request: BaseModel, *, serial: bool
     ) -> tuple[JobRecord, bool]:
         """The active job for ``key`` (joined: True), or a new one, running or queued."""
+        if self.admit is not None:
+            await self.admit(scope, kind, key)
         now = time.time()
         owner = DISPATCHED if self._dispatch else self.holder
         record = JobRecord(
@@ -198,9 +216,8 @@ class JobManager:
         live = self._live.get(record.id)
         return (live.percent, live.message) if live else (record.percent, record.message)
 
-    async def settled(self, job: RunningJob, kinds: Sequence[JobKind], doing: str) -> None:
-        """Wait until no job of ``kinds`` is active in ``job``'s scope (an edit waits for the
-        uploads it may refer to, an export for the edits it should contain)."""
+    async def _settle(self, job: RunningJob, kinds: Sequence[JobKind], doing: str) -> None:
+        """``RunningJob.settled``: wait out the earlier active jobs of ``kinds``."""
         while others := [
             j
             for j in await self.store.jobs(job.scope, kinds=kinds, states=ACTIVE_STATES)
@@ -265,6 +282,7 @@ class JobManager:
         adopted = await self.store.adopt(record.id, self.holder, silent_since)
         if adopted is not None:
             log.info("%s: its process is gone; taking it over", record.id)
+            self.adopted += 1
             self._start(adopted, resumed=True)
 
     async def _claim_next(self, scope: Scope, kind: JobKind) -> None:
@@ -274,7 +292,7 @@ class JobManager:
 
     # -- running ---------------------------------------------------------------------------
     def _start(self, record: JobRecord, *, resumed: bool) -> RunningJob:
-        live = RunningJob(record, resumed, self.store, percent=record.percent)
+        live = RunningJob(record, resumed, self.store, percent=record.percent, after=self._settle)
         self._live[record.id] = live
         self._tg.start_soon(self._execute, live)
         return live

@@ -29,7 +29,9 @@ class Unauthorized(Exception):
 def bearer(header: str | None) -> str:
     """The token of an ``Authorization: Bearer ...`` header, or ``Unauthorized``."""
     if not header:
-        raise Unauthorized("Send your NemoVideo token as 'Authorization: Bearer <token>'.")
+        raise Unauthorized(
+            "Sign in (OAuth), or send your NemoVideo token as 'Authorization: Bearer <token>'."
+        )
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -39,10 +41,14 @@ def bearer(header: str | None) -> str:
     return token
 
 
-def challenge(reason: str) -> str:
-    """The ``WWW-Authenticate`` value for a 401 (RFC 6750)."""
+def challenge(reason: str, resource_metadata: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value for a 401 (RFC 6750), pointing OAuth clients at the
+    protected-resource metadata (RFC 9728) when there is one."""
     quoted = reason.replace('"', "'")
-    return f'Bearer realm="{REALM}", error="invalid_token", error_description="{quoted}"'
+    value = f'Bearer realm="{REALM}", error="invalid_token", error_description="{quoted}"'
+    if resource_metadata:
+        value += f', resource_metadata="{resource_metadata}"'
+    return value
 
 
 @dataclass(frozen=True)
