@@ -14,8 +14,7 @@ the moment it is asked for, so:
   this host, or silent for ``STALE_S``) is adopted by whoever notices, ``resumed``: its flow
   decides what that means. A job running here can be stopped (``stop``).
 - A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
-
-Progress only goes up (assistants draw a bar), with a "still working" message at least every
+- Progress only goes up (assistants draw a bar), with a "still working" message at least every
 ``TICK``. The work is one function (``Run``) that finds a record's flow, so a job can start again
 after a restart; each kind's rules (``KindRules``) are declared once, in ``flows.kinds``.
 """
@@ -52,10 +51,13 @@ Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
 Run = Callable[["RunningJob"], Awaitable[BaseModel]]
 Telling = Literal["in_order", "own", "latest"]
-"""How a kind's finished results are told: ``in_order``: each one, and before it every older one
-nobody was told yet (edits: none is skipped or told late); ``own``: each to whoever waits for it
-(uploads); ``latest``: only the newest, older ones superseded unsaid (exports)."""
+"""How a kind's results are told: ``in_order``, each after every older one nobody was told
+(edits); ``own``, each to its waiter (uploads); ``latest``, the newest, older ones superseded
+(exports)."""
 Dispatch = Callable[[JobRecord], Awaitable[None]]
+Admit = Callable[[Scope, str, str], Awaitable[None]]
+"""Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
+server's per-user limit)."""
 DISPATCHED = "dispatched"
 """The owner of a new job handed to a job engine, until one of its workers takes it."""
 
@@ -149,8 +151,12 @@ class JobManager:
         tick: float = TICK,
         stale_s: float = STALE_S,
         dispatch: Dispatch | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self.store = store
+        self.admit = admit
+        self.adopted = 0
+        """Jobs this process took over from a process that died (for the metrics)."""
         self.holder = holder
         self._tg = task_group
         self._run = run
@@ -167,12 +173,14 @@ class JobManager:
     ) -> tuple[JobRecord, bool]:
         """The active job for the request's key (joined: True), or a new one, running or
         queued."""
+        kind, key = spec.kind, spec.key_of(request)
+        if self.admit is not None:
+            await self.admit(scope, kind, key)
         now = time.time()
         owner = DISPATCHED if self._dispatch else self.holder
-        kind = spec.kind
         record = JobRecord(
             id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind,
-            key=spec.key_of(request), label=" ".join(spec.label_of(request).split())[:LABEL_CHARS],
+            key=key, label=" ".join(spec.label_of(request).split())[:LABEL_CHARS],
             status="running", request=request.model_dump_json(), message="Started.", owner=owner,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip
@@ -258,8 +266,7 @@ class JobManager:
         return [j for j in jobs if not j.active]
 
     def stop(self, job_id: str, words: str) -> bool:
-        """Stop a job this process runs: it ends as failed with ``words`` (False if it does not
-        run here)."""
+        """Stop a job running here: it ends as failed, in ``words`` (False: not running here)."""
         live = self._live.get(job_id)
         if live is None:
             return False
@@ -346,6 +353,7 @@ class JobManager:
         adopted = await self.store.adopt(record.id, self.holder, silent_since)
         if adopted is not None:
             log.info("%s: its process is gone; taking it over", record.id)
+            self.adopted += 1
             self._start(adopted, resumed=True)
 
     async def _claim_next(self, scope: Scope, kind: JobKind) -> None:

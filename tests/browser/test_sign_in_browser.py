@@ -36,7 +36,8 @@ TIMEOUT_S = 90
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    with start_in_thread(LocalBackendConfig(data_dir=tmp_path_factory.mktemp("lb"))) as running:
+    config = LocalBackendConfig(data_dir=tmp_path_factory.mktemp("lb"), tokens_per_address=10_000)
+    with start_in_thread(config) as running:
         yield running
 
 

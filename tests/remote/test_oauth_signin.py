@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
 from nemo_mcp.manifests import load_manifests, manifest_dirs
+from nemo_mcp.remote.auth import Keys
 from nemo_mcp.remote.http_app import build_app
 from nemo_mcp.settings import Settings
 from tests.remote.oauth_steps import REDIRECT, Flow, fields, forms, refresh, register, revoke
@@ -27,16 +28,25 @@ SKILL = "picture-to-video-ai"
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    config = LocalBackendConfig(data_dir=tmp_path_factory.mktemp("oauth-backend"))
+    config = LocalBackendConfig(
+        data_dir=tmp_path_factory.mktemp("oauth-backend"), tokens_per_address=10_000
+    )
     with start_in_thread(config) as running:
         yield running
 
 
+SERVER_KEY = "oauth-test-key-" + "k" * 20
+
+
 @pytest.fixture(scope="module")
-def http(backend: RunningBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    root: Path = tmp_path_factory.mktemp("oauth-worker")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("oauth-worker")
+
+
+@pytest.fixture(scope="module")
+def http(backend: RunningBackend, root: Path) -> Iterator[TestClient]:
     settings = Settings.from_env(
-        {"NEMO_API_URL": backend.url, "NEMO_SERVER_KEY": "oauth-test-key-" + "k" * 20,
+        {"NEMO_API_URL": backend.url, "NEMO_SERVER_KEY": SERVER_KEY,
          "NEMO_CONFIG_DIR": str(root / "config"), "NEMO_REMOTE_DIR": str(root / "shared"),
          "HOME": str(root)}
     )  # fmt: skip
@@ -56,9 +66,11 @@ def user_token(backend: RunningBackend) -> str:
     return token
 
 
-def signed_in(http: TestClient, backend: RunningBackend) -> tuple[Flow, dict[str, str]]:
+def signed_in(
+    http: TestClient, backend: RunningBackend, token: str = ""
+) -> tuple[Flow, dict[str, str]]:
     flow = Flow(register(http), RESOURCE)
-    answer = flow.token(http, flow.sign_in(http, user_token(backend)))
+    answer = flow.token(http, flow.sign_in(http, token or user_token(backend)))
     assert answer.status_code == 200, answer.text
     return flow, answer.json()
 
@@ -237,3 +249,31 @@ def test_the_sign_in_form_is_rate_limited_per_user(http: TestClient) -> None:
     ]
     assert [a.status_code for a in seen[:10]] == [400] * 10
     assert seen[-1].status_code == 429 and "for this token" in seen[-1].text
+
+
+def test_when_nemovideo_drops_the_token_behind_a_sign_in_it_ends(
+    http: TestClient, backend: RunningBackend
+) -> None:
+    flow, tokens = signed_in(http, backend)
+    backend.faults.expire_token = True  # every live token expires before the next call
+    try:
+        answer = http.get("/downloads/a.mp4", headers=bearer(tokens["access_token"]))
+    finally:
+        backend.faults.expire_token = False
+    assert answer.status_code == 401 and "sign in again" in answer.json()["error"]
+    assert "resource_metadata=" in answer.headers["www-authenticate"]
+    assert refresh(http, flow.client, tokens["refresh_token"]).status_code == 400
+
+
+def test_each_access_token_reaches_its_own_users_files_only(
+    http: TestClient, backend: RunningBackend, root: Path
+) -> None:
+    alice = user_token(backend)
+    _, hers = signed_in(http, backend, alice)
+    _, his = signed_in(http, backend, user_token(backend))
+    exports = root / "shared" / "exports" / Keys.from_setting(SERVER_KEY).user_key(alice)
+    exports.mkdir(parents=True, exist_ok=True)
+    (exports / "hers.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    assert http.get("/downloads/hers.mp4", headers=bearer(hers["access_token"])).status_code == 200
+    assert http.get("/downloads/hers.mp4", headers=bearer(alice)).status_code == 200
+    assert http.get("/downloads/hers.mp4", headers=bearer(his["access_token"])).status_code == 404

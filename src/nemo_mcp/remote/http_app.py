@@ -36,14 +36,19 @@ from nemo_mcp.errors import TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
+from nemo_mcp.remote.limits import Limits, open_limits
+from nemo_mcp.remote.metrics import Metrics, MetricsMiddleware
 from nemo_mcp.remote.oauth import OAuth, is_issued, is_open, open_oauth_store
 from nemo_mcp.remote.oauth.gate import routes as oauth_routes
+from nemo_mcp.remote.retention import keep_pruning
+from nemo_mcp.remote.startup import ready_line, store_words
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
 from nemo_mcp.server import skill_server
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
+from nemo_mcp.store.sqlite import STATE_FILE
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.registry import register
 from nemo_mcp.tools.runtime import Runtime
@@ -51,7 +56,7 @@ from nemo_mcp.uploads import heic_available
 
 log = logging.getLogger("nemo_mcp.remote")
 
-OPEN_PATHS = ("/healthz", "/readyz")
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
 VERIFIED_FOR_S = 600.0
 """A token the backend accepted is not asked about again for this long (per worker)."""
 
@@ -63,6 +68,7 @@ class Shared:
     users: Users | None = None
     store: StateStore | None = None
     oauth: OAuth | None = None
+    limits: Limits | None = None
     verified: dict[str, float] = field(default_factory=dict)
 
     def need(self) -> Users:
@@ -83,11 +89,18 @@ def data_dir(settings: Settings) -> Path:
     return settings.remote_dir or settings.config_dir / "remote"
 
 
-def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette:
+def build_app(
+    manifest: Manifest, settings: Settings, *, host: str, port: int | None = None
+) -> Starlette:
     if not settings.server_key:
         raise ValueError("NEMO_SERVER_KEY must be set to serve over HTTP (see docs/DEPLOY.md)")
     keys = Keys.from_setting(settings.server_key)
     shared = Shared()
+    metrics = Metrics(settings.metrics_from)
+    metrics.watch(
+        lambda: shared.users.jobs.adopted if shared.users else 0,
+        lambda: shared.limits.refused if shared.limits else {},
+    )
 
     @asynccontextmanager
     async def mcp_lifespan(server: MCPServer[Users]) -> AsyncIterator[Users]:
@@ -96,7 +109,9 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
     texts = ToolTexts.for_manifest(
         manifest, settings, Deployment.of(settings, many_users=True), heic=heic_available()
     )
-    mcp = skill_server(manifest, texts, mcp_lifespan, lambda: settings.api_url)
+    # The player loads exports from this server's own /downloads (signed links), not the backend.
+    media = lambda: settings.public_url or CURRENT_BASE.get("") or settings.api_url  # noqa: E731
+    mcp = skill_server(manifest, texts, mcp_lifespan, media)
 
     def current() -> Runtime:
         return shared.need().current()
@@ -111,7 +126,7 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
             stack.push_async_callback(store.close)
             engine = None
             if settings.database_url:
-                from nemo_mcp.remote.dispatch import Engine, apply_schema
+                from nemo_mcp.remote.dispatch import CONCURRENCY, Engine, apply_schema
 
                 await apply_schema(settings.database_url)
                 engine = await stack.enter_async_context(Engine(settings.database_url).opened())
@@ -124,13 +139,16 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
                     shared.users = None
 
             stack.push_async_callback(close_users)
+            limits = await open_limits(settings, store, stack)
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
             users = Users(
                 settings, manifest, store, keys, tg, holder=process_holder(),
                 data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
+                admit=limits.admit,
             )  # fmt: skip
-            shared.users, shared.store = users, store
+            shared.users, shared.store, shared.limits = users, store, limits
+            metrics.pool, metrics.ping = limits.pool, lambda: store.job("metrics")
             oauth_store = await open_oauth_store(settings, store, data_dir(settings))
             stack.push_async_callback(oauth_store.close)
             shared.oauth = OAuth(oauth_store, users, settings)
@@ -139,8 +157,17 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
                 engine.jobs = users.jobs
                 tg.start_soon(engine.work, process_holder())
             tg.start_soon(sweep, store, users.jobs, engine)
+            tg.start_soon(
+                keep_pruning, data_dir(settings), store, limits.pool, settings.backend_id,
+                manifest.name,
+            )  # fmt: skip
             async with mcp.session_manager.run():
-                log.info("ready", extra={"event": "start", "skill": manifest.name})
+                line = ready_line(
+                    manifest.name, f"http://{host}:{port}" if port else f"http://{host}",
+                    store_words(settings, settings.config_dir / STATE_FILE),
+                    CONCURRENCY if engine is not None else 0, settings,
+                )  # fmt: skip
+                log.info(line, extra={"event": "start", "skill": manifest.name})
                 yield
 
     async def healthz(request: Request) -> Response:
@@ -162,18 +189,21 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
         return await receive_upload(request, shared.need(), request.state.user_key)
 
     async def downloads(request: Request) -> Response:
-        return await send_download(request, shared.need(), request.state.user_key)
+        user_key = getattr(request.state, "user_key", None)  # None: a signed link's turn
+        return await send_download(request, shared.need(), user_key)
 
     routes: list[BaseRoute] = [
         *transport.routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics.answer, methods=["GET"]),
         Route("/uploads", uploads, methods=["POST"]),
-        Route("/downloads/{name}", downloads, methods=["GET"]),
+        Route("/downloads/{name}", downloads, methods=["GET", "HEAD"]),
         *oauth_routes(lambda: shared.oauth),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(BearerMiddleware, shared=shared)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees 401s and 429s too
     return app
 
 
@@ -199,15 +229,17 @@ class BearerMiddleware:
 
         user = ""
         try:
-            if path in OPEN_PATHS or is_open(path):
+            request = Request(scope)
+            if path in OPEN_PATHS or is_open(path) or signed_link(request):
                 await self.app(scope, receive, observed)
                 return
-            request = Request(scope)
             try:
                 token = bearer(request.headers.get("authorization"))
-                if is_issued(token) and self.shared.oauth is not None:
-                    token = await self.shared.oauth.nemo_token(request, token)
-                user = await self._sign_in(token)
+                if is_issued(token) and (issuer := self.shared.oauth) is not None:
+                    issued, token = token, await issuer.nemo_token(request, token)
+                    user = await issuer.refused_behind(issued, self._sign_in(token))
+                else:
+                    user = await self._sign_in(token)
             except Unauthorized as exc:
                 oauth = self.shared.oauth
                 metadata = oauth.resource_metadata(request) if oauth is not None else None
@@ -217,6 +249,13 @@ class BearerMiddleware:
                     headers={"WWW-Authenticate": challenge(str(exc), metadata)},
                 )
                 await response(scope, receive, observed)
+                return
+            if self.shared.limits and (refusal := await self.shared.limits.request(user)):
+                wait, words = refusal
+                busy = JSONResponse(
+                    {"error": words}, status_code=429, headers={"Retry-After": str(wait)}
+                )
+                await busy(scope, receive, observed)
                 return
             scope.setdefault("state", {})["user_key"] = user
             CURRENT_TOKEN.set(token)
@@ -259,6 +298,16 @@ async def _until_disconnect(app: ASGIApp, scope: Scope, receive: Receive, send: 
             return message
 
         await app(scope, watched, send)
+
+
+def signed_link(request: Request) -> bool:
+    """A download without a header whose link carries a signature (checked by the route)."""
+    return (
+        request.method in ("GET", "HEAD")
+        and request.url.path.startswith("/downloads/")
+        and "authorization" not in request.headers
+        and "sig" in request.query_params
+    )
 
 
 def _base(request: Request) -> str:

@@ -18,6 +18,6 @@ def serve_http(manifest: Manifest, settings: Settings, *, host: str, port: int) 
     from nemo_mcp.remote.jsonlog import setup_json_logging
 
     setup_json_logging(settings.log_level)
-    app = build_app(manifest, settings, host=host)
+    app = build_app(manifest, settings, host=host, port=port)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     return 0

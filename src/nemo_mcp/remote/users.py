@@ -11,6 +11,7 @@ key (``auth.Keys``), so a worker that never saw the user can still finish their 
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import time
 from pathlib import Path
@@ -23,14 +24,15 @@ from pydantic import BaseModel
 
 from nemo_mcp.deployment import Deployment, SharedFolders
 from nemo_mcp.flows.kinds import SPECS
-from nemo_mcp.jobs import Dispatch, JobManager, RunningJob
+from nemo_mcp.jobs import Admit, Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
-from nemo_mcp.redact import register_secret
+from nemo_mcp.redact import register_outgoing, register_secret
+from nemo_mcp.remote.answers import Scrubber
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
+from nemo_mcp.remote.signing import LinkSigner
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import StateStore, TokenRecord
 from nemo_mcp.tools.runtime import Runtime, build_runtime
-from nemo_mcp.words import user_message
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class Users:
         holder: str,
         data_dir: Path,
         dispatch: Dispatch | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self.settings = settings
         self.deployment = Deployment.of(settings, many_users=True)
@@ -83,9 +86,12 @@ class Users:
         self.store = store
         self.keys = keys
         self.data_dir = data_dir
+        self.links = LinkSigner(keys.secret, settings.link_ttl)
+        self.answers = Scrubber(data_dir)
+        register_outgoing(self.answers.scrub)
         self.jobs = JobManager(
-            store, task_group, self._run, user_message, kinds=SPECS, holder=holder,
-            dispatch=dispatch,
+            store, task_group, self._run, self.answers.describe, kinds=SPECS, holder=holder,
+            dispatch=dispatch, admit=admit,
         )  # fmt: skip
         self._users: dict[str, Runtime] = {}
         self._transport = SharedTransport()
@@ -127,7 +133,7 @@ class Users:
         folders = SharedFolders(
             user_folder(self.data_dir, "uploads", key),
             user_folder(self.data_dir, "exports", key),
-            self._link,
+            functools.partial(self._link, key),
         )
         runtime = self._users[key] = build_runtime(
             self.settings, self.manifest, self.store, self.jobs,
@@ -135,9 +141,10 @@ class Users:
         )  # fmt: skip
         return runtime
 
-    def _link(self, name: str) -> str:
+    def _link(self, key: str, name: str) -> str:
+        """A link its owner's player or browser opens without a header, for ``link_ttl``."""
         base = self.settings.public_url or CURRENT_BASE.get("")
-        return f"{base}/downloads/{quote(name)}"
+        return f"{base}/downloads/{quote(name)}?{self.links.query(key, name, time.time())}"
 
     async def verify(self, key: str, token: str) -> None:
         """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""

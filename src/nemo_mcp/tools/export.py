@@ -12,7 +12,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from nemo_mcp.downloads import ROOM_MARGIN, check_folder
-from nemo_mcp.errors import InputError
+from nemo_mcp.errors import FolderUnusable, InputError
 from nemo_mcp.flows.export import ExportRequest
 from nemo_mcp.flows.kinds import EXPORT
 from nemo_mcp.jobs import elapsed_words
@@ -24,6 +24,10 @@ from nemo_mcp.tools.edge import ToolCall, refuse_a_lone_failure, run_tool
 from nemo_mcp.tools.extras import export_extras
 from nemo_mcp.tools.runtime import Runtime
 
+SERVER_FULL = (
+    "The server cannot store the video right now (its disk is full or its storage refused the "
+    "file). Try export_video again later; nothing was rendered."
+)
 REMOTE_FOLDER = (
     "This server runs remotely and cannot write to your computer, so `output_dir` is not "
     "accepted here: the export answers with a download link instead."
@@ -56,15 +60,22 @@ async def export_video(
 async def start_export(call: ToolCall, output_dir: str | None, *, download: bool) -> ExportResult:
     """Join the running export, hand out one that finished unseen, or start one."""
     runtime, jobs = call.runtime, call.runtime.jobs
-    if told := await jobs.news(runtime.scope, "export"):
+    if told := await jobs.news(runtime.scope, EXPORT.kind):
         # An export that finished unseen is handed out (an older one is superseded by it).
         return await export_reply(call, told[-1], told)
     if output_dir and not runtime.deployment.takes_output_dir:
         raise InputError(REMOTE_FOLDER)
     folder = output_folder(output_dir, runtime.settings.output_dir)
     download = download or runtime.deployment.always_saves
-    if download and not await runtime.jobs.active(runtime.scope, "export"):
-        await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
+    if download and not await jobs.active(runtime.scope, EXPORT.kind):
+        try:
+            await anyio.to_thread.run_sync(
+                check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True
+            )
+        except FolderUnusable:
+            if runtime.deployment.takes_output_dir:
+                raise
+            raise InputError(SERVER_FULL) from None  # the server's folder: not the user's to fix
     request = ExportRequest(output_dir=str(folder), download=download)
     record, _ = await jobs.submit(runtime.scope, EXPORT, request)
     record = await jobs.wait(record.id, call.remaining(), call.progress)

@@ -1,6 +1,7 @@
 """What ``export_video`` and ``get_timeline`` give besides their JSON: a link to the saved MP4,
-a contact sheet the assistant can look at, and, for the player App only (in the result's
-``_meta``), where finished videos can be streamed from.
+a contact sheet the assistant can look at (of the export; offline, ``get_timeline`` also has
+one of the draft as it is, made by the embedded backend), and, for the player App only (in the
+result's ``_meta``), where finished videos can be streamed from.
 
 The JSON (text and structured) is complete on its own: a host without Apps or images loses
 nothing it needs. All of this is made within what is left of the call's time, and anything that
@@ -14,7 +15,7 @@ import contextlib
 from pathlib import Path
 
 import anyio
-from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink
+from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from nemo_mcp.contact_sheet import contact_sheet
 from nemo_mcp.errors import NemoError
@@ -56,25 +57,49 @@ async def video_url(runtime: Runtime, result: ExportResult) -> str | None:
 
 
 async def timeline_extras(call: ToolCall, result: TimelineResult) -> CallToolResult:
-    """``get_timeline``'s result, with the streamable video of each finished export for the
-    player, as far as the call's time allows."""
+    """``get_timeline``'s result, with (offline) a picture of the draft and the streamable video
+    of each finished export for the player, as far as the call's time allows."""
     videos: dict[str, str] = {}
+    picture: list[ContentBlock] = []
     with anyio.move_on_after(min(MEDIA_MAX_S, call.left())):
         videos = await finished_videos(call.runtime, result.jobs)
-    return json_result(result, player={"videos": videos} if videos else None)
+        if result.tracks:
+            picture = await draft_picture(call.runtime)
+    return json_result(result, picture, player={"videos": videos} if videos else None)
 
 
 async def finished_videos(runtime: Runtime, jobs: list[JobInfo]) -> dict[str, str]:
     """The streamable video of each finished export among ``jobs``, by job id."""
     videos: dict[str, str] = {}
     for job in jobs:
-        if job.kind != "export" or job.status != "done":
+        if job.kind != EXPORT.kind or job.status != "done":
             continue
         record = await runtime.store.job(job.job_id)
         result = EXPORT.result_of(record) if record else None
         if result is not None and (url := await video_url(runtime, result)):
             videos[job.job_id] = url
     return videos
+
+
+DRAFT_PICTURE_WORDS = (
+    "A picture of the draft as it is now, not an export: the middle frame of each segment, "
+    "with the titles shown then."
+)
+
+
+async def draft_picture(runtime: Runtime) -> list[ContentBlock]:
+    """Offline, the draft's contact sheet and a line saying what it is; nothing elsewhere (the
+    cloud has no such picture) or when it can't be had."""
+    if not runtime.settings.contact_sheet:
+        return []
+    with contextlib.suppress(NemoError):
+        if sheet := await runtime.client.draft_picture():
+            data = base64.b64encode(sheet).decode()
+            return [
+                TextContent(type="text", text=DRAFT_PICTURE_WORDS),
+                ImageContent(type="image", data=data, mime_type="image/jpeg"),
+            ]
+    return []
 
 
 def export_content(result: ExportResult, sheet: bytes | None, video: str | None) -> CallToolResult:

@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -194,6 +194,19 @@ class OAuth:
             raise Unauthorized(gone) from None
         self._tokens[access.user_key] = nemo
         return nemo
+
+    async def refused_behind(self, token: str, signing_in: Awaitable[str]) -> str:
+        """The user key, or, when NemoVideo no longer takes the token behind an access token
+        (a free anonymous one lasts 7 days), that sign-in ended (its refresh token too, so the
+        client signs in again rather than refreshing) and words that say so."""
+        try:
+            return await signing_in
+        except Unauthorized:
+            if (access := await self.provider.load_access_token(token)) is not None:
+                await self.store.drop_family(access.family)
+            raise Unauthorized(
+                "NemoVideo no longer accepts the token you signed in with: sign in again."
+            ) from None
 
     async def renew(self, user_key: str) -> bool:
         """Keep the user's sealed token on record as long as their refresh token (30 days)."""

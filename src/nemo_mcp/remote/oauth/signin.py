@@ -33,7 +33,7 @@ from nemo_mcp.errors import NemoError, TokenInvalid
 from nemo_mcp.redact import register_secret
 from nemo_mcp.remote.auth import MAX_TOKEN_CHARS
 from nemo_mcp.remote.oauth import pages
-from nemo_mcp.remote.oauth.provider import Provider
+from nemo_mcp.remote.oauth.provider import SITE, Provider
 from nemo_mcp.remote.oauth.records import REQUEST_PREFIX, Row, digest
 from nemo_mcp.remote.users import Users
 from nemo_mcp.words import user_message
@@ -112,13 +112,14 @@ class SignIn:
         except Refused as exc:
             return _problem("This sign-in cannot go on", str(exc), exc.status)
         await self.provider.store.drop("request", digest(handle))
-        target = str(data["redirect_uri"])
+        # ``iss`` (RFC 9207) lets the client check which server answered (no mix-up).
+        target, back = str(data["redirect_uri"]), {"state": data["state"], "iss": SITE.get().issuer}
         if form.get("decision") != "allow":
-            location = _with_query(target, error="access_denied", state=data["state"])
+            location = _with_query(target, error="access_denied", **back)
             log.info("oauth consent refused", extra={"event": "oauth_denied"})
         else:
             code = await self.provider.issue_code(data, str(data["user_key"]))
-            location = _with_query(target, code=code, state=data["state"])
+            location = _with_query(target, code=code, **back)
             log.info(
                 "oauth consent given",
                 extra={"event": "oauth_consent", "user": str(data["user_key"])[:12]},
