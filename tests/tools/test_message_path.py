@@ -43,7 +43,10 @@ def _module(frame: FrameType) -> str | None:
     name = frame.f_globals.get("__name__", "")
     if not isinstance(name, str) or not name.startswith("nemo_mcp."):
         return None
-    return "nemo_mcp.timeline" if name.startswith("nemo_mcp.timeline") else name
+    for package in ("nemo_mcp.timeline", "nemo_mcp.jobs"):
+        if name.startswith(package):
+            return package
+    return name
 
 
 async def test_a_send_edit_message_crosses_the_documented_modules(

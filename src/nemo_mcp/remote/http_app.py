@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -32,16 +33,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_mcp import __version__
 from nemo_mcp.deployment import Deployment
-from nemo_mcp.errors import TokenInvalid
+from nemo_mcp.errors import StoreUnavailable, TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
+from nemo_mcp.remote.drain import Lifecycle, let_jobs_finish, release, take_work
 from nemo_mcp.remote.files import receive_upload, send_download
+from nemo_mcp.remote.leftovers import tidy
 from nemo_mcp.remote.limits import Limits, open_limits
 from nemo_mcp.remote.metrics import Metrics, MetricsMiddleware
 from nemo_mcp.remote.oauth import OAuth, is_issued, is_open, open_oauth_store
 from nemo_mcp.remote.oauth.gate import routes as oauth_routes
+from nemo_mcp.remote.outage import Resilience, answers, unavailable
 from nemo_mcp.remote.retention import keep_pruning
 from nemo_mcp.remote.startup import ready_line, store_words
+from nemo_mcp.remote.supervise import supervised
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
 from nemo_mcp.server import skill_server
@@ -77,11 +82,11 @@ class Shared:
         return self.users
 
 
-async def open_store(settings: Settings) -> StateStore:
+async def open_store(settings: Settings, resilience: Resilience | None = None) -> StateStore:
     if settings.database_url:
         from nemo_mcp.remote.pg_store import PostgresStore
 
-        return await PostgresStore(settings.database_url).open()
+        return await PostgresStore(settings.database_url, resilience=resilience).open()
     return SQLiteStore.in_folder(settings.config_dir)
 
 
@@ -90,12 +95,20 @@ def data_dir(settings: Settings) -> Path:
 
 
 def build_app(
-    manifest: Manifest, settings: Settings, *, host: str, port: int | None = None
+    manifest: Manifest,
+    settings: Settings,
+    *,
+    host: str,
+    port: int | None = None,
+    resilience: Resilience | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> Starlette:
     if not settings.server_key:
         raise ValueError("NEMO_SERVER_KEY must be set to serve over HTTP (see docs/DEPLOY.md)")
     keys = Keys.from_setting(settings.server_key)
     shared = Shared()
+    resilience = resilience or Resilience()
+    life = lifecycle or Lifecycle()
     metrics = Metrics(settings.metrics_from)
     metrics.watch(
         lambda: shared.users.jobs.adopted if shared.users else 0,
@@ -121,69 +134,87 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            store = await open_store(settings)
-            stack.push_async_callback(store.close)
-            engine = None
-            if settings.database_url:
-                from nemo_mcp.remote.dispatch import CONCURRENCY, Engine, apply_schema
+        started = False
+        try:
+            async with AsyncExitStack() as stack:
+                store = await open_store(settings, resilience)
+                stack.push_async_callback(store.close)
+                engine = None
+                if settings.database_url:
+                    from nemo_mcp.remote.dispatch import CONCURRENCY, Engine, apply_schema
+                    from nemo_mcp.remote.notify import Notifier
 
-                await apply_schema(settings.database_url)
-                engine = await stack.enter_async_context(Engine(settings.database_url).opened())
+                    await apply_schema(settings.database_url)
+                    notifier = Notifier(settings.database_url, resilience)
+                    await notifier.install()
+                    engine = Engine(settings.database_url, resilience=resilience)
+                    engine = await stack.enter_async_context(engine.opened())
+                held: list[str] = []
+                stack.push_async_callback(release, store, held)
 
-            async def close_users() -> None:
-                # After the task group: jobs are cancelled (left on record) before their
-                # clients close, so none of them fails for a client closed under it.
-                if shared.users is not None:
-                    await shared.users.close()
-                    shared.users = None
+                async def close_users() -> None:
+                    # After the task group: jobs are cancelled (left on record) before their
+                    # clients close, so none of them fails for a client closed under it.
+                    if shared.users is not None:
+                        await shared.users.close()
+                        shared.users = None
 
-            stack.push_async_callback(close_users)
-            limits = await open_limits(settings, store, stack)
-            tg = await stack.enter_async_context(anyio.create_task_group())
-            stack.callback(tg.cancel_scope.cancel)
-            users = Users(
-                settings, manifest, store, keys, tg, holder=process_holder(),
-                data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
-                admit=limits.admit,
-            )  # fmt: skip
-            shared.users, shared.store, shared.limits = users, store, limits
-            metrics.pool, metrics.ping = limits.pool, lambda: store.job("metrics")
-            oauth_store = await open_oauth_store(settings, store, data_dir(settings))
-            stack.push_async_callback(oauth_store.close)
-            shared.oauth = OAuth(oauth_store, users, settings)
-            tg.start_soon(shared.oauth.prune_forever)
-            if engine is not None:
-                engine.jobs = users.jobs
-                tg.start_soon(engine.work, process_holder())
-            tg.start_soon(sweep, store, users.jobs, engine)
-            tg.start_soon(
-                keep_pruning, data_dir(settings), store, limits.pool, settings.backend_id,
-                manifest.name,
-            )  # fmt: skip
-            async with mcp.session_manager.run():
-                line = ready_line(
-                    manifest.name, f"http://{host}:{port}" if port else f"http://{host}",
-                    store_words(settings, settings.config_dir / STATE_FILE),
-                    CONCURRENCY if engine is not None else 0, settings,
+                stack.push_async_callback(close_users)
+                limits = await open_limits(settings, store, stack)
+                tg = await stack.enter_async_context(anyio.create_task_group())
+                stack.callback(tg.cancel_scope.cancel)
+                users = Users(
+                    settings, manifest, store, keys, tg, holder=process_holder(),
+                    data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
+                    admit=limits.admit,
                 )  # fmt: skip
-                log.info(line, extra={"event": "start", "skill": manifest.name})
-                yield
+                # Shutting down: the jobs held get NEMO_TOOL_WAIT to end, the rest is released.
+                stack.callback(lambda: held.extend(users.jobs.held()))
+                stack.push_async_callback(let_jobs_finish, users.jobs.held, settings.tool_wait)
+                users.trust_lost = lambda key: shared.verified.pop(key, None)
+                shared.users, shared.store, shared.limits = users, store, limits
+                metrics.pool, metrics.ping = limits.pool, lambda: store.job("metrics")
+                oauth_store = await open_oauth_store(settings, store, data_dir(settings))
+                stack.push_async_callback(oauth_store.close)
+                shared.oauth = OAuth(oauth_store, users, settings)
+                # Every loop is supervised: no fault of the database ends the lifespan.
+                keep = partial(supervised, backoff_max=resilience.backoff_max)
+                tg.start_soon(keep, "the OAuth prune", shared.oauth.prune_forever)
+                if engine is not None:
+                    engine.jobs = users.jobs
+                    users.jobs.wake = notifier.wait
+                    tg.start_soon(keep, "listening for job changes", notifier.listen)
+                    work = partial(engine.work, process_holder())
+                    tg.start_soon(take_work, life, partial(keep, "the job engine", work))
+                tg.start_soon(keep, "the sweep", partial(sweep, store, users.jobs, engine))
+                tidying = partial(tidy, data_dir(settings), resilience.part_idle)
+                tg.start_soon(keep, "the partial-upload tidy", tidying)
+                pruning = partial(
+                    keep_pruning, data_dir(settings), store, limits.pool, settings.backend_id,
+                    manifest.name,
+                )  # fmt: skip
+                tg.start_soon(keep, "the pass over old files", pruning)
+                async with mcp.session_manager.run():
+                    line = ready_line(
+                        manifest.name, f"http://{host}:{port}" if port else f"http://{host}",
+                        store_words(settings, settings.config_dir / STATE_FILE),
+                        CONCURRENCY if engine is not None else 0, settings,
+                    )  # fmt: skip
+                    log.info(line, extra={"event": "start", "skill": manifest.name})
+                    started = True
+                    yield
+        except Exception as exc:
+            if started:  # serving stopped for good: exit, so the supervisor starts a new one
+                life.fatal(exc)
+            raise
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def readyz(request: Request) -> Response:
-        store = shared.store
-        ready = False
-        if store is not None and shared.users is not None:
-            try:
-                with anyio.fail_after(3):
-                    await store.job("readyz")
-                ready = True
-            except Exception:
-                ready = False
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        ready = not life.draining and await answers(shared.store, shared.users is not None)
+        headers = {} if ready else {"Retry-After": "5"}
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503, headers=headers)
 
     async def uploads(request: Request) -> Response:
         return await receive_upload(request, shared.need(), request.state.user_key)
@@ -240,6 +271,9 @@ class BearerMiddleware:
                     user = await issuer.refused_behind(issued, self._sign_in(token))
                 else:
                     user = await self._sign_in(token)
+            except StoreUnavailable as exc:
+                await unavailable(exc)(scope, receive, observed)
+                return
             except Unauthorized as exc:
                 oauth = self.shared.oauth
                 metadata = oauth.resource_metadata(request) if oauth is not None else None
@@ -260,7 +294,12 @@ class BearerMiddleware:
             scope.setdefault("state", {})["user_key"] = user
             CURRENT_TOKEN.set(token)
             CURRENT_BASE.set(_base(request))
-            await _until_disconnect(self.app, scope, receive, observed)
+            try:
+                await _until_disconnect(self.app, scope, receive, observed)
+            except StoreUnavailable as exc:
+                if status[0]:  # the answer had begun: nothing more can be said
+                    raise
+                await unavailable(exc)(scope, receive, observed)
         finally:
             log.info(
                 "request",

@@ -10,10 +10,12 @@ key (``auth.Keys``), so a worker that never saw the user can still finish their 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -51,13 +53,19 @@ def user_folder(root: Path, kind: str, user_key: str) -> Path:
 
 class SharedTransport(httpx.AsyncBaseTransport):
     """One connection pool to the backend for every user of this worker (each user's client
-    closing does not close it; the worker does, at the end)."""
+    closing does not close it; the worker does, at the end). It also sees every refusal of a
+    token (401, the contract's 1001), and says so: a revoked token loses its trust at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, refused: Callable[[str], None] | None = None) -> None:
         self.pool = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=200))
+        self.refused = refused
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.pool.handle_async_request(request)
+        response = await self.pool.handle_async_request(request)
+        if response.status_code == 401 and self.refused is not None:
+            with contextlib.suppress(Unauthorized):
+                self.refused(bearer(request.headers.get("authorization")))
+        return response
 
     async def aclose(self) -> None:
         """Left open: other users' clients still use it."""
@@ -94,7 +102,9 @@ class Users:
             dispatch=dispatch, admit=admit,
         )  # fmt: skip
         self._users: dict[str, Runtime] = {}
-        self._transport = SharedTransport()
+        self._transport = SharedTransport(self._refused)
+        self.trust_lost: Callable[[str], object] = lambda key: None
+        """Told the user key of a token the backend refused (the server drops its trust)."""
         self._sealed: set[str] = set()
 
     # -- who is asking ---------------------------------------------------------------------
@@ -145,6 +155,11 @@ class Users:
         """A link its owner's player or browser opens without a header, for ``link_ttl``."""
         base = self.settings.public_url or CURRENT_BASE.get("")
         return f"{base}/downloads/{quote(name)}?{self.links.query(key, name, time.time())}"
+
+    def _refused(self, token: str) -> None:
+        key = self.keys.user_key(token)
+        log.info("the backend refused the token of %s; asking again on its next request", key[:12])
+        self.trust_lost(key)
 
     async def verify(self, key: str, token: str) -> None:
         """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""

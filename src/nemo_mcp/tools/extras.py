@@ -1,7 +1,7 @@
 """What ``export_video`` and ``get_timeline`` give besides their JSON: a link to the saved MP4,
 a contact sheet the assistant can look at (of the export; offline, ``get_timeline`` also has
-one of the draft as it is, made by the embedded backend), and, for the player App only (in the
-result's ``_meta``), where finished videos can be streamed from.
+one of the draft as it is, made by the embedded backend), and, for the player App only (in
+the result's ``_meta``), where finished videos can be streamed from.
 
 The JSON (text and structured) is complete on its own: a host without Apps or images loses
 nothing it needs. All of this is made within what is left of the call's time, and anything that
@@ -57,8 +57,8 @@ async def video_url(runtime: Runtime, result: ExportResult) -> str | None:
 
 
 async def timeline_extras(call: ToolCall, result: TimelineResult) -> CallToolResult:
-    """``get_timeline``'s result, with (offline) a picture of the draft and the streamable video
-    of each finished export for the player, as far as the call's time allows."""
+    """``get_timeline``'s result, with the streamable video of each finished export for the
+    player and, offline, the picture of the draft, as far as the call's time allows."""
     videos: dict[str, str] = {}
     picture: list[ContentBlock] = []
     with anyio.move_on_after(min(MEDIA_MAX_S, call.left())):
@@ -72,7 +72,7 @@ async def finished_videos(runtime: Runtime, jobs: list[JobInfo]) -> dict[str, st
     """The streamable video of each finished export among ``jobs``, by job id."""
     videos: dict[str, str] = {}
     for job in jobs:
-        if job.kind != EXPORT.kind or job.status != "done":
+        if job.kind != "export" or job.status != "done":
             continue
         record = await runtime.store.job(job.job_id)
         result = EXPORT.result_of(record) if record else None

@@ -1,139 +1,40 @@
-"""Long work on record: edits, exports and uploads that outlive the tool call that asked for them.
-
-Assistants stop waiting for a tool call after about 60 s while a generation takes 30-120 s, so a
-tool call submits (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` relaying its progress, and
-answers with the result or ``running`` and the job's id. Every job is a record in the store from
-the moment it is asked for, so:
-
-- The same request while its job is active joins it: a message is never sent twice. A serial
-  kind's next job is queued and runs when the one before ends, in order.
-- A finished result waits in the store until it is told, exactly once, whichever process is
-  asked (``tell``, ``news``, ``status``, ``overview``: the one place that decides what the user
-  hears now, by each kind's ``Telling``); a restart loses none.
-- The process running a job heartbeats (every ``TICK``). A job whose process is gone (pid dead on
-  this host, or silent for ``STALE_S``) is adopted by whoever notices, ``resumed``: its flow
-  decides what that means. A job running here can be stopped (``stop``).
-- A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
-- Progress only goes up (assistants draw a bar), with a "still working" message at least every
-``TICK``. The work is one function (``Run``) that finds a record's flow, so a job can start again
-after a restart; each kind's rules (``KindRules``) are declared once, in ``flows.kinds``.
-"""
+"""``JobManager``: submits, runs, joins, adopts and tells jobs (the rules are in ``jobs``)."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from collections.abc import Mapping, Sequence
 
 import anyio
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
+from nemo_mcp.errors import StoreUnavailable
+from nemo_mcp.jobs.running import (
+    DISPATCHED,
+    END_RETRY_MAX_S,
+    LABEL_CHARS,
+    POLL_S,
+    STALE_S,
+    TICK,
+    WAIT_FOREVER_S,
+    Admit,
+    Describe,
+    Dispatch,
+    KindRules,
+    Listener,
+    Run,
+    RunningJob,
+    Wake,
+    elapsed_words,
+)  # fmt: skip
 from nemo_mcp.store import JobKind, JobRecord, Scope, StateStore
 from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import ACTIVE_STATES
 
 log = logging.getLogger(__name__)
-
-TICK = 5.0
-STALE_S = 30.0
-POLL_S = 0.25
-SAVE_EVERY_S = 1.0
-CEILING = 99.9
-STEP = 0.01
-LABEL_CHARS = 120
-WAIT_FOREVER_S = 24 * 3600.0
-
-Listener = Callable[[float, float, str], Awaitable[None]]
-Describe = Callable[[BaseException], str]
-Run = Callable[["RunningJob"], Awaitable[BaseModel]]
-Telling = Literal["in_order", "own", "latest"]
-"""How a kind's results are told: ``in_order``, each after every older one nobody was told
-(edits); ``own``, each to its waiter (uploads); ``latest``, the newest, older ones superseded
-(exports)."""
-Dispatch = Callable[[JobRecord], Awaitable[None]]
-Admit = Callable[[Scope, str, str], Awaitable[None]]
-"""Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
-server's per-user limit)."""
-DISPATCHED = "dispatched"
-"""The owner of a new job handed to a job engine, until one of its workers takes it."""
-
-
-class KindRules(Protocol):
-    """What the manager needs to know of a kind of job (``flows.kinds.JobSpec``)."""
-
-    @property
-    def kind(self) -> JobKind: ...
-    @property
-    def serial(self) -> bool: ...
-    @property
-    def tells(self) -> Telling: ...
-    @property
-    def after(self) -> tuple[JobKind, ...]: ...
-    @property
-    def waiting(self) -> str: ...
-    def key_of(self, request: BaseModel) -> str: ...
-    def label_of(self, request: BaseModel) -> str: ...
-
-
-def elapsed_words(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
-@dataclass(eq=False)
-class RunningJob:
-    """A job as its work sees it: the record, and the way to say how it is going."""
-
-    record: JobRecord
-    resumed: bool
-    store: StateStore
-    percent: float = 0.0
-    message: str = "Started."
-    done: anyio.Event = field(default_factory=anyio.Event)
-    listeners: list[Listener] = field(default_factory=list)
-    stop_scope: anyio.CancelScope = field(default_factory=anyio.CancelScope, repr=False)
-    stopped: str | None = None
-    """Why the job was stopped on request (``JobManager.stop``), in the user's words."""
-    _saved_at: float = 0.0
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    @property
-    def scope(self) -> Scope:
-        return self.record.scope
-
-    async def report(self, message: str, fraction: float | None = None) -> None:
-        """Tell every waiting caller how the job is doing; the percentage never goes down."""
-        target = self.percent if fraction is None else max(0.0, min(1.0, fraction)) * 100
-        self.percent = min(CEILING, max(target, self.percent + STEP))
-        self.message = message
-        await self.fan_out()
-        if time.monotonic() - self._saved_at >= SAVE_EVERY_S:
-            await self.heartbeat()
-
-    async def heartbeat(self) -> None:
-        self._saved_at = time.monotonic()
-        await self.store.update_job(
-            self.id, message=self.message, percent=self.percent, heartbeat_at=time.time()
-        )
-
-    async def remember(self, request: BaseModel) -> None:
-        """Keep what the work learned (say, the draft before an edit) for whoever resumes it."""
-        self.record = replace(self.record, request=request.model_dump_json())
-        await self.store.update_job(self.id, request=self.record.request)
-
-    async def fan_out(self) -> None:
-        for listener in list(self.listeners):
-            try:
-                await listener(self.percent, 100.0, self.message)
-            except Exception:  # a client that went away must not break the job
-                log.debug("a progress listener failed", exc_info=True)
 
 
 class JobManager:
@@ -166,21 +67,25 @@ class JobManager:
         self._dispatch = dispatch
         self._kinds = kinds
         self._live: dict[str, RunningJob] = {}
+        self._stranded: set[str] = set()
+        """Jobs whose work stopped because the store did not answer; resumed once it does."""
+        self.wake: Wake | None = None
+        """How a wait for another process's job learns of a change; re-reads every ``POLL_S``
+        without one (remote/notify.py sets PostgreSQL's LISTEN/NOTIFY)."""
 
     # -- asking ----------------------------------------------------------------------------
     async def submit(
         self, scope: Scope, spec: KindRules, request: BaseModel
     ) -> tuple[JobRecord, bool]:
-        """The active job for the request's key (joined: True), or a new one, running or
-        queued."""
-        kind, key = spec.kind, spec.key_of(request)
+        """The active job for the request's key (joined: True), or a new one (running, queued)."""
         if self.admit is not None:
-            await self.admit(scope, kind, key)
+            await self.admit(scope, spec.kind, spec.key_of(request))
         now = time.time()
         owner = DISPATCHED if self._dispatch else self.holder
+        kind = spec.kind
         record = JobRecord(
             id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind,
-            key=key, label=" ".join(spec.label_of(request).split())[:LABEL_CHARS],
+            key=spec.key_of(request), label=" ".join(spec.label_of(request).split())[:LABEL_CHARS],
             status="running", request=request.model_dump_json(), message="Started.", owner=owner,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip
@@ -266,7 +171,8 @@ class JobManager:
         return [j for j in jobs if not j.active]
 
     def stop(self, job_id: str, words: str) -> bool:
-        """Stop a job running here: it ends as failed, in ``words`` (False: not running here)."""
+        """Stop a job this process runs: it ends as failed with ``words`` (False if it does not
+        run here)."""
         live = self._live.get(job_id)
         if live is None:
             return False
@@ -335,9 +241,22 @@ class JobManager:
             if listener is not None and (record.percent, record.message) != shown:
                 shown = (record.percent, record.message)
                 await listener(record.percent, 100.0, record.message)
-            await anyio.sleep(POLL_S)
+            await (self.wake(job_id) if self.wake is not None else anyio.sleep(POLL_S))
+
+    def held(self) -> list[str]:
+        """The ids of the jobs this process runs now."""
+        return list(self._live)
 
     # -- recovering ------------------------------------------------------------------------
+    async def resume_stranded(self) -> None:
+        """Start again, from their records, the jobs a store outage stopped here."""
+        for job_id in list(self._stranded):
+            record = await self.store.job(job_id)
+            self._stranded.discard(job_id)
+            if record is not None and record.status == "running" and record.owner == self.holder:
+                log.info("%s: the store answers again; resuming it", job_id)
+                self._start(record, resumed=True)
+
     async def recover(self, scope: Scope) -> None:
         """Adopt the jobs of ``scope`` whose process is gone; start queued work nobody runs."""
         for record in await self.store.jobs(scope, states=["running"]):
@@ -389,23 +308,55 @@ class JobManager:
             # The server is stopping: leave the record running; the next process adopts it.
             ticker.cancel()
             self._live.pop(live.id, None)
+            live.done.set()
             raise
+        except StoreUnavailable:
+            # Not the job's fault: it stays on record, running, and resumes when the store is back.
+            ticker.cancel()
+            self._live.pop(live.id, None)
+            self._stranded.add(live.id)
+            live.done.set()
+            return
         except Exception as exc:
             error = self._describe(exc)
             log.warning("%s failed: %s", live.id, type(exc).__name__)
         ticker.cancel()
         if status != "failed":
             live.percent, live.message = 100.0, "Done."
+        changes: dict[str, object] = {
+            "status": status, "result": result, "error": error, "percent": live.percent,
+            "message": live.message if status != "failed" else (error or "Failed."),
+            "finished_at": time.time(),
+        }  # fmt: skip
+        try:
+            recorded = await self._record_end(live.id, changes)
+        except anyio.get_cancelled_exc_class():
+            self._live.pop(live.id, None)
+            live.done.set()
+            raise
         with anyio.CancelScope(shield=True):
-            await self.store.update_job(
-                live.id, status=status, result=result, error=error, percent=live.percent,
-                message=live.message if status != "failed" else (error or "Failed."),
-                finished_at=time.time(), heartbeat_at=time.time(),
-            )  # fmt: skip
             await live.fan_out()
             live.done.set()
             self._live.pop(live.id, None)
-            await self._claim_next(live.scope, live.record.kind)
+            if recorded:
+                try:
+                    await self._claim_next(live.scope, live.record.kind)
+                except StoreUnavailable:
+                    pass  # the sweep starts queued work once the store answers
+
+    async def _record_end(self, job_id: str, changes: dict[str, object]) -> bool:
+        """Write a job's end, retrying while the store does not answer (the result is only in
+        memory until then). False if the server stopped first: the job stays on record,
+        running, and is adopted by another worker."""
+        pause = 0.0
+        while True:
+            await anyio.sleep(pause)
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.store.update_job(job_id, heartbeat_at=time.time(), **changes)
+                    return True
+                except StoreUnavailable:
+                    pause = min(END_RETRY_MAX_S, max(1.0, pause * 2))
 
     async def _ticker(self, live: RunningJob, scope: anyio.CancelScope) -> None:
         with scope:
