@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.types import ElicitRequestParams, ElicitResult
 
 from tests.e2e.conftest import structured
 from tests.remote.conftest import SERVER_KEY, Cluster, connect, new_token
@@ -65,6 +69,7 @@ async def test_serve_http_without_a_skill_serves_every_skill(
         "PYTHONPATH": os.pathsep.join(sys.path), "NEMO_API_URL": remote_backend.url,
         "NEMO_SERVER_KEY": SERVER_KEY, "NEMO_REMOTE_DIR": str(tmp_path / "shared"),
         "NEMO_CONFIG_DIR": str(tmp_path / "config"), "NEMO_CONTACT_SHEET": "0",
+        "NEMO_CONFIRM_SPEND": "always",
     }  # fmt: skip
     worker = Worker(free_port(), env, tmp_path / "worker.log", skill=None)
     worker.start()
@@ -73,14 +78,32 @@ async def test_serve_http_without_a_skill_serves_every_skill(
         remote_backend.faults.all_off()
         remote_backend.stats.reset()
         url = f"http://127.0.0.1:{worker.port}"
-        async with connect(url, new_token(remote_backend.url)) as client:
+        token = new_token(remote_backend.url)
+        async with connect(url, token) as client:
             tools = (await client.list_tools()).tools
             sing = structured(await client.call_tool("send_edit", {"message": "让这张自拍唱歌"}))
             dub = structured(
                 await client.call_tool("send_edit", {"message": "dub this clip with my recording"})
             )
+        # Stateless HTTP on 2026-07-28: the question is an input round, answered by calling again.
+        asked: list[str] = []
+
+        async def decline(ctx: Any, params: ElicitRequestParams) -> ElicitResult:
+            asked.append(params.message)
+            return ElicitResult(action="decline")
+
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+        stream = streamable_http_client(f"{url}/mcp", http_client=http)
+        async with Client(stream, elicitation_callback=decline) as modern:
+            declined = structured(
+                await modern.call_tool("send_edit", {"message": "make my selfie sing louder"})
+            )
+            protocol = modern.protocol_version
     finally:
         worker.stop()
+    assert protocol == "2026-07-28"
+    assert len(asked) == 1 and "uses credits" in asked[0]
+    assert declined["status"] == "declined" and "Nothing was sent" in declined["reply"]
     assert len(tools) == 5
     assert all(t.input_schema["properties"]["skill"]["enum"] for t in tools)
     assert sing["status"] == dub["status"] == "done"
