@@ -5,20 +5,19 @@ tool call submits (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` relaying it
 answers with the result or ``running`` and the job's id. Every job is a record in the store from
 the moment it is asked for, so:
 
-- The same request while its job is active joins it: a message is never sent twice. A different
-  message while an edit is active is queued (``serial``) and sent when the running one ends, in
-  order; the process that ends one edit claims the next.
-- A finished result waits in the store until it is handed out, exactly once, in order
-  (``take_finished``), whichever process is asked; a restart loses none.
-- The process running a job heartbeats (every ``TICK``). A job whose process is gone (its pid is
-  dead on this host, or it stopped heartbeating for ``STALE_S``) is adopted by whoever notices,
-  with ``resumed`` set: the work decides what that means (an edit whose message went out is
-  reported as interrupted and never re-sent; an export resumes polling its render).
+- The same request while its job is active joins it: a message is never sent twice. A serial
+  kind's next job is queued and runs when the one before ends, in order.
+- A finished result waits in the store until it is told, exactly once, whichever process is
+  asked (``tell``, ``news``, ``status``, ``overview``: the one place that decides what the user
+  hears now, by each kind's ``Telling``); a restart loses none.
+- The process running a job heartbeats (every ``TICK``). A job whose process is gone (pid dead on
+  this host, or silent for ``STALE_S``) is adopted by whoever notices, ``resumed``: its flow
+  decides what that means. A job running here can be stopped (``stop``).
 - A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
 
-Progress is a percentage that only goes up (assistants draw it as a bar), with a "still working"
-message at least every ``TICK`` seconds. The work itself is given as one function (``Run``) that
-dispatches on the job's kind, so a job can be started again from its record after a restart.
+Progress only goes up (assistants draw a bar), with a "still working" message at least every
+``TICK``. The work is one function (``Run``) that finds a record's flow, so a job can start again
+after a restart; each kind's rules (``KindRules``) are declared once, in ``flows.kinds``.
 """
 
 from __future__ import annotations
@@ -26,15 +25,21 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Literal, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
 from nemo_mcp.errors import StoreUnavailable
-from nemo_mcp.results import JobResult
+from nemo_mcp.job_outage import Stranded, record_end
+
+# Re-exported: the flows and tools import them from here.
+from nemo_mcp.running_job import Listener as Listener
+from nemo_mcp.running_job import RunningJob as RunningJob
+from nemo_mcp.running_job import elapsed_words as elapsed_words
 from nemo_mcp.store import JobKind, JobRecord, Scope, StateStore
 from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import ACTIVE_STATES
@@ -44,90 +49,40 @@ log = logging.getLogger(__name__)
 TICK = 5.0
 STALE_S = 30.0
 POLL_S = 0.25
-SAVE_EVERY_S = 1.0
-CEILING = 99.9
-STEP = 0.01
 LABEL_CHARS = 120
 WAIT_FOREVER_S = 24 * 3600.0
-END_RETRY_MAX_S = 5.0
 
-Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
-Run = Callable[["RunningJob"], Awaitable[JobResult]]
+Run = Callable[["RunningJob"], Awaitable[BaseModel]]
+Telling = Literal["in_order", "own", "latest"]
+"""How a kind's finished results are told: ``in_order``: each one, and before it every older one
+nobody was told yet (edits: none is skipped or told late); ``own``: each to whoever waits for it
+(uploads); ``latest``: only the newest, older ones superseded unsaid (exports)."""
 Dispatch = Callable[[JobRecord], Awaitable[None]]
 Wake = Callable[[str], Awaitable[None]]
 """Returns when a job another process runs may have changed (or after a while, anyway)."""
 Admit = Callable[[Scope, str, str], Awaitable[None]]
 """Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
 server's per-user limit)."""
-Settle = Callable[["RunningJob", Sequence[JobKind], str], Awaitable[None]]
 DISPATCHED = "dispatched"
 """The owner of a new job handed to a job engine, until one of its workers takes it."""
 
 
-def elapsed_words(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
-@dataclass(eq=False)
-class RunningJob:
-    """A job as its work sees it: the record, and the way to say how it is going."""
-
-    record: JobRecord
-    resumed: bool
-    store: StateStore
-    percent: float = 0.0
-    message: str = "Started."
-    done: anyio.Event = field(default_factory=anyio.Event)
-    listeners: list[Listener] = field(default_factory=list)
-    after: Settle | None = field(default=None, repr=False)
-    """How this job waits for earlier work (the manager's; None: it does not wait)."""
-    _saved_at: float = 0.0
+class KindRules(Protocol):
+    """What the manager needs to know of a kind of job (``flows.kinds.JobSpec``)."""
 
     @property
-    def id(self) -> str:
-        return self.record.id
-
+    def kind(self) -> JobKind: ...
     @property
-    def scope(self) -> Scope:
-        return self.record.scope
-
-    async def report(self, message: str, fraction: float | None = None) -> None:
-        """Tell every waiting caller how the job is doing; the percentage never goes down."""
-        target = self.percent if fraction is None else max(0.0, min(1.0, fraction)) * 100
-        self.percent = min(CEILING, max(target, self.percent + STEP))
-        self.message = message
-        await self.fan_out()
-        if time.monotonic() - self._saved_at >= SAVE_EVERY_S:
-            await self.heartbeat()
-
-    async def heartbeat(self) -> None:
-        self._saved_at = time.monotonic()
-        try:
-            await self.store.update_job(
-                self.id, message=self.message, percent=self.percent, heartbeat_at=time.time()
-            )
-        except StoreUnavailable:  # progress only: the next heartbeat saves it
-            log.debug("%s: the store did not take a heartbeat", self.id)
-
-    async def remember(self, request: BaseModel) -> None:
-        """Keep what the work learned (say, the draft before an edit) for whoever resumes it."""
-        self.record = replace(self.record, request=request.model_dump_json())
-        await self.store.update_job(self.id, request=self.record.request)
-
-    async def settled(self, kinds: Sequence[JobKind], doing: str) -> None:
-        """Wait until no earlier job of ``kinds`` is active in this job's scope (an edit waits
-        for the uploads it may refer to, an export for the edits it should contain)."""
-        if self.after is not None:
-            await self.after(self, kinds, doing)
-
-    async def fan_out(self) -> None:
-        for listener in list(self.listeners):
-            try:
-                await listener(self.percent, 100.0, self.message)
-            except Exception:  # a client that went away must not break the job
-                log.debug("a progress listener failed", exc_info=True)
+    def serial(self) -> bool: ...
+    @property
+    def tells(self) -> Telling: ...
+    @property
+    def after(self) -> tuple[JobKind, ...]: ...
+    @property
+    def waiting(self) -> str: ...
+    def key_of(self, request: BaseModel) -> str: ...
+    def label_of(self, request: BaseModel) -> str: ...
 
 
 class JobManager:
@@ -140,6 +95,7 @@ class JobManager:
         run: Run,
         describe: Describe,
         *,
+        kinds: Mapping[str, KindRules],
         holder: str,
         tick: float = TICK,
         stale_s: float = STALE_S,
@@ -157,29 +113,30 @@ class JobManager:
         self._tick = tick
         self._stale_s = stale_s
         self._dispatch = dispatch
+        self._kinds = kinds
         self._live: dict[str, RunningJob] = {}
-        self._stranded: set[str] = set()
+        self._stranded = Stranded()
         self.wake: Wake | None = None
         """How a wait for another process's job learns of a change; re-reads every ``POLL_S``
         without one (remote/notify.py sets PostgreSQL's LISTEN/NOTIFY)."""
-        """Jobs whose work stopped because the store did not answer; resumed once it does."""
 
     # -- asking ----------------------------------------------------------------------------
     async def submit(
-        self, scope: Scope, kind: JobKind, key: str, label: str, request: BaseModel, *, serial: bool
+        self, scope: Scope, spec: KindRules, request: BaseModel
     ) -> tuple[JobRecord, bool]:
-        """The active job for ``key`` (joined: True), or a new one, running or queued."""
+        """The active job for the request's key (joined: True), or a new one (running, queued)."""
         if self.admit is not None:
-            await self.admit(scope, kind, key)
+            await self.admit(scope, spec.kind, spec.key_of(request))
         now = time.time()
         owner = DISPATCHED if self._dispatch else self.holder
+        kind = spec.kind
         record = JobRecord(
-            id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind, key=key,
-            label=" ".join(label.split())[:LABEL_CHARS], status="running",
-            request=request.model_dump_json(), message="Started.", owner=owner,
+            id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind,
+            key=spec.key_of(request), label=" ".join(spec.label_of(request).split())[:LABEL_CHARS],
+            status="running", request=request.model_dump_json(), message="Started.", owner=owner,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip
-        stored, joined = await self.store.add_job(record, serial=serial)
+        stored, joined = await self.store.add_job(record, serial=spec.serial)
         if not joined and stored.status == "running" and self._dispatch is not None:
             await self._dispatch(stored)
         elif not joined and stored.status == "running":
@@ -213,11 +170,65 @@ class JobManager:
         jobs = await self.store.jobs(scope)
         return [j for j in jobs if j.active or not j.reported]
 
-    async def take_finished(
-        self, scope: Scope, *, kinds: Sequence[JobKind] = (), ids: Sequence[str] = ()
-    ) -> list[JobRecord]:
-        """Finished results not yet handed out, now marked handed out (each goes once)."""
-        return await self.store.take_unreported(scope, kinds=kinds, ids=ids)
+    # -- telling: what the user hears now --------------------------------------------------
+    async def tell(self, record: JobRecord) -> list[JobRecord]:
+        """What to tell whoever waited for ``record``: nothing while it is active; else its
+        result, after (for a kind told in order) every older result of its kind nobody was told
+        yet, oldest first. Each is marked told, so no other answer tells it again."""
+        if record.active:
+            return []
+        earlier: list[str] = []
+        if self._kinds[record.kind].tells == "in_order":
+            untold = await self._untold(record.scope, record.kind)
+            earlier = [j.id for j in untold if j.seq < record.seq]
+        taken = await self.store.take_unreported(record.scope, ids=[*earlier, record.id])
+        return [*[j for j in taken if j.id != record.id], record]
+
+    async def news(self, scope: Scope, kind: JobKind) -> list[JobRecord]:
+        """Every finished result of ``kind`` nobody was told, oldest first, now marked told; of
+        a kind where only the latest counts, the latest alone (the older ones superseded)."""
+        finished = await self._untold(scope, kind)
+        if finished and self._kinds[kind].tells == "latest":
+            await self.store.take_unreported(scope, ids=[j.id for j in finished[:-1]])
+            finished = finished[-1:]
+        if not finished:
+            return []
+        return await self.store.take_unreported(scope, ids=[j.id for j in finished])
+
+    async def status(
+        self, scope: Scope, kind: JobKind, timeout: float, listener: Listener | None = None
+    ) -> tuple[list[JobRecord], JobRecord | None]:
+        """For "how is it going": the results of ``kind`` nobody was told (when there are none,
+        after waiting up to ``timeout`` for the running job), else the job still going."""
+        active = await self.active(scope, kind)
+        if active and not await self._untold(scope, kind):
+            await self.wait(active[0].id, timeout, listener)
+        # Read what runs before taking what finished: a job that ends between the two reads is
+        # then taken (never both missed, which would answer with neither).
+        active = await self.active(scope, kind)
+        told = await self.news(scope, kind)
+        return told, (active[0] if active and not told else None)
+
+    async def overview(self, scope: Scope) -> list[JobRecord]:
+        """Every job worth showing, oldest first: the active ones and the finished ones nobody
+        was told, which are now marked told (a listing tells them)."""
+        jobs = await self.outstanding(scope)
+        await self.store.take_unreported(scope, ids=[j.id for j in jobs if not j.active])
+        return jobs
+
+    async def _untold(self, scope: Scope, kind: JobKind) -> list[JobRecord]:
+        jobs = await self.store.jobs(scope, kinds=[kind], unreported=True)
+        return [j for j in jobs if not j.active]
+
+    def stop(self, job_id: str, words: str) -> bool:
+        """Stop a job this process runs: it ends as failed with ``words`` (False if it does not
+        run here)."""
+        live = self._live.get(job_id)
+        if live is None:
+            return False
+        live.stopped = words
+        live.stop_scope.cancel()
+        return True
 
     async def queue_position(self, record: JobRecord) -> int:
         """1 for the next to run; 0 when not queued."""
@@ -232,7 +243,8 @@ class JobManager:
         return (live.percent, live.message) if live else (record.percent, record.message)
 
     async def _settle(self, job: RunningJob, kinds: Sequence[JobKind], doing: str) -> None:
-        """``RunningJob.settled``: wait out the earlier active jobs of ``kinds``."""
+        """Wait until no earlier job of ``kinds`` is active in ``job``'s scope (an edit waits
+        for the uploads it may refer to, an export for the edits it should contain)."""
         while others := [
             j
             for j in await self.store.jobs(job.scope, kinds=kinds, states=ACTIVE_STATES)
@@ -288,19 +300,14 @@ class JobManager:
     # -- recovering ------------------------------------------------------------------------
     async def resume_stranded(self) -> None:
         """Start again, from their records, the jobs a store outage stopped here."""
-        for job_id in list(self._stranded):
-            record = await self.store.job(job_id)
-            self._stranded.discard(job_id)
-            if record is not None and record.status == "running" and record.owner == self.holder:
-                log.info("%s: the store answers again; resuming it", job_id)
-                self._start(record, resumed=True)
+        await self._stranded.resume(self.store, self.holder, partial(self._start, resumed=True))
 
     async def recover(self, scope: Scope) -> None:
         """Adopt the jobs of ``scope`` whose process is gone; start queued work nobody runs."""
         for record in await self.store.jobs(scope, states=["running"]):
             await self._adopt_if_orphaned(record)
-        for kind in ("edit", "export", "upload"):
-            await self._claim_next(scope, kind)
+        for kind in self._kinds:
+            await self._claim_next(scope, kind)  # type: ignore[arg-type]
 
     async def _adopt_if_orphaned(self, record: JobRecord) -> None:
         if record.status != "running" or record.id in self._live:
@@ -320,7 +327,7 @@ class JobManager:
 
     # -- running ---------------------------------------------------------------------------
     def _start(self, record: JobRecord, *, resumed: bool) -> RunningJob:
-        live = RunningJob(record, resumed, self.store, percent=record.percent, after=self._settle)
+        live = RunningJob(record, resumed, self.store, percent=record.percent)
         self._live[record.id] = live
         self._tg.start_soon(self._execute, live)
         return live
@@ -329,23 +336,28 @@ class JobManager:
         ticker = anyio.CancelScope()
         self._tg.start_soon(self._ticker, live, ticker)
         status, result, error = "failed", None, None
+        rules = self._kinds.get(live.record.kind)
         try:
-            outcome = await self._run(live)
-            status, result = "done", outcome.model_dump_json()
-            if outcome.status == "interrupted":
-                status = "interrupted"
-        except anyio.get_cancelled_exc_class():
-            # The server is stopping: leave the record running; the next process adopts it.
+            outcome: BaseModel | None = None
+            with live.stop_scope:
+                if rules is not None and rules.after:
+                    await self._settle(live, rules.after, rules.waiting)
+                outcome = await self._run(live)
+            if outcome is None:
+                error = live.stopped or "Stopped."
+            else:
+                status, result = "done", outcome.model_dump_json()
+                if getattr(outcome, "status", None) == "interrupted":
+                    status = "interrupted"
+        except (anyio.get_cancelled_exc_class(), StoreUnavailable) as exc:
+            # The server is stopping, or the store is away: the record stays running; the next
+            # process adopts it, or this one resumes it when the store answers (job_outage.py).
             ticker.cancel()
             self._live.pop(live.id, None)
             live.done.set()
-            raise
-        except StoreUnavailable:
-            # Not the job's fault: it stays on record, running, and resumes when the store is back.
-            ticker.cancel()
-            self._live.pop(live.id, None)
+            if not isinstance(exc, StoreUnavailable):
+                raise
             self._stranded.add(live.id)
-            live.done.set()
             return
         except Exception as exc:
             error = self._describe(exc)
@@ -353,13 +365,11 @@ class JobManager:
         ticker.cancel()
         if status != "failed":
             live.percent, live.message = 100.0, "Done."
-        changes: dict[str, object] = {
-            "status": status, "result": result, "error": error, "percent": live.percent,
-            "message": live.message if status != "failed" else (error or "Failed."),
-            "finished_at": time.time(),
-        }  # fmt: skip
+        message = live.message if status != "failed" else (error or "Failed.")
+        changes: dict[str, object] = {"status": status, "result": result, "error": error}
+        changes.update(percent=live.percent, message=message, finished_at=time.time())
         try:
-            recorded = await self._record_end(live.id, changes)
+            recorded = await record_end(self.store, live.id, changes)
         except anyio.get_cancelled_exc_class():
             self._live.pop(live.id, None)
             live.done.set()
@@ -373,20 +383,6 @@ class JobManager:
                     await self._claim_next(live.scope, live.record.kind)
                 except StoreUnavailable:
                     pass  # the sweep starts queued work once the store answers
-
-    async def _record_end(self, job_id: str, changes: dict[str, object]) -> bool:
-        """Write a job's end, retrying while the store does not answer (the result is only in
-        memory until then). False if the server stopped first: the job stays on record,
-        running, and is adopted by another worker."""
-        pause = 0.0
-        while True:
-            await anyio.sleep(pause)
-            with anyio.CancelScope(shield=True):
-                try:
-                    await self.store.update_job(job_id, heartbeat_at=time.time(), **changes)
-                    return True
-                except StoreUnavailable:
-                    pause = min(END_RETRY_MAX_S, max(1.0, pause * 2))
 
     async def _ticker(self, live: RunningJob, scope: anyio.CancelScope) -> None:
         with scope:

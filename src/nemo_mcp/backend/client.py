@@ -359,3 +359,8 @@ class BackendClient:
 
     def take_notices(self) -> list[str]:
         return self.sessions.take_notices()
+
+    def with_notices(self, reply: str) -> str:
+        """``reply`` with any notice for the user first ("the previous project had expired")."""
+        notices = self.take_notices()
+        return "\n".join([*notices, reply]) if notices else reply

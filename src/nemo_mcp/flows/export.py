@@ -1,7 +1,7 @@
 """An export: render the draft, poll the render, save the MP4. Nothing is ever rendered twice.
 
 - Uploads and edits asked for before it finish first (an export of a half-made edit is not
-  what anyone wants).
+  what anyone wants); the job manager waits for them, by ``kinds.EXPORT.after``.
 - The draft must be ready, and the output folder able to take the file, before a render is
   submitted: a bad folder costs nothing and names itself.
 - A render is recorded (with a digest of the draft) before it is submitted, so a restarted
@@ -103,7 +103,6 @@ class ExportFlow:
     async def run(self, job: RunningJob) -> ExportResult:
         request = ExportRequest.model_validate_json(job.record.request)
         folder = Path(request.output_dir)
-        await job.settled(("upload", "edit"), "exporting")
         session = await self.client.sessions.current()
         draft = (await self.client.state()).get("draft")
         digest = draft_digest(draft)

@@ -22,15 +22,16 @@ from urllib.parse import quote
 import httpx
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
+from pydantic import BaseModel
 
 from nemo_mcp.deployment import Deployment, SharedFolders
+from nemo_mcp.flows.kinds import SPECS
 from nemo_mcp.jobs import Admit, Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.redact import register_outgoing, register_secret
 from nemo_mcp.remote.answers import Scrubber
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
 from nemo_mcp.remote.signing import LinkSigner
-from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import StateStore, TokenRecord
 from nemo_mcp.tools.runtime import Runtime, build_runtime
@@ -97,8 +98,8 @@ class Users:
         self.answers = Scrubber(data_dir)
         register_outgoing(self.answers.scrub)
         self.jobs = JobManager(
-            store, task_group, self._run, self.answers.describe, holder=holder, dispatch=dispatch,
-            admit=admit,
+            store, task_group, self._run, self.answers.describe, kinds=SPECS, holder=holder,
+            dispatch=dispatch, admit=admit,
         )  # fmt: skip
         self._users: dict[str, Runtime] = {}
         self._transport = SharedTransport(self._refused)
@@ -171,7 +172,7 @@ class Users:
         await self._transport.pool.aclose()
 
     # -- running a job, whoever asked for it -------------------------------------------------
-    async def _run(self, job: RunningJob) -> JobResult:
+    async def _run(self, job: RunningJob) -> BaseModel:
         key = job.scope.user
         runtime = self._users.get(key)
         if runtime is None:

@@ -6,14 +6,17 @@ from functools import partial
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from nemo_mcp.errors import InputError
+from nemo_mcp.flows.kinds import UPLOAD
+from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.media import allowed_roots
-from nemo_mcp.results import UploadResult, no_title
+from nemo_mcp.results import RejectedItem, UploadResult, no_title
+from nemo_mcp.store import JobRecord
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.boundary import Call, answer
-from nemo_mcp.tools.outcomes import upload_outcome
+from nemo_mcp.tools.edge import Refusal, ToolCall, refuse_a_lone_failure, run_tool
 from nemo_mcp.tools.roots import client_roots
 from nemo_mcp.uploads import check_items
 
@@ -36,11 +39,11 @@ async def upload_media(
         list[str],
         Field(default_factory=list, description="http(s) links", json_schema_extra=no_title),
     ],
-) -> UploadResult:
-    return await answer(ctx, ToolName.UPLOAD_MEDIA, partial(_upload, paths=paths, urls=urls))
+) -> Annotated[CallToolResult, UploadResult]:
+    return await run_tool(ctx, ToolName.UPLOAD_MEDIA, partial(_upload, paths=paths, urls=urls))
 
 
-async def _upload(call: Call, *, paths: list[str], urls: list[str]) -> UploadResult:
+async def _upload(call: ToolCall, *, paths: list[str], urls: list[str]) -> UploadResult:
     runtime = call.runtime
     if not paths and not urls:
         raise InputError(NOTHING)
@@ -59,14 +62,42 @@ async def _upload(call: Call, *, paths: list[str], urls: list[str]) -> UploadRes
     if not request.files and not request.urls:
         reasons = "; ".join(f"{r.name}: {r.reason}" for r in refused)
         raise InputError(f"Nothing was uploaded. {reasons}")
-    label = ", ".join([m.name for m in request.files] + request.urls)
-    record, _ = await runtime.jobs.submit(
-        runtime.scope, "upload", request.key, label, request, serial=False
-    )
+    record, _ = await runtime.jobs.submit(runtime.scope, UPLOAD, request)
     record = await runtime.jobs.wait(record.id, call.remaining(), call.progress)
-    return await upload_outcome(call, record, refused)
+    return await upload_reply(call, record, await runtime.jobs.tell(record), refused)
 
 
 def is_ref(item: str) -> bool:
     """A reference the shared server's upload endpoint answered with."""
     return item.startswith(UPLOAD_REF)
+
+
+async def upload_reply(
+    call: ToolCall, record: JobRecord, told: list[JobRecord], refused: list[RejectedItem]
+) -> UploadResult:
+    """The upload to tell, with what was refused before it was sent, else where it is."""
+    if told:
+        refuse_a_lone_failure(told)
+        result = UPLOAD.result_of(told[-1])
+        if result is not None:
+            rejected = refused + result.rejected
+            if not result.uploaded:
+                reasons = "; ".join(f"{r.name}: {r.reason}" for r in rejected)
+                raise Refusal(f"Nothing was uploaded. {reasons}")
+            more = f" {len(rejected)} refused (see rejected)." if rejected else ""
+            return result.model_copy(
+                update={
+                    "job_id": told[-1].id,
+                    "rejected": rejected,
+                    "reply": call.runtime.client.with_notices(result.reply + more),
+                }
+            )
+    _, message = call.runtime.jobs.progress(record)
+    return UploadResult(
+        status="running",
+        job_id=record.id,
+        rejected=refused,
+        reply=f"Still uploading ({elapsed_words(record.elapsed)} so far): {message.rstrip('.')}. "
+        "It goes on in the background; call upload_media again with the same files (it joins "
+        "this upload, nothing is sent twice) or get_timeline to see it finish.",
+    )
