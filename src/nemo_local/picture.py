@@ -1,7 +1,8 @@
 """The picture of a render, frame by frame, as raw yuv420p bytes for the encoder.
 
 Each piece is made on its own, when its first span comes, and freed after its last, so at most
-the pieces of one seam are held (two photos, or a photo and a clip decoder):
+the pieces of one seam are held (two photos, or a photo and a clip decoder), plus the next
+photo's canvas-sized planes, decoded in a helper thread meanwhile so the encoder never waits:
 
 - a photo is prepared by Pillow (``encode.prepare_photo``), turned into yuv420p planes by FFmpeg
   (the conversion the one-graph renderer made, so a still photo's frames are the same bytes);
@@ -15,8 +16,10 @@ the pieces of one seam are held (two photos, or a photo and a clip decoder):
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -167,11 +170,18 @@ class Pictures:
         self.prepare = prepare
         self.work = work
         self._open: dict[int, Piece] = {}
+        self._ahead: dict[int, Future[list[Image.Image]]] = {}
+        self._next: dict[int, Shot] = {}
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="nemo-photo")
+        self._files = itertools.count()
 
     def frames(self) -> Iterator[Frame]:
         """Every output frame in order; frees each piece after its last span."""
         todo = spans(self.plan)
         last = last_use(todo)
+        photos = {s.key: s for span in todo for s in (span.outgoing, span.shot) if s is not None}
+        order = [s for s in photos.values() if s.piece.kind == "image"]
+        self._next = {a.key: b for a, b in zip(order, order[1:], strict=False)}
         try:
             for index, span in enumerate(todo):
                 yield from self._span(span)
@@ -181,6 +191,10 @@ class Pictures:
             self.close()
 
     def close(self) -> None:
+        for future in self._ahead.values():
+            future.cancel()
+        self._pool.shutdown(wait=True)
+        self._ahead.clear()
         while self._open:
             self._open.popitem()[1].close()
 
@@ -199,10 +213,16 @@ class Pictures:
     def _piece(self, shot: Shot) -> Piece:
         piece = self._open.get(shot.key)
         if piece is None:
-            piece = self._open[shot.key] = self._make(shot.piece)
+            piece = self._open[shot.key] = self._make(shot.key, shot.piece)
+            # the next photo is decoded meanwhile (Pillow and FFmpeg leave the GIL), so the
+            # encoder does not wait for it; only its canvas-sized planes are held early
+            upcoming = self._next.get(shot.key)
+            if upcoming is not None and upcoming.key not in self._open | self._ahead:
+                media_id = upcoming.piece.media_id or ""
+                self._ahead[upcoming.key] = self._pool.submit(self.still_planes, media_id)
         return piece
 
-    def _make(self, visual: Visual) -> Piece:
+    def _make(self, key: int, visual: Visual) -> Piece:
         w, h, fps = self.plan.width, self.plan.height, self.plan.fps
         if visual.kind == "black" or visual.media_id is None:
             return Black(w, h)
@@ -210,12 +230,14 @@ class Pictures:
         if visual.kind == "video":
             args = decode_command(self.ffmpeg, src, visual.length, w, h, fps)
             return Clip(args, w, h, self.work / "decode.log")
-        return Still(self.still_planes(visual.media_id), visual.motion, visual.length)
+        early = self._ahead.pop(key, None)
+        planes = early.result() if early else self.still_planes(visual.media_id)
+        return Still(planes, visual.motion, visual.length)
 
     def still_planes(self, media_id: str) -> list[Image.Image]:
         """The prepared photo as yuv420p planes, converted by FFmpeg."""
         rgb = self.prepare(media_id).tobytes()
-        out = self.work / "still.yuv"
+        out = self.work / f"still{next(self._files)}.yuv"
         args = still_command(self.ffmpeg, self.plan.width, self.plan.height, out)
         try:
             done = subprocess.run(args, input=rgb, capture_output=True, check=False, timeout=120)

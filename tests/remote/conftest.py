@@ -20,6 +20,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from tests.remote.leaks import answers_leak_nothing  # noqa: F401 - every answer is checked
 from tests.remote.services import (
     BackendProcess,
     HAProxy,

@@ -1,7 +1,9 @@
 """The OAuth sign-in in memory: one worker on SQLite (the try-out mode) before the embedded backend.
 
 Every refusal the issue lists, in the words the client or the user reads, and the security of
-the pages (policy, no caching, forms bound to the browser, rate limits). The same flow through
+the pages (policy, no caching, forms bound to the browser, rate limits). The module's own
+sign-ins and registrations all come from one address, under its limits; the limit tests use
+addresses of their own (``X-Forwarded-For``). The same flow through
 the 3-worker cluster with the SDK's own OAuth client is test_oauth_cluster.py.
 """
 
@@ -159,6 +161,19 @@ def test_state_and_the_resource_are_enforced(http: TestClient) -> None:
     assert no_state.status_code == 302 and "error=invalid_request" in no_state.headers["location"]
     other = flow.authorize(http, resource="https://other.example/mcp")
     assert "error=invalid_target" in other.headers["location"]
+    plain = flow.authorize(http, code_challenge_method="plain")
+    assert plain.status_code == 302 and "error=invalid_request" in plain.headers["location"]
+    no_pkce = flow.authorize(http, code_challenge="")
+    assert "error=invalid_request" in no_pkce.headers.get("location", no_pkce.text)
+
+
+def test_an_http_address_that_cannot_be_an_issuer_is_refused_in_words(http: TestClient) -> None:
+    answer = http.get("/.well-known/oauth-authorization-server", headers={"Host": "example.com"})
+    assert answer.status_code == 503 and "NEMO_PUBLIC_URL" in answer.json()["error_description"]
+    preflight = http.options(
+        "/token", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"]
 
 
 def test_an_expired_access_token_is_refused_in_words(
@@ -277,3 +292,25 @@ def test_each_access_token_reaches_its_own_users_files_only(
     assert http.get("/downloads/hers.mp4", headers=bearer(hers["access_token"])).status_code == 200
     assert http.get("/downloads/hers.mp4", headers=bearer(alice)).status_code == 200
     assert http.get("/downloads/hers.mp4", headers=bearer(his["access_token"])).status_code == 404
+
+
+def test_a_sign_in_is_answered_once(http: TestClient, backend: RunningBackend) -> None:
+    flow = Flow(register(http), RESOURCE)
+    page = flow.page(http)
+    token = user_token(backend)
+    consent = http.post("/oauth/sign-in", data=fields(page, "/oauth/sign-in", token=token))
+    flow.consent(http, consent.text)
+    again = http.post(
+        "/oauth/consent", data=fields(consent.text, "/oauth/consent", decision="allow")
+    )
+    assert again.status_code == 410 and "finished" in again.text
+
+
+def test_registrations_are_limited_per_address(http: TestClient) -> None:
+    body = {"redirect_uris": [REDIRECT]}
+    answers = [
+        http.post("/register", json=body, headers={"X-Forwarded-For": "192.0.2.44"})
+        for _ in range(31)
+    ]
+    assert [a.status_code for a in answers[:30]] == [201] * 30
+    assert answers[-1].status_code == 429 and "an hour" in answers[-1].json()["error_description"]

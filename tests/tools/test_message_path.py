@@ -37,17 +37,16 @@ PATH = [
     "nemo_mcp.backend.sse",
 ]
 """The 14 stops, in the order the message reaches them (16 before issue 21)."""
-PARTS_OF = {"nemo_mcp.running_job": "nemo_mcp.jobs", "nemo_mcp.job_outage": "nemo_mcp.jobs"}
-"""Modules split out of a stop, counted as that stop (jobs.py's job view and outage rules)."""
 
 
 def _module(frame: FrameType) -> str | None:
     name = frame.f_globals.get("__name__", "")
     if not isinstance(name, str) or not name.startswith("nemo_mcp."):
         return None
-    if name.startswith("nemo_mcp.timeline"):
-        return "nemo_mcp.timeline"
-    return PARTS_OF.get(name, name)
+    for package in ("nemo_mcp.timeline", "nemo_mcp.jobs"):
+        if name.startswith(package):
+            return package
+    return name
 
 
 async def test_a_send_edit_message_crosses_the_documented_modules(

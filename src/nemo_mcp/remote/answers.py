@@ -16,19 +16,14 @@ from pathlib import Path
 
 from nemo_mcp.errors import DownloadFailed, FolderUnusable
 from nemo_mcp.tools.export import SERVER_FULL
+from nemo_mcp.tools.upload import given_name
 from nemo_mcp.words import user_message
 
 USER_KEY = re.compile(r"\bu_[0-9a-f]{40}\b")
-UPLOAD_ID = re.compile(r"^[0-9a-f]{12}-")
 NOT_STORED = (
     "The video was rendered, but the server could not store it (its disk may be full). Call "
     "export_video again later: it stores the finished render without rendering again."
 )
-
-
-def given_name(stored: str) -> str:
-    """An upload's name as the user gave it: without the server's id prefix."""
-    return UPLOAD_ID.sub("", stored)
 
 
 class Scrubber:

@@ -39,7 +39,10 @@ from nemo_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
 
-ROUTES = ("/mcp", "/uploads", "/downloads", "/healthz", "/readyz", "/metrics")
+ROUTES = (
+    "/mcp", "/uploads", "/downloads", "/healthz", "/readyz", "/metrics", "/oauth", "/.well-known",
+    "/authorize", "/token", "/register", "/revoke",
+)  # fmt: skip
 TOOLS = frozenset(ToolName)
 PEEK_BYTES = 64 * 1024
 SCRAPE_TIMEOUT_S = 2.0

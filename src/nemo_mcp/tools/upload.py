@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from nemo_mcp.deployment import Deployment
 from nemo_mcp.errors import InputError
 from nemo_mcp.flows.kinds import UPLOAD
 from nemo_mcp.jobs import elapsed_words
@@ -27,6 +29,12 @@ REMOTE_PATHS = (
 )
 UPLOAD_REF = "upload:"
 NOTHING = "Nothing to upload: pass full file paths in `paths` or http(s) links in `urls`."
+UNKNOWN_REF = (
+    "This is not one of your uploads, or its file was removed since (uploads are kept for a "
+    "week). Send the file to this server's /uploads address again and pass the new reference."
+)
+UPLOAD_ID = re.compile(r"^[0-9a-f]{12}-")
+"""The id ``/uploads`` puts before a file's name, so two files of the same name never meet."""
 
 
 async def upload_media(
@@ -51,14 +59,18 @@ async def _upload(call: ToolCall, *, paths: list[str], urls: list[str]) -> Uploa
     if not deployment.reads_local_paths:
         if paths:
             raise InputError(REMOTE_PATHS)
-        paths = [str(deployment.uploaded(u[len(UPLOAD_REF) :])) for u in urls if is_ref(u)]
+        paths, unknown = shared_files([u for u in urls if is_ref(u)], deployment)
         urls = [u for u in urls if not is_ref(u)]
         roots = list(runtime.settings.media_roots)
     else:
+        unknown = []
         roots = allowed_roots(
             await client_roots(call.ctx) if paths else None, runtime.settings.media_roots
         )
     request, refused = check_items(paths, urls, roots, runtime.manifest)
+    if not deployment.reads_local_paths:  # the names the user gave, not the server's
+        request.files = [f.model_copy(update={"name": given_name(f.name)}) for f in request.files]
+        refused = unknown + [r.model_copy(update={"name": given_name(r.name)}) for r in refused]
     if not request.files and not request.urls:
         reasons = "; ".join(f"{r.name}: {r.reason}" for r in refused)
         raise InputError(f"Nothing was uploaded. {reasons}")
@@ -101,3 +113,23 @@ async def upload_reply(
         "It goes on in the background; call upload_media again with the same files (it joins "
         "this upload, nothing is sent twice) or get_timeline to see it finish.",
     )
+
+
+def given_name(stored: str) -> str:
+    """An upload's name as its user gave it, without the id ``/uploads`` put before it."""
+    return UPLOAD_ID.sub("", stored) or stored
+
+
+def shared_files(refs: list[str], deployment: Deployment) -> tuple[list[str], list[RejectedItem]]:
+    """The files the user's references name in their own upload folder, and the references
+    that name none there (never saying where the server looked)."""
+    paths, unknown = [], []
+    for ref in refs:
+        stored = ref[len(UPLOAD_REF) :].strip()
+        path = deployment.uploaded(stored)
+        plain = stored and "/" not in stored and "\\" not in stored and not stored.startswith(".")
+        if plain and path is not None and path.is_file():
+            paths.append(str(path))
+        else:
+            unknown.append(RejectedItem(name=given_name(stored)[:200] or ref, reason=UNKNOWN_REF))
+    return paths, unknown

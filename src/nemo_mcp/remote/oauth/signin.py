@@ -109,9 +109,10 @@ class SignIn:
             data, nonce = await self._checked(request, form)
             if not data.get("user_key") or data.get("browser") != digest(nonce):
                 raise Refused("Sign in first: this browser has not signed in to this request.", 403)
+            if not await self.provider.store.use("request", digest(handle)):  # one answer only
+                raise Refused("This sign-in was finished already. Go back to the app.", 410)
         except Refused as exc:
             return _problem("This sign-in cannot go on", str(exc), exc.status)
-        await self.provider.store.drop("request", digest(handle))
         # ``iss`` (RFC 9207) lets the client check which server answered (no mix-up).
         target, back = str(data["redirect_uri"]), {"state": data["state"], "iss": SITE.get().issuer}
         if form.get("decision") != "allow":
@@ -168,7 +169,7 @@ class SignIn:
         if not handle.startswith(REQUEST_PREFIX):
             raise Refused("The link has no sign-in request. Go back to the app and connect again.")
         row = await self.provider.store.get("request", digest(handle))
-        if row is None or row.expired(time.time()):
+        if row is None or row.used or row.expired(time.time()):
             raise Refused(
                 "This sign-in has expired or was finished already (they last 10 minutes). "
                 "Go back to the app and connect again.",

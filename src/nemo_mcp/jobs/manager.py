@@ -1,88 +1,40 @@
-"""Long work on record: edits, exports and uploads that outlive the tool call that asked for them.
-
-Assistants stop waiting for a tool call after about 60 s while a generation takes 30-120 s, so a
-tool call submits (or joins) a job, waits at most ``NEMO_TOOL_WAIT`` relaying its progress, and
-answers with the result or ``running`` and the job's id. Every job is a record in the store from
-the moment it is asked for, so:
-
-- The same request while its job is active joins it: a message is never sent twice. A serial
-  kind's next job is queued and runs when the one before ends, in order.
-- A finished result waits in the store until it is told, exactly once, whichever process is
-  asked (``tell``, ``news``, ``status``, ``overview``: the one place that decides what the user
-  hears now, by each kind's ``Telling``); a restart loses none.
-- The process running a job heartbeats (every ``TICK``). A job whose process is gone (pid dead on
-  this host, or silent for ``STALE_S``) is adopted by whoever notices, ``resumed``: its flow
-  decides what that means. A job running here can be stopped (``stop``).
-- A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
-
-Progress only goes up (assistants draw a bar), with a "still working" message at least every
-``TICK``. The work is one function (``Run``) that finds a record's flow, so a job can start again
-after a restart; each kind's rules (``KindRules``) are declared once, in ``flows.kinds``.
-"""
+"""``JobManager``: submits, runs, joins, adopts and tells jobs (the rules are in ``jobs``)."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import partial
-from typing import Literal, Protocol
+from collections.abc import Mapping, Sequence
 
 import anyio
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
 from nemo_mcp.errors import StoreUnavailable
-from nemo_mcp.job_outage import Stranded, record_end
-
-# Re-exported: the flows and tools import them from here.
-from nemo_mcp.running_job import Listener as Listener
-from nemo_mcp.running_job import RunningJob as RunningJob
-from nemo_mcp.running_job import elapsed_words as elapsed_words
+from nemo_mcp.jobs.running import (
+    DISPATCHED,
+    END_RETRY_MAX_S,
+    LABEL_CHARS,
+    POLL_S,
+    STALE_S,
+    TICK,
+    WAIT_FOREVER_S,
+    Admit,
+    Describe,
+    Dispatch,
+    KindRules,
+    Listener,
+    Run,
+    RunningJob,
+    Wake,
+    elapsed_words,
+)  # fmt: skip
 from nemo_mcp.store import JobKind, JobRecord, Scope, StateStore
 from nemo_mcp.store.lease import holder_is_gone
 from nemo_mcp.store.records import ACTIVE_STATES
 
 log = logging.getLogger(__name__)
-
-TICK = 5.0
-STALE_S = 30.0
-POLL_S = 0.25
-LABEL_CHARS = 120
-WAIT_FOREVER_S = 24 * 3600.0
-
-Describe = Callable[[BaseException], str]
-Run = Callable[["RunningJob"], Awaitable[BaseModel]]
-Telling = Literal["in_order", "own", "latest"]
-"""How a kind's finished results are told: ``in_order``: each one, and before it every older one
-nobody was told yet (edits: none is skipped or told late); ``own``: each to whoever waits for it
-(uploads); ``latest``: only the newest, older ones superseded unsaid (exports)."""
-Dispatch = Callable[[JobRecord], Awaitable[None]]
-Wake = Callable[[str], Awaitable[None]]
-"""Returns when a job another process runs may have changed (or after a while, anyway)."""
-Admit = Callable[[Scope, str, str], Awaitable[None]]
-"""Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
-server's per-user limit)."""
-DISPATCHED = "dispatched"
-"""The owner of a new job handed to a job engine, until one of its workers takes it."""
-
-
-class KindRules(Protocol):
-    """What the manager needs to know of a kind of job (``flows.kinds.JobSpec``)."""
-
-    @property
-    def kind(self) -> JobKind: ...
-    @property
-    def serial(self) -> bool: ...
-    @property
-    def tells(self) -> Telling: ...
-    @property
-    def after(self) -> tuple[JobKind, ...]: ...
-    @property
-    def waiting(self) -> str: ...
-    def key_of(self, request: BaseModel) -> str: ...
-    def label_of(self, request: BaseModel) -> str: ...
 
 
 class JobManager:
@@ -115,7 +67,8 @@ class JobManager:
         self._dispatch = dispatch
         self._kinds = kinds
         self._live: dict[str, RunningJob] = {}
-        self._stranded = Stranded()
+        self._stranded: set[str] = set()
+        """Jobs whose work stopped because the store did not answer; resumed once it does."""
         self.wake: Wake | None = None
         """How a wait for another process's job learns of a change; re-reads every ``POLL_S``
         without one (remote/notify.py sets PostgreSQL's LISTEN/NOTIFY)."""
@@ -300,7 +253,12 @@ class JobManager:
     # -- recovering ------------------------------------------------------------------------
     async def resume_stranded(self) -> None:
         """Start again, from their records, the jobs a store outage stopped here."""
-        await self._stranded.resume(self.store, self.holder, partial(self._start, resumed=True))
+        for job_id in list(self._stranded):
+            record = await self.store.job(job_id)
+            self._stranded.discard(job_id)
+            if record is not None and record.status == "running" and record.owner == self.holder:
+                log.info("%s: the store answers again; resuming it", job_id)
+                self._start(record, resumed=True)
 
     async def recover(self, scope: Scope) -> None:
         """Adopt the jobs of ``scope`` whose process is gone; start queued work nobody runs."""
@@ -349,15 +307,18 @@ class JobManager:
                 status, result = "done", outcome.model_dump_json()
                 if getattr(outcome, "status", None) == "interrupted":
                     status = "interrupted"
-        except (anyio.get_cancelled_exc_class(), StoreUnavailable) as exc:
-            # The server is stopping, or the store is away: the record stays running; the next
-            # process adopts it, or this one resumes it when the store answers (job_outage.py).
+        except anyio.get_cancelled_exc_class():
+            # The server is stopping: leave the record running; the next process adopts it.
             ticker.cancel()
             self._live.pop(live.id, None)
             live.done.set()
-            if not isinstance(exc, StoreUnavailable):
-                raise
+            raise
+        except StoreUnavailable:
+            # Not the job's fault: it stays on record, running, and resumes when the store is back.
+            ticker.cancel()
+            self._live.pop(live.id, None)
             self._stranded.add(live.id)
+            live.done.set()
             return
         except Exception as exc:
             error = self._describe(exc)
@@ -365,11 +326,13 @@ class JobManager:
         ticker.cancel()
         if status != "failed":
             live.percent, live.message = 100.0, "Done."
-        message = live.message if status != "failed" else (error or "Failed.")
-        changes: dict[str, object] = {"status": status, "result": result, "error": error}
-        changes.update(percent=live.percent, message=message, finished_at=time.time())
+        changes: dict[str, object] = {
+            "status": status, "result": result, "error": error, "percent": live.percent,
+            "message": live.message if status != "failed" else (error or "Failed."),
+            "finished_at": time.time(),
+        }  # fmt: skip
         try:
-            recorded = await record_end(self.store, live.id, changes)
+            recorded = await self._record_end(live.id, changes)
         except anyio.get_cancelled_exc_class():
             self._live.pop(live.id, None)
             live.done.set()
@@ -383,6 +346,20 @@ class JobManager:
                     await self._claim_next(live.scope, live.record.kind)
                 except StoreUnavailable:
                     pass  # the sweep starts queued work once the store answers
+
+    async def _record_end(self, job_id: str, changes: dict[str, object]) -> bool:
+        """Write a job's end, retrying while the store does not answer (the result is only in
+        memory until then). False if the server stopped first: the job stays on record,
+        running, and is adopted by another worker."""
+        pause = 0.0
+        while True:
+            await anyio.sleep(pause)
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.store.update_job(job_id, heartbeat_at=time.time(), **changes)
+                    return True
+                except StoreUnavailable:
+                    pause = min(END_RETRY_MAX_S, max(1.0, pause * 2))
 
     async def _ticker(self, live: RunningJob, scope: anyio.CancelScope) -> None:
         with scope:

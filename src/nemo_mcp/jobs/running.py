@@ -1,10 +1,4 @@
-"""A job as its work sees it: its record, and the way to say how it is going.
-
-Progress is a percentage that only goes up (assistants draw it as a bar), fanned out to every
-caller waiting for the job and saved on record (at most every ``SAVE_EVERY_S``, and at each
-heartbeat), so a caller on another process follows it too. A heartbeat the store does not take
-(an outage of the shared server's database) is skipped: it is progress only, the next one saves.
-"""
+"""A job as its work sees it, and the rules and words every job shares (see ``jobs``)."""
 
 from __future__ import annotations
 
@@ -12,20 +6,58 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
 
 import anyio
 from pydantic import BaseModel
 
 from nemo_mcp.errors import StoreUnavailable
-from nemo_mcp.store import JobRecord, Scope, StateStore
+from nemo_mcp.store import JobKind, JobRecord, Scope, StateStore
 
-log = logging.getLogger("nemo_mcp.jobs")
+log = logging.getLogger(__name__)
 
+TICK = 5.0
+STALE_S = 30.0
+POLL_S = 0.25
 SAVE_EVERY_S = 1.0
 CEILING = 99.9
 STEP = 0.01
+LABEL_CHARS = 120
+WAIT_FOREVER_S = 24 * 3600.0
+END_RETRY_MAX_S = 5.0
 
 Listener = Callable[[float, float, str], Awaitable[None]]
+Describe = Callable[[BaseException], str]
+Run = Callable[["RunningJob"], Awaitable[BaseModel]]
+Telling = Literal["in_order", "own", "latest"]
+"""How a kind's finished results are told: ``in_order``: each one, and before it every older one
+nobody was told yet (edits: none is skipped or told late); ``own``: each to whoever waits for it
+(uploads); ``latest``: only the newest, older ones superseded unsaid (exports)."""
+Dispatch = Callable[[JobRecord], Awaitable[None]]
+Wake = Callable[[str], Awaitable[None]]
+"""Returns when a job another process runs may have changed (or after a while, anyway)."""
+Admit = Callable[[Scope, str, str], Awaitable[None]]
+"""Asked before a new job is recorded (scope, kind, key); raises to refuse it (a shared
+server's per-user limit)."""
+DISPATCHED = "dispatched"
+"""The owner of a new job handed to a job engine, until one of its workers takes it."""
+
+
+class KindRules(Protocol):
+    """What the manager needs to know of a kind of job (``flows.kinds.JobSpec``)."""
+
+    @property
+    def kind(self) -> JobKind: ...
+    @property
+    def serial(self) -> bool: ...
+    @property
+    def tells(self) -> Telling: ...
+    @property
+    def after(self) -> tuple[JobKind, ...]: ...
+    @property
+    def waiting(self) -> str: ...
+    def key_of(self, request: BaseModel) -> str: ...
+    def label_of(self, request: BaseModel) -> str: ...
 
 
 def elapsed_words(seconds: float) -> str:
