@@ -22,10 +22,12 @@ _secrets: set[str] = set()
 _outgoing: list[Callable[[str], str]] = []
 
 
-def register_outgoing(rewrite: Callable[[str], str]) -> None:
+def register_outgoing(rewrite: Callable[[str], str]) -> Callable[[], None]:
     """A last rewrite of every text a user reads (``claims=False``: tool output), not of logs:
-    a shared server takes its own paths and user keys out this way (``remote/answers.py``)."""
+    a shared server takes its own paths and user keys out this way (``remote/answers.py``).
+    Returns what takes it away again (the server's end)."""
     _outgoing.append(rewrite)
+    return lambda: _outgoing.remove(rewrite) if rewrite in _outgoing else None
 
 
 def register_secret(value: str | None) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from nemo_mcp.errors import InputError
-from nemo_mcp.remote.limits import Limits, MemoryCounter, seconds_left
+from nemo_mcp.remote.limits import Limits, MemoryCounter, PostgresCounter, seconds_left
 from nemo_mcp.store import SQLiteStore
 from tests.remote.conftest import Cluster, new_token
 from tests.store.conftest import SCOPE, job
@@ -54,3 +54,17 @@ def test_requests_per_minute_are_counted_across_workers(fresh: Cluster) -> None:
     assert 1 <= int(answer.headers["retry-after"]) <= 60
     assert "Too many requests" in answer.json()["error"]
     assert answer.json()["error"].count("u_") == 0
+
+
+async def test_with_the_database_away_requests_pass_uncounted_without_waiting() -> None:
+    class AwayPool:
+        asked = 0
+
+        def connection(self, timeout: float) -> object:
+            AwayPool.asked += 1
+            raise TimeoutError("the pool timed out")
+
+    counter = PostgresCounter(AwayPool())
+    assert await counter.hit("u_a", MINUTE) is None
+    assert await counter.hit("u_a", MINUTE) is None
+    assert AwayPool.asked == 1  # the second request did not wait on the pool again

@@ -19,6 +19,7 @@ from tests.remote.flows import make_video
 async def test_a_signed_link_opens_without_a_header(fresh: Cluster, tmp_path: Path) -> None:
     alice, bob = new_token(fresh.backend.url), new_token(fresh.backend.url)
     made = await make_video(fresh.url, alice, tmp_path, 7)  # it downloads with the header too
+    assert made.upload_name == "user7.jpg"  # the name given, not the stored one with its id
     link = str(made.export["url"])
     parts = urlsplit(link)
     name = parts.path.rsplit("/", 1)[1]

@@ -33,6 +33,8 @@ WINDOW_S = 60
 PRUNE_EVERY_S = 60.0
 ASK_TIMEOUT_S = 2.0
 SCHEMA_LOCK = 0x6E656D6F  # the same lock as pg_store's schema
+AWAY_S = 10.0
+"""After the database did not answer, requests go uncounted this long instead of each waiting."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS nemo_request_counts (
     user_key TEXT NOT NULL, minute BIGINT NOT NULL, hits INTEGER NOT NULL,
@@ -98,6 +100,7 @@ class PostgresCounter:
     def __init__(self, pool: Any) -> None:
         self.pool = pool
         self._pruned = 0.0
+        self._away_until = 0.0
 
     async def open(self) -> PostgresCounter:
         # Under the schema's advisory lock: workers starting together would otherwise race
@@ -109,6 +112,8 @@ class PostgresCounter:
 
     async def hit(self, user_key: str, now: float) -> int | None:
         minute = int(now // WINDOW_S)
+        if time.monotonic() < self._away_until:
+            return None  # the database was away a moment ago: do not make every request wait
         try:
             async with self.pool.connection(timeout=ASK_TIMEOUT_S) as db:
                 cur = await db.execute(
@@ -125,6 +130,7 @@ class PostgresCounter:
                     )
         except Exception as exc:  # the database is away: let the request meet the outage
             log.debug("the request count is unknown: %s", type(exc).__name__)
+            self._away_until = time.monotonic() + AWAY_S
             return None
         if row is None:
             return None

@@ -96,7 +96,7 @@ class Users:
         self.data_dir = data_dir
         self.links = LinkSigner(keys.secret, settings.link_ttl)
         self.answers = Scrubber(data_dir)
-        register_outgoing(self.answers.scrub)
+        self._unregister = register_outgoing(self.answers.scrub)
         self.jobs = JobManager(
             store, task_group, self._run, self.answers.describe, kinds=SPECS, holder=holder,
             dispatch=dispatch, admit=admit,
@@ -166,6 +166,7 @@ class Users:
         await self._runtime(key, token).client.credits()
 
     async def close(self) -> None:
+        self._unregister()
         for runtime in self._users.values():
             await runtime.client.aclose()
         self._users.clear()

@@ -77,7 +77,9 @@ async def status(call: ToolCall) -> EditResult:
     """Finished edits first (every one not yet told, in order), else the running one (waited
     for a while), else the timeline."""
     runtime = call.runtime
-    told, going = await runtime.jobs.status(runtime.scope, "edit", call.remaining(), call.progress)
+    told, going = await runtime.jobs.status(
+        runtime.scope, EDIT.kind, call.remaining(), call.progress
+    )
     if told or going:
         return await edit_reply(call, going or told[-1], told)
     timeline = summarize(parse_draft(await runtime.client.state()))

@@ -60,14 +60,14 @@ async def export_video(
 async def start_export(call: ToolCall, output_dir: str | None, *, download: bool) -> ExportResult:
     """Join the running export, hand out one that finished unseen, or start one."""
     runtime, jobs = call.runtime, call.runtime.jobs
-    if told := await jobs.news(runtime.scope, "export"):
+    if told := await jobs.news(runtime.scope, EXPORT.kind):
         # An export that finished unseen is handed out (an older one is superseded by it).
         return await export_reply(call, told[-1], told)
     if output_dir and not runtime.deployment.takes_output_dir:
         raise InputError(REMOTE_FOLDER)
     folder = output_folder(output_dir, runtime.settings.output_dir)
     download = download or runtime.deployment.always_saves
-    if download and not await runtime.jobs.active(runtime.scope, "export"):
+    if download and not await jobs.active(runtime.scope, EXPORT.kind):
         try:
             await anyio.to_thread.run_sync(
                 check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True
