@@ -8,12 +8,14 @@ import time
 from typing import Any
 
 import anyio
+import psycopg
 import pytest
 
+from nemo_mcp.flows.kinds import SPECS
 from nemo_mcp.jobs import JobManager, Wake
 from nemo_mcp.remote.notify import Notifier
 from nemo_mcp.remote.pg_store import PostgresStore
-from tests.remote.test_pg_store import store_url  # noqa: F401 - the session's test database
+from tests.remote.services import Postgres
 from tests.store.conftest import job
 
 STEPS = 4
@@ -63,7 +65,7 @@ async def waiting_call(
         raise AssertionError("the waiting worker never runs the job")
 
     async with anyio.create_task_group() as tg:
-        manager = JobManager(counting, tg, never, str, holder="host-a:1:waiter")  # type: ignore[arg-type]
+        manager = JobManager(counting, tg, never, str, kinds=SPECS, holder="host-a:1:waiter")  # type: ignore[arg-type]
         manager.wake = wake
         tg.start_soon(the_other_worker)
         with anyio.fail_after(30):
@@ -72,8 +74,16 @@ async def waiting_call(
     return counting.calls, time.monotonic() - finished[0]
 
 
+@pytest.fixture(scope="module")
+def store_url(postgres: Postgres) -> str:
+    url = postgres.url.rsplit("/", 1)[0] + "/nemo_notify_tests"
+    with psycopg.connect(postgres.url, autocommit=True) as db:
+        db.execute("CREATE DATABASE nemo_notify_tests")
+    return url
+
+
 @pytest.mark.slow
-async def test_a_waiting_call_is_woken_by_notify_not_by_polling(store_url: str) -> None:  # noqa: F811
+async def test_a_waiting_call_is_woken_by_notify_not_by_polling(store_url: str) -> None:
     runner, waiter = await PostgresStore(store_url).open(), await PostgresStore(store_url).open()
     notifier = Notifier(store_url)
     await notifier.install()

@@ -101,11 +101,14 @@ class JobManager:
     async def run_dispatched(self, job_id: str, handed_at: float) -> None:
         """Run a job the engine handed to this worker, unless another worker already took it
         (its heartbeat moved since ``handed_at``); returns when it ends."""
-        record = await self.store.adopt(job_id, self.holder, silent_since=handed_at + 1e-3)
-        if record is None:
-            log.info("%s: already taken by another worker", job_id)
-            return
-        live = self._start(record, resumed=False)
+        # Taken and started as one step: an engine stopping (a drain) cancels this task, and
+        # a job taken on record but never started would wait for nobody until it looked stale.
+        with anyio.CancelScope(shield=True):
+            record = await self.store.adopt(job_id, self.holder, silent_since=handed_at + 1e-3)
+            if record is None:
+                log.info("%s: already taken by another worker", job_id)
+                return
+            live = self._start(record, resumed=False)
         await live.done.wait()
 
     async def job(self, job_id: str) -> JobRecord | None:
