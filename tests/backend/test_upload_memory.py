@@ -64,7 +64,6 @@ def sink_url() -> Iterator[str]:
     thread.join(10)
 
 
-@pytest.mark.slow
 async def test_1gb_sparse_upload_streams_in_constant_memory(
     sink_url: str, settings: Settings, manifest: Manifest, tmp_path: Path
 ) -> None:

@@ -30,7 +30,6 @@ def traced() -> Iterator[None]:
         tracemalloc.stop()
 
 
-@pytest.mark.slow
 async def test_500_mb_upload_grows_memory_by_less_than_50_mb(
     tmp_path: Path, backend: RunningBackend, user: User, traced: None
 ) -> None:

@@ -65,7 +65,6 @@ def test_the_registry_entry_names_the_pypi_package_and_its_secret() -> None:
     assert f"mcp-name: {SERVER['name']}" in (ROOT / "README.md").read_text()
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not MCPB.exists(), reason="run `npm ci` in packaging/ (CI does)")
 def test_the_bundle_builds_and_validates_with_the_official_tool(tmp_path: Path) -> None:
     done = subprocess.run(

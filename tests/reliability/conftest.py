@@ -4,7 +4,7 @@
 off, counters at zero) with short waits, and yields an entered ``Client``. Every test adds what
 it tried to ``figures`` (faults injected, bad inputs, files refused, parallel calls); at the end
 of the run the totals are written to pytest's cache (``.pytest_cache/v/reliability/figures``)
-and printed, and docs/RELIABILITY.md quotes them.
+and printed (``figures.py``), and docs/RELIABILITY.md quotes them.
 """
 
 from __future__ import annotations
@@ -28,47 +28,18 @@ from nemo_mcp.manifests import Manifest
 from nemo_mcp.server import create_server
 from nemo_mcp.settings import Settings
 from tests.e2e.conftest import fresh_backend, workspace  # noqa: F401 - stdio cells, on `backend`
+from tests.reliability.figures import FIGURES
 
 CANVAS = (90, 160)
 TOOL_WAIT = 3.0
 DEADLINE_SLACK = 2.0 + 1.5
 """The boundary's own margin (``DEADLINE_MARGIN_S``) and a little for a shared machine."""
 
-FIGURES: Counter[str] = Counter()
-
 
 @pytest.fixture
 def figures() -> Counter[str]:
+    """The run's counters (tests/reliability/figures.py adds them up across workers)."""
     return FIGURES
-
-
-def totals(figures: Counter[str]) -> dict[str, int]:
-    """The headline figures of docs/RELIABILITY.md, each a sum of named counters."""
-
-    def total(*prefixes: str) -> int:
-        return sum(n for name, n in figures.items() if name.startswith(prefixes))
-
-    return {
-        "TOTAL faults injected and survived": total("fault cells", "faults injected ("),
-        "TOTAL bad inputs tried": total("bad inputs tried ("),
-        "TOTAL files and links refused alone": total("bad paths and links refused alone"),
-        "TOTAL parallel calls held": total("parallel calls held"),
-    }
-
-
-def _report() -> dict[str, int]:
-    return dict(sorted(FIGURES.items())) | totals(FIGURES)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    cache = getattr(session.config, "cache", None)  # absent under -p no:cacheprovider
-    if FIGURES and cache is not None:
-        cache.set("reliability/figures", _report())
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if FIGURES:
-        terminalreporter.write_line(f"reliability figures: {json.dumps(_report())}")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import anyio
 import av
-import pytest
 
 from tests.remote.conftest import Cluster, new_token
 from tests.remote.flows import Outcome, make_video
@@ -24,7 +23,6 @@ def mp4_frames(data: bytes, folder: Path, name: str) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
-@pytest.mark.slow
 async def test_concurrent_users_each_get_their_own_video(fresh: Cluster, tmp_path: Path) -> None:
     tokens = [new_token(fresh.backend.url) for _ in range(USERS)]
     outcomes: list[Outcome | None] = [None] * USERS
