@@ -25,10 +25,12 @@ import httpx
 import pytest
 import respx
 
+from nemo_local import RunningBackend
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.manifests import Manifest, load_manifests
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore
+from tests.embedded import EmbeddedBackends
 from tests.reliability import figures
 from tests.remote.services import Postgres, require_services
 
@@ -156,6 +158,26 @@ def make_client(
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def embedded_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBackends]:
+    """Every embedded backend of the run, by variant (tests/embedded.py), each started once."""
+    backends = EmbeddedBackends(tmp_path_factory.mktemp("embedded"))
+    yield backends
+    backends.stop()
+
+
+@pytest.fixture
+def embedded_variant() -> str:
+    """Which variant ``embedded_backend`` is; a folder's conftest (or a module) overrides it."""
+    return "quick"
+
+
+@pytest.fixture
+def embedded_backend(embedded_backends: EmbeddedBackends, embedded_variant: str) -> RunningBackend:
+    """The embedded backend on a loopback port, every fault switch off, the counters at zero."""
+    return embedded_backends.get(embedded_variant)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,15 +22,16 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
-from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import RunningBackend
 from nemo_mcp import errors
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.server import create_server
 from nemo_mcp.settings import Settings
-from tests.e2e.conftest import fresh_backend, workspace  # noqa: F401 - stdio cells, on `backend`
+from tests.e2e.conftest import workspace  # noqa: F401 - stdio cells, on the reliability variant
+from tests.embedded import RELIABILITY_CANVAS
 from tests.reliability.figures import FIGURES
 
-CANVAS = (90, 160)
+CANVAS = RELIABILITY_CANVAS
 TOOL_WAIT = 3.0
 DEADLINE_SLACK = 2.0 + 1.5
 """The boundary's own margin (``DEADLINE_MARGIN_S``) and a little for a shared machine."""
@@ -42,32 +43,17 @@ def figures() -> Counter[str]:
     return FIGURES
 
 
-@pytest.fixture(scope="session")
-def reliability_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    config = LocalBackendConfig(
-        data_dir=tmp_path_factory.mktemp("reliability-backend"), canvas=CANVAS, seed=3,
-        work_seconds=0.2, heartbeat_interval=0.1, starting_credits=1_000_000,
-        tokens_per_address=100_000, max_upload_mb=5,
-    )  # fmt: skip
-    running = start_in_thread(config)
-    yield running
-    running.stop()
+@pytest.fixture
+def embedded_variant() -> str:
+    return "reliability"
 
 
 @pytest.fixture
-def backend(reliability_backend: RunningBackend) -> RunningBackend:
-    """The shared backend with every fault switch off and the counters at zero."""
-    reliability_backend.faults.all_off()
-    reliability_backend.stats.reset()
-    return reliability_backend
-
-
-@pytest.fixture
-def live_settings(settings: Settings, backend: RunningBackend, tmp_path: Path) -> Settings:
+def live_settings(settings: Settings, embedded_backend: RunningBackend, tmp_path: Path) -> Settings:
     media = tmp_path / "media"
     media.mkdir(exist_ok=True)
     return replace(
-        settings, api_url=backend.url, media_roots=(media,), output_dir=tmp_path / "out",
+        settings, api_url=embedded_backend.url, media_roots=(media,), output_dir=tmp_path / "out",
         tool_wait=TOOL_WAIT, poll_interval=0.05, render_polls=400, retry_after=0.1,
         recovery_wait=0.3, heartbeat_timeout=2.0, sse_timeout=20.0, request_timeout=2.0,
         connect_timeout=2.0,
@@ -96,7 +82,7 @@ class Live:
 
 
 @pytest.fixture
-def open_live(live_settings: Settings, manifest: Manifest, backend: RunningBackend):  # type: ignore[no-untyped-def]
+def open_live(live_settings: Settings, manifest: Manifest, embedded_backend: RunningBackend):  # type: ignore[no-untyped-def]
     """``async with open_live(**settings) as live``: a fresh server on the live backend."""
 
     @asynccontextmanager
@@ -104,7 +90,7 @@ def open_live(live_settings: Settings, manifest: Manifest, backend: RunningBacke
         settings = replace(live_settings, **overrides)
         server = create_server(manifest, settings)
         async with Client(server, mode="legacy") as client:
-            yield Live(client, settings, backend)
+            yield Live(client, settings, embedded_backend)
 
     return open_
 
