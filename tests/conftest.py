@@ -5,7 +5,7 @@ Tiers (markers, applied here at collection so a test never marks itself, except 
 - ``fast``: everything in memory (the SDK's ``Client(server)``, ``httpx.MockTransport``, respx,
   the stores on a temporary folder). A test is fast unless it lives in a folder of real paths
   (``REAL_PATHS``), uses a fixture that starts something real (``REAL_FIXTURES``), or is marked
-  ``process``. ``pytest -m fast`` runs only these, in well under 30 s.
+  ``real``. ``pytest -m fast`` runs only these, in well under 30 s.
 - the default run (the README's command): everything but ``chaos``, spread over workers by
   pytest-xdist. A test that uses a costly session fixture is pinned to one worker group
   (``XDIST_GROUPS``), so the PostgreSQL cluster or Chromium starts once per run.
@@ -63,7 +63,7 @@ def _tier_of(item: pytest.Item) -> tuple[bool, str | None]:
     in_memory = (
         folder not in REAL_PATHS
         and not names & REAL_FIXTURES
-        and item.get_closest_marker("process") is None
+        and item.get_closest_marker("real") is None
         and item.get_closest_marker("chaos") is None
     )
     group = next((XDIST_GROUPS[n] for n in sorted(names) if n in XDIST_GROUPS), None)
@@ -76,6 +76,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         in_memory, group = _tier_of(item)
         if in_memory:
             item.add_marker(pytest.mark.fast)
+        elif item.get_closest_marker("chaos") is None and item.get_closest_marker("real") is None:
+            item.add_marker(pytest.mark.real)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
 

@@ -16,6 +16,8 @@ from nemo_mcp.client_config import config_block
 from nemo_media.ffmpeg import parse_streams
 from tests.conftest import SENTINEL_TOKEN
 
+pytestmark = pytest.mark.real  # runs the command in subprocesses, a backend on a port
+
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

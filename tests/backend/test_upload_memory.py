@@ -21,6 +21,8 @@ from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore
 
+pytestmark = pytest.mark.real  # 1 GB through a loopback server
+
 GIB = 1024**3
 LIMIT = 50 * 1024 * 1024
 

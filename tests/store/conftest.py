@@ -12,9 +12,7 @@ from tests.remote.services import empty_pg_store
 SCOPE = Scope("https://api.nemo.test", "", "picture-to-video-ai")
 
 
-ON_POSTGRES = pytest.param(
-    "postgres", marks=[pytest.mark.process, pytest.mark.xdist_group("cluster")]
-)
+ON_POSTGRES = pytest.param("postgres", marks=[pytest.mark.real, pytest.mark.xdist_group("cluster")])
 
 
 @pytest.fixture

@@ -178,6 +178,7 @@ async def test_two_connections_never_lose_a_write(tmp_path: Path) -> None:
         await store.close()
 
 
+@pytest.mark.real  # several processes
 def test_many_processes_opening_a_fresh_folder_at_once_all_get_in(tmp_path: Path) -> None:
     """The switch to WAL is raced by every opener of a fresh file; none may be told "locked"."""
     import multiprocessing
