@@ -1,4 +1,4 @@
-"""Shared fixtures and the suite's tiers; tests/README.md is the guide for adding tests.
+"""Shared fixtures and the suite's tiers; docs/TESTING.md is the guide for adding tests.
 
 Tiers (markers, applied here at collection so a test never marks itself, except ``chaos``):
 

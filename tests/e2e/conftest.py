@@ -12,7 +12,7 @@ from typing import Any
 
 import av
 import pytest
-from mcp import StdioServerParameters
+from mcp import Client, StdioServerParameters
 
 from nemo_local import RunningBackend
 from tests.embedded import STDIO_CANVAS
@@ -69,6 +69,12 @@ class Workspace:
             # The same command, with the child's stderr (fd 2) in a file the test can read.
             args = ["-c", REDIRECTED.format(path=str(stderr_to), skill=skill)]
         return StdioServerParameters(command=sys.executable, args=args, env=full)
+
+    def serve(self, skill: str = "picture-to-video-ai", **env: str) -> Client:
+        """The stdio server helper: ``async with workspace.serve(**env) as client`` starts
+        ``nemo-mcp serve`` as a subprocess and connects the SDK's client with the handshake real
+        clients use. One process can answer many checks: start one per promise, not per case."""
+        return Client(self.params(skill, **env), mode="legacy")
 
 
 @pytest.fixture

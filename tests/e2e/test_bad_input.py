@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mcp import Client
-
 from tests.e2e.conftest import MakeMedia, Workspace, error_text, structured
 
 BACKEND_WORK = ("upload", "run_sse", "render_submit", "anonymous_token", "session_create")
@@ -89,7 +87,7 @@ async def test_bad_input_over_stdio_gets_plain_words_and_costs_nothing(
         "export_video", {"output_dir": str(not_a_folder)}, ["is a file, not a folder"])  # fmt: skip
 
     wrong: dict[str, str] = {}
-    async with Client(workspace.params(), mode="legacy") as client:
+    async with workspace.serve() as client:
         for case, (tool, args, words) in refused.items():
             text = error_text(await client.call_tool(tool, args))
             if not all(word in text for word in words) or "Traceback" in text:

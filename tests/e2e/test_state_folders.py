@@ -65,7 +65,7 @@ async def test_an_unusable_folder_is_named_before_anything_is_rendered(
     wrong: dict[str, str] = {}
     async with contextlib.AsyncExitStack() as stack:
         folders = {kind: stack.enter_context(unusable(kind, workspace.root)) for kind in UNUSABLE}
-        async with Client(workspace.params(), mode="legacy") as client:
+        async with workspace.serve() as client:
             for kind, words in UNUSABLE.items():
                 folder = folders[kind]
                 asked = {"output_dir": str(folder)}
