@@ -27,6 +27,7 @@ PURE = (
     "nemo_mcp.timeline",
     "nemo_mcp.gui",
     "nemo_mcp.results",
+    "nemo_mcp.deployment",
     "nemo_mcp.tool_names",
     "nemo_mcp.language",
     "nemo_mcp.backend.sse",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
 import subprocess
@@ -95,10 +96,33 @@ def test_local_backend_command_prints_its_url_first(tmp_path: Path) -> None:
         assert url.startswith("http://127.0.0.1:")
         faults = httpx.get(f"{url}/_local/faults", timeout=10).json()
         assert faults["rate_limit_next"] == 1
+        tokens = [
+            httpx.post(f"{url}/api/auth/anonymous-token", headers={"X-Client-Id": "op"}, timeout=10)
+            for _ in range(2)
+        ]
+        assert [t.status_code for t in tokens] == [429, 200], "the fault, then a token"
+        balance = tokens[1].json()["data"]["credits"]
+        assert balance == 10_000, "as serve --local: 100 generations, refilled"
     finally:
         proc.terminate()
         proc.wait(20)
     assert proc.returncode == 0
+
+
+def test_the_standalone_backend_tops_credits_up_like_serve_local() -> None:
+    """``nemo-mcp local-backend``: a token gets ``--credits`` and is refilled when short (the
+    refill itself: ``test_offline_credits_refill_instead_of_refusing``); ``--no-refill`` lets
+    balances run out as the cloud's do."""
+    from nemo_local.command_line import add_arguments, config_from
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    default = config_from(parser.parse_args([]))
+    assert (default.starting_credits, default.refill_credits) == (10_000, True)
+    strict = config_from(parser.parse_args(["--credits", "100", "--no-refill"]))
+    assert (strict.starting_credits, strict.refill_credits) == (100, False)
+    with pytest.raises(ValueError, match="--credits"):
+        config_from(parser.parse_args(["--credits", "-5"]))
 
 
 def test_bad_fault_flag_is_a_clear_error(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ The client reads drafts for the timeline summary (``nemo_mcp.timeline.parse_draf
 backend reads them for rendering (``nemo_local.draft_reading.read_draft``) with code of its own.
 The fixtures in ``tests/fixtures/drafts`` say what each draft reads as; the documented example is
 taken from the document itself; and arbitrary drafts of the documented shape must read the same
-on both sides, so a misreading on either side is a failing test.
+on both sides, so a misreading on either side is a failing test. Inside the embedded backend, what
+its editor writes is read back by its renderer's reader with the times the editor laid out.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nemo_local import drafts, edits
 from nemo_local.draft_reading import read_draft
+from nemo_local.edits import MediaRef, PlannedWork
+from nemo_local.render_plan import MediaInfo, plan_render, to_frames
 from nemo_mcp.timeline import parse_draft
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,3 +128,62 @@ def test_any_draft_of_the_documented_shape_reads_the_same_on_both_sides(
     draft: dict[str, Any],
 ) -> None:
     assert backend_reading(draft) == client_reading(draft)
+
+
+# -- the embedded backend's editor against its own renderer --------------------------------------
+
+_IMAGES = [MediaRef(f"med_{i}", f"p{i}.jpg", "image") for i in range(4)]
+_MUSIC = MediaRef("med_song", "song.mp3", "audio", 30_000)
+_edit = st.one_of(
+    st.tuples(st.just("duration"), st.integers(500, 60_000), st.booleans()),
+    st.tuples(st.just("text"), st.sampled_from(["title", "caption"]), st.text(min_size=1)),
+    st.tuples(st.just("music"), st.one_of(st.none(), st.floats(0, 1))),
+    st.tuples(st.just("volume"), st.floats(0, 1)),
+    st.tuples(st.just("remove"), st.sampled_from(["title", "caption", "bgm"])),
+)
+
+
+def _apply(draft: dict[str, Any], edit: tuple[Any, ...]) -> dict[str, Any]:
+    work = PlannedWork(draft, "en")
+    if edit[0] == "duration":
+        edits.set_duration(work, edit[1], edit[2])
+    elif edit[0] == "text":
+        edits.add_text(work, edit[1], edit[2])
+    elif edit[0] == "music":
+        edits.set_music(work, _MUSIC, edit[1])
+    elif edit[0] == "volume" and (music := drafts.find(draft, drafts.AUDIO, "bgm")) is not None:
+        edits.set_volume(work, music, edit[1])
+    elif edit[0] == "remove":
+        edits.remove(work, edit[1])
+    return work.finish().draft
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 4),
+    st.sampled_from(["none", "fade", "slide"]),
+    st.lists(_edit, max_size=6),
+)
+def test_what_the_backends_editor_writes_its_renderer_reads_as_written(
+    photos: int, transition: str, made: list[tuple[Any, ...]]
+) -> None:
+    """The editor (``nemo_local.edits`` over ``drafts``) and the renderer's reader
+    (``draft_reading``) share one number parser; every draft the editor makes after any edits
+    reads back, on the renderer's side and the client's, with the times the editor laid out,
+    and renders to a plan as long as its video."""
+    work = PlannedWork({"t": []}, "en")
+    edits.slideshow(work, _IMAGES[:photos], transition, None)
+    draft = work.finish().draft
+    for edit in made:
+        draft = _apply(draft, edit)
+    reading = read_draft(draft)
+    written = [drafts.spans(track) for track in drafts.tracks(draft)]
+    read = [[(c.start_ms, c.end_ms) for c in lane.clips] for lane in reading.lanes]
+    assert read == written
+    assert backend_reading(draft) == client_reading(draft)
+    media = {m.media_id: MediaInfo("image") for m in _IMAGES} | {
+        _MUSIC.media_id: MediaInfo("audio", has_audio=True)
+    }
+    plan = plan_render(draft, media, fps=25)
+    assert plan.frames == max(1, to_frames(drafts.video_length(draft), 25))
+    assert sum(v.frames for v in plan.base) == plan.frames

@@ -45,7 +45,8 @@ class Gate:
 async def manager(
     store: SQLiteStore, gate: Gate, holder: str = "host:1:a", **kw: float
 ) -> AsyncIterator[JobManager]:
-    """A manager whose task group lives inside the test's own task (see MCP-SDK.md, §8)."""
+    """A manager whose task group lives inside the test's own task (anyio: a task group is
+    left by the task that entered it)."""
     async with anyio.create_task_group() as tg:
         yield JobManager(store, tg, gate, lambda exc: f"words: {exc}", holder=holder, **kw)
         tg.cancel_scope.cancel()

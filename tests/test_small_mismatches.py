@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nemo_mcp.deployment import Deployment
 from nemo_mcp.manifests import load_manifests
 from nemo_mcp.settings import Settings
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.registry import PROMPT_NAME_CHARS, prompt_name
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+CLOUD = Deployment("cloud")
 
 
 def test_the_readme_generation_time_is_the_manifests_range() -> None:
@@ -19,14 +22,14 @@ def test_the_readme_generation_time_is_the_manifests_range() -> None:
     high = max(m.typical_seconds[1] for m in manifests)
     assert f"A generation takes {low}-{high} s" in README
     for m in manifests:
-        text = ToolTexts.for_manifest(m, Settings()).send_edit
+        text = ToolTexts.for_manifest(m, Settings(), CLOUD).send_edit
         assert f"Takes {m.typical_seconds[0]}-{m.typical_seconds[1]} s" in text
 
 
 def test_credits_are_called_frozen_everywhere() -> None:
     assert "reserved" not in README
-    assert "frozen" in ToolTexts.for_manifest(next(iter(load_manifests().values())),
-                                              Settings()).check_credits  # fmt: skip
+    m = next(iter(load_manifests().values()))
+    assert "frozen" in ToolTexts.for_manifest(m, Settings(), CLOUD).check_credits
 
 
 def test_prompt_names_are_whole_words_and_unique() -> None:
@@ -55,8 +58,8 @@ def test_examples_without_latin_letters_get_distinct_names() -> None:
 
 def test_offline_tool_text_has_no_cloud_prices_or_cloud_times() -> None:
     m = load_manifests()["picture-to-video-ai"]
-    offline = ToolTexts.for_manifest(m, Settings(), offline=True)
-    cloud = ToolTexts.for_manifest(m, Settings())
+    offline = ToolTexts.for_manifest(m, Settings(), Deployment("offline"))
+    cloud = ToolTexts.for_manifest(m, Settings(), CLOUD)
     assert "~100" in cloud.send_edit and "~100" not in offline.send_edit
     assert m.typical_time in cloud.send_edit and m.typical_time not in offline.send_edit
     assert "refill" in offline.send_edit and "refills" in offline.check_credits

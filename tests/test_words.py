@@ -11,6 +11,7 @@ from nemo_mcp.errors import (
     ClientIdMissing,
     DownloadFailed,
     EditFailed,
+    ErrorContext,
     ExportBlocked,
     FileChanged,
     FolderUnusable,
@@ -86,24 +87,19 @@ def test_every_error_has_plain_words_never_a_body_a_code_or_a_class_name(error: 
 
 def test_out_of_credits_gives_the_registration_link_to_anonymous_users() -> None:
     link = "https://nemovideo.com?bind=abc"
-    anonymous = OutOfCredits()
-    anonymous.register_link = link
+    anonymous = OutOfCredits(context=ErrorContext(register_link=link))
     assert link in user_message(anonymous)
-    registered = OutOfCredits()
-    registered.anonymous, registered.register_link = False, link
+    registered = OutOfCredits(context=ErrorContext(anonymous=False, register_link=link))
     assert link not in user_message(registered) and "Top up" in user_message(registered)
-    offline = OutOfCredits()
-    offline.offline = True
+    offline = OutOfCredits(context=ErrorContext(local=True))
     assert "nemovideo" not in user_message(offline) and "local" in user_message(offline)
 
 
 def test_refusals_carry_their_context_into_the_words() -> None:
-    unsupported = UnsupportedType()
-    unsupported.accepted = ("jpg", "png")
+    unsupported = UnsupportedType(context=ErrorContext(accepted=("jpg", "png")))
     assert "Accepted types: jpg, png." in user_message(unsupported)
     assert "listed formats" not in user_message(UnsupportedType())
-    too_large = MediaTooLarge()
-    too_large.limit_mb = 500
+    too_large = MediaTooLarge(context=ErrorContext(limit_mb=500))
     assert "(the limit is 500 MB)" in user_message(too_large)
 
 
@@ -117,9 +113,8 @@ def test_a_changed_file_and_a_bad_folder_are_input_errors_in_plain_words() -> No
 
 
 def test_offline_unreachable_does_not_blame_the_network() -> None:
-    error = BackendUnreachable("x")
-    assert "network" in user_message(error)
-    error.offline = True
+    assert "network" in user_message(BackendUnreachable("x"))
+    error = BackendUnreachable("x", local=True)
     assert "network" not in user_message(error) and "--local" in user_message(error)
 
 
@@ -129,15 +124,12 @@ def test_export_blocked_is_a_plan_issue_not_credits() -> None:
 
 
 def test_rate_limit_says_how_long() -> None:
-    error = RateLimited()
-    error.retry_after = 7
-    assert "about 7 s" in user_message(error)
+    assert "about 7 s" in user_message(RateLimited(retry_after=7))
     assert "about 30 s" in user_message(RateLimited())
 
 
 def test_user_token_expiry_says_what_to_fix() -> None:
-    error = TokenInvalid()
-    error.anonymous = False
+    error = TokenInvalid(context=ErrorContext(anonymous=False))
     assert "NEMO_TOKEN" in user_message(error)
 
 

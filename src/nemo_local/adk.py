@@ -1,4 +1,4 @@
-"""ADK ``/run_sse`` events, byte for byte in the shape of ``shared/sse-captures``.
+"""ADK ``/run_sse`` events, byte for byte in the shape of ``tests/fixtures/sse-captures``.
 
 Each event is ``data: <compact JSON>\\n\\n`` with camelCase keys in ADK's order, UTF-8 as is
 (no ``\\u`` escapes); heartbeats are SSE comments; a mid-stream failure is ADK's

@@ -24,7 +24,9 @@ Rules (case-insensitive, English and Chinese; words inside quotes are content, n
    segment) sets the length of a picture-to-video, animation or talking photo being built; with no
    such clause it rescales the existing video track (an edit, ``set_duration``).
 3. "title 'X'" adds or replaces a title (0-3 s); "caption 'X'"/"subtitle 'X'" one over the whole
-   video. The text is the first quoted text after the word (or follows "saying", "called", ":").
+   video. The text is the first quoted text after the word (or follows "saying", "called", ":");
+   ASCII and typographic quotes delimit it in any language. When no font here can draw some of
+   its characters, the reply says so (they would show as boxes).
 4. Music words ("song", "music", "bgm", "背景音乐") with an add verb ("add", "use", "with", "加"):
    the latest uploaded audio (not the one just used as a voice) as a ``bgm`` track over the video,
    at the percentage given ("at 30%"), else 50% so it never drowns speech. Without an add verb, a
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nemo_local import drafts, edits
@@ -70,7 +72,13 @@ __all__ = [
 ]
 
 _I = re.IGNORECASE
-_QUOTE = re.compile(r"(?<!\w)'(.+?)'(?!\w)|\"(.+?)\"|“(.+?)”|‘(.+?)’|「(.+?)」|『(.+?)』")
+# Quotes delimit content in any language: an ASCII apostrophe only counts as one where no letter
+# of an alphabet touches it (Tom's, don't), so 标题'你好' is quoted as "title 'Hi'" is.
+_ALPHABET = r"A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_QUOTE = re.compile(
+    rf"(?<![{_ALPHABET}])'(.+?)'(?![{_ALPHABET}])|\"(.+?)\"|“(.+?)”|‘(.+?)’|「(.+?)」|『(.+?)』"
+    r"|《(.+?)》|＂(.+?)＂|„(.+?)“|«(.+?)»"
+)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TALK = re.compile(
     r"\btalking\s+(?:photo|picture|portrait|avatar|head|face)\b|\bavatar\b|说话|开口"
@@ -114,11 +122,15 @@ def plan_turn(
     media: Sequence[MediaRef],
     *,
     language: str = "en",
+    undrawable: Callable[[str], str] = lambda text: "",
 ) -> AgentTurn:
-    """Apply the rules of the module docstring to ``message``."""
+    """Apply the rules of the module docstring to ``message``; ``undrawable(text)`` names the
+    characters of a title no font can draw (the reply then says so)."""
     text = message.strip()
     plain = _QUOTE.sub(lambda m: " " * len(m.group(0)), text).lower()
-    work = PlannedWork(copy.deepcopy(dict(draft)), reply_language(text, language))
+    work = PlannedWork(
+        copy.deepcopy(dict(draft)), reply_language(text, language), undrawable=undrawable
+    )
     removed = _removal_targets(plain)
     duration = _duration(plain)
     voice: MediaRef | None = None

@@ -1,4 +1,4 @@
-"""The cloud's HTTP contract (DESIGN.md section 3), one handler per call.
+"""The cloud's HTTP contract (docs/BACKEND-CONTRACT.md), one handler per call.
 
 Handlers check in a fixed order: bearer token (1001), attribution where needed (402), body
 (422), session (1002), then the call's own rules. Everything they refuse is an ``ApiError``,

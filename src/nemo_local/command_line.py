@@ -1,6 +1,9 @@
 """``python -m nemo_local`` and ``nemo-mcp local-backend``: run the embedded backend on loopback.
 
 Flags are checked here, in the process that received them, so every message names its flag.
+Credits work as under ``serve --local``: a new token gets ``--credits`` (10,000) and a balance that
+runs short is topped back up, so an operator's backend never refuses work for credits;
+``--no-refill`` lets balances run out, as the cloud's do (to try the out-of-credits path).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from nemo_local.config import DEFAULT_CANVAS, DEFAULT_HOST, STARTING_CREDITS, LocalBackendConfig
+from nemo_local.config import DEFAULT_CANVAS, DEFAULT_HOST, OFFLINE_CREDITS, LocalBackendConfig
 from nemo_local.faults import Faults
 from nemo_media.canvas import parse_canvas
 
@@ -34,8 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-dir", type=Path, help="uploads and renders (default: a temp folder)"
     )
     parser.add_argument(
-        "--credits", type=int, default=STARTING_CREDITS, help="credits of a new token"
-    )
+        "--credits", type=int, default=OFFLINE_CREDITS,
+        help=f"credits of a new token, topped back up when short (default {OFFLINE_CREDITS:,})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-refill", dest="refill", action="store_false",
+        help="let balances run out instead of topping them up (the cloud's behaviour)",
+    )  # fmt: skip
     parser.add_argument("--canvas", default=canvas, help="default frame size, WxH")
     parser.add_argument("--seed", type=int, help="makes silent edits repeatable")
     parser.add_argument(
@@ -57,13 +65,15 @@ def config_from(args: argparse.Namespace) -> LocalBackendConfig:
         raise ValueError(
             str(exc) if str(exc).startswith("--fault") else f"--fault: {exc}"
         ) from None
+    if args.credits < 0:
+        raise ValueError(f"--credits must be 0 or more, not {args.credits}")
     if args.keep_state and not args.data_dir:
         raise ValueError("--keep-state needs --data-dir (where the state is kept)")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="nemo-local-backend-"))
     return LocalBackendConfig(
         data_dir=data_dir, host=args.host, port=args.port, starting_credits=args.credits,
         canvas=parse_canvas(args.canvas, "--canvas"), seed=args.seed, faults=faults,
-        keep_state=args.keep_state,
+        keep_state=args.keep_state, refill_credits=args.refill,
     )  # fmt: skip
 
 

@@ -106,6 +106,7 @@ class Backend:
     async def running(self) -> AsyncIterator[None]:
         """Create the data folders, one HTTP client (URL uploads) and the task group; on exit,
         ask renders to stop and cancel what still runs."""
+        persist.private_folder(self.config.data_dir)
         self.store.media_dir.mkdir(parents=True, exist_ok=True)
         self.renders.directory.mkdir(parents=True, exist_ok=True)
         if self.config.keep_state and not self._loaded:

@@ -22,7 +22,7 @@ LaneKind = Literal["video", "audio", "text", "other"]
 _CODES: dict[int, LaneKind] = {0: "video", 1: "audio", 7: "text"}
 _KIND_WORDS: dict[str, LaneKind] = {"video": "video", "image": "video", "audio": "audio"}
 _KIND_WORDS["text"] = "text"
-_START_KEYS = ("st", "s", "start")
+START_KEYS = ("st", "s", "start")
 _MAX_MS = 10**10
 
 
@@ -48,10 +48,10 @@ class Clip:
         """0-1; above 1, or written with "%", a percent; anything else is None (full level)."""
         raw = self.meta.get("volume")
         percent = isinstance(raw, str) and raw.strip().endswith("%")
-        number = _number(raw.strip().removesuffix("%") if isinstance(raw, str) else raw)
-        if number is None:
+        found = number(raw.strip().removesuffix("%") if isinstance(raw, str) else raw)
+        if found is None:
             return None
-        return min(number / 100 if percent or number > 1 else number, 1.0)
+        return min(found / 100 if percent or found > 1 else found, 1.0)
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ def _lane(track: Mapping[str, Any]) -> Lane:
     clips: list[Clip] = []
     cursor = 0
     for segment in _objects(track.get("sg")):
-        start = next((ms for k in _START_KEYS if (ms := _ms(segment.get(k))) is not None), cursor)
-        clip = Clip(start, _ms(segment.get("d")) or 0, _meta(segment))
+        start = next((ms for k in START_KEYS if (ms := ms_of(segment.get(k))) is not None), cursor)
+        clip = Clip(start, ms_of(segment.get("d")) or 0, _meta(segment))
         clips.append(clip)
         cursor = clip.end_ms
     return Lane(_kind(track, clips), tuple(clips), _meta(track))
@@ -109,28 +109,30 @@ def _meta(node: Mapping[str, Any]) -> Mapping[str, Any]:
     return meta if isinstance(meta, Mapping) else {}
 
 
-def _number(value: object) -> float | None:
-    """A finite, non-negative number (numeric strings too); else None."""
+def number(value: object) -> float | None:
+    """A finite, non-negative number (numeric strings too); else None. The backend's one reading
+    of a number in a draft: its editor (``drafts``) and renderer (``render_plan``) use it too."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        number = float(value)
+        found = float(value)
     except (ValueError, OverflowError):
         return None
-    return number if math.isfinite(number) and number >= 0 else None
+    return found if math.isfinite(found) and found >= 0 else None
 
 
-def _ms(value: object) -> int | None:
-    number = _number(value)
-    return None if number is None or number > _MAX_MS else int(number + 0.5)
+def ms_of(value: object) -> int | None:
+    """Milliseconds, whole: how the backend (editor and renderer alike) reads a time."""
+    found = number(value)
+    return None if found is None or found > _MAX_MS else int(found + 0.5)
 
 
 def _canvas(value: object) -> tuple[int, int] | None:
     if not isinstance(value, Mapping):
         return None
     sides = (
-        _number(value.get("width", value.get("w"))),
-        _number(value.get("height", value.get("h"))),
+        number(value.get("width", value.get("w"))),
+        number(value.get("height", value.get("h"))),
     )
     if not all(s is not None and s.is_integer() and s > 0 for s in sides):
         return None

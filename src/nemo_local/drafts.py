@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nemo_local.draft_reading import START_KEYS, ms_of
+
 VIDEO = 0
 AUDIO = 1
 TEXT = 7
@@ -31,21 +33,14 @@ def segments(track: Mapping[str, Any]) -> list[Segment]:
     return [s for s in raw if isinstance(s, dict)] if isinstance(raw, list) else []
 
 
-def _number(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
-
-
 def spans(track: Mapping[str, Any]) -> list[tuple[int, int]]:
-    """(start, end) in ms of each segment; a missing start follows the previous segment."""
+    """(start, end) in ms of each segment, read as the renderer reads them
+    (``draft_reading``); a missing start follows the previous segment."""
     out: list[tuple[int, int]] = []
     cursor = 0
     for seg in segments(track):
-        start = next(
-            (n for k in ("st", "s", "start") if (n := _number(seg.get(k))) is not None), cursor
-        )
-        end = start + max(0, _number(seg.get("d")) or 0)
+        start = next((n for k in START_KEYS if (n := ms_of(seg.get(k))) is not None), cursor)
+        end = start + (ms_of(seg.get("d")) or 0)
         out.append((start, end))
         cursor = end
     return out

@@ -5,6 +5,7 @@ for is decided in ``agent.py``. Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +67,8 @@ class PlannedWork:
     notes: list[str] = field(default_factory=list)
     kind: TurnKind = "none"
     ending: str = "preview"
+    undrawable: Callable[[str], str] = field(default=lambda text: "")
+    """The characters of a text no font here can draw (``fonts``; none in pure tests)."""
 
     def did(self, call: PlannedCall, sentence: str, *, generation: bool = False) -> None:
         self.calls.append(call)
@@ -217,6 +220,8 @@ def add_text(work: PlannedWork, role: str, words: str) -> None:
         f"add_{role}", {"text": words}, {"status": "ok", "start_ms": 0, "end_ms": end}
     )
     work.did(call, work.say(role, text=words, start=0, end=_secs(end)))
+    if missing := work.undrawable(words):
+        work.note("no_font", chars=missing)
 
 
 def set_music(work: PlannedWork, audio: MediaRef, volume: float | None) -> None:

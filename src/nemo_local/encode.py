@@ -7,9 +7,9 @@ with progress and cancel, and moves the file into place only when it is complete
 - Photos go through Pillow first: EXIF rotation applied, transparency flattened onto black,
   cropped to cover the canvas. JPEGs decode at a reduced scale, so a 48 MP photo costs little,
   and FFmpeg then moves a canvas-sized frame.
-- Text is drawn by Pillow (``ImageFont.load_default(size=...)``, white with a dark outline and
-  shadow) into transparent PNGs that FFmpeg overlays: no system font is needed. Glyphs the
-  built-in font lacks (CJK, emoji) come out as boxes or blanks, never as a crash.
+- Text is drawn by Pillow (white with a dark outline and shadow) into transparent PNGs that
+  FFmpeg overlays, in a font that has its glyphs (``fonts``: Pillow's built-in one for Latin,
+  else a system font, else the bundled CJK subset), so a Chinese title never comes out as boxes.
 - Pillow is required for photos and text, FFmpeg for everything: when either is missing the
   render fails with the install command instead of silently dropping part of the draft.
 - FFmpeg: ``-preset ultrafast -crf 23 -threads 2``, ``+faststart``, no metadata copied from the
@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from nemo_local.filetypes import ACCEPTED, extension_of
 from nemo_local.filtergraph import build_command
+from nemo_local.fonts import typeface_for
 from nemo_local.render_plan import (
     Caption,
     MediaInfo,
@@ -289,7 +290,7 @@ def draw_caption(caption: Caption, plan: RenderPlan, dst: Path) -> Path:
     """The text as a transparent PNG: white, dark outline and shadow, wrapped to 88% of the
     width, shrunk until it fits its band (title: big, caption: smaller)."""
     try:
-        from PIL import Image, ImageDraw, ImageFont
+        from PIL import Image, ImageDraw
     except ImportError:
         raise RenderError(_PILLOW_ADVICE) from None
 
@@ -297,8 +298,9 @@ def draw_caption(caption: Caption, plan: RenderPlan, dst: Path) -> Path:
     size = max(12, round(plan.width * (0.085 if title else 0.058)))
     max_width, max_height = plan.width * 0.88, plan.height * (0.3 if title else 0.22)
     measure = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    typeface = typeface_for(caption.text)
     while True:
-        font = ImageFont.load_default(size=size)
+        font = typeface.load(size)
         stroke = max(1, round(size * 0.08))
         text = "\n".join(wrap_text(caption.text, _fits(measure, font, 2 * stroke, max_width)))
         spacing = round(size * 0.2)

@@ -21,6 +21,7 @@ from nemo_local import adk, api_errors
 from nemo_local.agent import plan_turn, reply_language
 from nemo_local.api import Api, read_body
 from nemo_local.api_errors import ApiError
+from nemo_local.fonts import typeface_for
 from nemo_local.turns import TurnRequest
 
 APP_NAME = "nemo_agent"
@@ -125,7 +126,10 @@ async def run_sse(api: Api, request: Request) -> Response:
         )
     text = "".join(part.text or "" for part in body.new_message.parts)
     media = [m.ref() for m in session.media]
-    turn = plan_turn(text, session.draft, media, language=session.language)
+    turn = plan_turn(
+        text, session.draft, media, language=session.language,
+        undrawable=lambda words: typeface_for(words).missing,
+    )  # fmt: skip
     language = reply_language(text, session.language)
     stream = api.b.runner.start(TurnRequest(account, session, turn, body.streaming, language))
     return StreamingResponse(stream, media_type=SSE_MEDIA_TYPE)

@@ -6,7 +6,9 @@ rename) after every change. JSON rather than SQLite: the state is small (one use
 changes a few times a minute, is always read whole at start, and a person can read it. One
 backend at a time owns a data folder (an advisory lock on ``<data_dir>/owner.lock``), so two
 writers never interleave. Nothing in the file holds a port: file URLs are built per request from
-the address the backend answers on, so a restart on another port finds everything.
+the address the backend answers on, so a restart on another port finds everything. The file holds
+the account tokens, so it and its folder are the owner's alone (0600 and 0700, as the MCP server's
+``state.db``), tightened at start when an older version left them open.
 
 Pruning (at every start of a keeping backend, and ``nemo-mcp state --prune``): a session nobody
 used for ``KEEP_DAYS`` days goes, with its uploads and renders; files under ``media/`` and
@@ -37,6 +39,8 @@ FORMAT = 1
 KEEP_DAYS = 30
 ORPHAN_GRACE_S = 24 * 3600.0
 DAY_S = 24 * 3600.0
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
 
 
 def encode(data: dict[str, Any]) -> bytes:
@@ -49,13 +53,24 @@ def write_atomic(path: Path, data: dict[str, Any] | bytes) -> None:
     payload = data if isinstance(data, bytes) else encode(data)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with tmp.open("wb") as out:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        with os.fdopen(fd, "wb") as out:
             out.write(payload)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def private_folder(data_dir: Path) -> None:
+    """Create ``data_dir`` for the owner only, or make an existing one so (with its state file):
+    the state holds tokens, ``media/`` the user's photos."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    for path, mode in ((data_dir, PRIVATE_FOLDER), (data_dir / STATE_FILE, PRIVATE_FILE)):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mode & 0o777 != mode:
+                path.chmod(mode)
 
 
 def set_aside(data_dir: Path) -> None:
@@ -108,8 +123,8 @@ def _try_lock(fd: int) -> bool:
 @contextlib.contextmanager
 def owned(data_dir: Path) -> Iterator[None]:
     """Hold the folder's lock while the block runs; ``FolderBusy`` if another process has it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    private_folder(data_dir)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
         if not _try_lock(fd):
             raise FolderBusy(str(data_dir))

@@ -36,6 +36,8 @@ _EN = {
     "need_audio": "Upload an audio file (mp3, wav, m4a or aac) first, then ask for music.",
     "need_video": "There is no video yet: turn your photos into a video first.",
     "need_text": "What should the {what} say? Put the words in quotes, like 'Summer'.",
+    "no_font": "No font on this computer can draw {chars}, so they would show as empty boxes: "
+    "install a font for that script (for example Noto Sans CJK) before exporting.",
     "ready": "Your video is ready. Click the Export button to download it.",
     "preview": "Preview it in the timeline.",
     "audio_panel": "Open the audio panel to fine-tune the volume.",
@@ -76,6 +78,8 @@ _ZH = {
     "need_audio": "请先上传音频文件（mp3、wav、m4a 或 aac），再添加音乐。",
     "need_video": "还没有视频：请先把照片做成视频。",
     "need_text": "{what}要写什么？请把文字放在引号里，例如「夏天」。",
+    "no_font": "这台电脑上没有能显示「{chars}」的字体，导出后会显示成方框：请先安装该文字的字体"
+    "（例如 Noto Sans CJK）再导出。",
     "ready": "视频已生成，点击导出按钮即可下载。",
     "preview": "可以在时间线中预览。",
     "audio_panel": "打开音频面板可以微调音量。",

@@ -32,7 +32,7 @@ Rules (pictures are timed in whole frames at ``fps``, sound in milliseconds):
   honest, cut to the video's length. Mono plays at full level on both sides, as in an editor
   (FFmpeg's own upmix would lower it by 3 dB). Silent (volume 0) or soundless sources are
   dropped; with no sound left the video has no audio stream.
-- Text: each text segment is an image (drawn by render.py) overlaid, centred, from its start to
+- Text: each text segment is an image (drawn by ``encode``) overlaid, centred, from its start to
   its end: ``title`` in the upper third, ``caption`` in the lower part. A text without a role is
   a title, as the timeline summary calls it.
 """
@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from nemo_local.draft_reading import read_draft
+from nemo_local.draft_reading import number, read_draft
 
 MediaKind = Literal["image", "video", "audio"]
 Role = Literal["title", "caption"]
@@ -80,7 +80,7 @@ class RenderError(Exception):
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What a file holds, as render.py found it."""
+    """What a file holds, as ``encode`` probed it."""
 
     kind: MediaKind
     has_audio: bool = False
@@ -276,7 +276,7 @@ def _visual(
     kind: MediaKind, media_id: str, start: int, frames: int, meta: Mapping[Any, Any], fps: int
 ) -> Visual:
     transition = _transition(meta.get("transition"))
-    ms = _number(meta.get("transition_ms"))
+    ms = number(meta.get("transition_ms"))
     ms = DEFAULT_TRANSITION_MS if ms is None else min(ms, MAX_TRANSITION_MS)
     return Visual(
         kind="image" if kind == "image" else "video",
@@ -335,13 +335,3 @@ def _text(meta: Mapping[Any, Any]) -> str | None:
         return None
     lines = [" ".join(line.split()) for line in value.strip().splitlines()]
     return "\n".join(lines) or None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and number >= 0 else None

@@ -66,6 +66,7 @@ def _cmd_skills(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     manifest = _manifest(args.skill, settings)
+    local = args.local or (settings.offline and not args.http)
     if args.http:
         if args.local:
             raise ConfigError("--http serves many users on the real backend: drop --local.")
@@ -80,7 +81,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     setup_logging(settings.config_dir, settings.log_level)
     from nemo_mcp.serve import serve_stdio
 
-    return serve_stdio(manifest, settings, local=args.local)
+    return serve_stdio(manifest, settings, local=local)
 
 
 def _cmd_local_backend(args: argparse.Namespace) -> int:
@@ -105,7 +106,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
     from nemo_mcp.doctor import run_doctor
 
-    return anyio.run(partial(run_doctor, args.skill or _settings().skill, _say, local=args.local))
+    settings = _settings()
+    local = args.local or settings.offline
+    return anyio.run(partial(run_doctor, args.skill or settings.skill, _say, local=local))
 
 
 def _cmd_state(args: argparse.Namespace) -> int:

@@ -25,14 +25,16 @@
     ├── EditFailed                  the backend could not do an edit
     └── ToolTimedOut                a read the backend did not answer within the tool's wait
 
-Errors carry their own context (a limit, the accepted types, a link), so ``nemo_mcp.words`` can
-turn any of them into plain words without side channels. ``detail`` holds what the backend said,
-for the log only: no user text is ever built from a backend body or from a class name.
+Errors carry their own context (a limit, the accepted types, a link), given when they are made
+(``ErrorContext``; the backend client knows it), never added after a catch, so ``nemo_mcp.words``
+can turn any of them into plain words without side channels. ``detail`` holds what the backend
+said, for the log only: no user text is ever built from a backend body or from a class name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ENVELOPE_CODES: dict[int, type[BackendError]] = {}
@@ -40,6 +42,26 @@ ENVELOPE_CODES: dict[int, type[BackendError]] = {}
 
 class NemoError(Exception):
     """Base of every error this package raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ErrorContext:
+    """What a backend error is said with that the backend's answer lacks."""
+
+    anonymous: bool = True
+    """The token was a free anonymous one (else the user's own NEMO_TOKEN)."""
+    local: bool = False
+    """The backend is the embedded one on this computer (offline)."""
+    register_link: str | None = None
+    accepted: Sequence[str] = ()
+    """The types the skill takes."""
+    limit_mb: int | None = None
+    """The upload limit, when the refused item was not checked against it here (a link)."""
+    size_bytes: int | None = None
+    """The refused file's size, when it passed our own limit (the backend's is lower)."""
+
+
+NO_CONTEXT = ErrorContext()
 
 
 class ConfigError(NemoError):
@@ -80,10 +102,12 @@ class FolderUnusable(InputError):
 class BackendUnreachable(NemoError):
     """The backend could not be reached or did not answer in time."""
 
-    offline: bool = False
-    """Whether it was the embedded local backend (then the network is not the cause)."""
-    timed_out: bool = False
-    """Whether it was reached but did not answer in time (then the network is not the cause)."""
+    def __init__(self, detail: str = "", *, local: bool = False, timed_out: bool = False):
+        super().__init__(detail)
+        self.local = local
+        """Whether it was the embedded local backend (then the network is not the cause)."""
+        self.timed_out = timed_out
+        """Whether it was reached but did not answer in time (the network is not the cause)."""
 
 
 class BackendError(NemoError):
@@ -91,10 +115,21 @@ class BackendError(NemoError):
 
     code: int = 0
 
-    def __init__(self, detail: str = "", *, status: int | None = None, code: int | None = None):
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        context: ErrorContext = NO_CONTEXT,
+        retry_after: float | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.status = status
+        self.context = context
+        self.retry_after = retry_after
+        """How long the backend asked us to wait (429), when it said."""
         if code is not None:
             self.code = code
 
@@ -106,8 +141,11 @@ class BackendError(NemoError):
 
 class TokenInvalid(BackendError):
     code = 1001
-    anonymous: bool = True
-    """Whether the refused token was a free anonymous one (else the user's own NEMO_TOKEN)."""
+
+    @property
+    def anonymous(self) -> bool:
+        """Whether the refused token was a free anonymous one (else the user's NEMO_TOKEN)."""
+        return self.context.anonymous
 
 
 class SessionNotFound(BackendError):
@@ -116,21 +154,14 @@ class SessionNotFound(BackendError):
 
 class OutOfCredits(BackendError):
     code = 2001
-    anonymous: bool = True
-    register_link: str | None = None
-    offline: bool = False
 
 
 class UnsupportedType(BackendError):
     code = 4001
-    accepted: Sequence[str] = ()
 
 
 class MediaTooLarge(BackendError):
     code = 4002
-    limit_mb: int | None = None
-    size_bytes: int | None = None
-    """The refused file's size, when the limit is not known (the backend's is lower than ours)."""
 
 
 class ClientIdMissing(BackendError):
@@ -143,7 +174,6 @@ class ExportBlocked(BackendError):
 
 class RateLimited(BackendError):
     code = 429
-    retry_after: float | None = None
 
 
 class RequestRejected(BackendError):
@@ -201,22 +231,24 @@ class ToolTimedOut(NemoError):
 
 
 def backend_error(
-    status: int, code: int | None, detail: str = "", *, retry_after: float | None = None
+    status: int,
+    code: int | None,
+    detail: str = "",
+    *,
+    retry_after: float | None = None,
+    context: ErrorContext = NO_CONTEXT,
 ) -> BackendError:
     """The typed error for an HTTP status and/or envelope code (envelope code wins).
 
     A bare 401 is an authentication failure like 1001, so the same re-auth rule applies.
     """
     if status == 401 and not code:
-        return TokenInvalid(detail, status=status)
+        return TokenInvalid(detail, status=status, context=context)
     for candidate in (code, status):
         if candidate is None or candidate == 0:
             continue
         if cls := ENVELOPE_CODES.get(candidate):
-            error = cls(detail, status=status, code=code)
-            if isinstance(error, RateLimited):
-                error.retry_after = retry_after
-            return error
+            return cls(detail, status=status, code=code, context=context, retry_after=retry_after)
         if 500 <= candidate <= 599:
             return ServerFault(detail, status=status, code=code)
     if status >= 500:

@@ -53,6 +53,7 @@ Listener = Callable[[float, float, str], Awaitable[None]]
 Describe = Callable[[BaseException], str]
 Run = Callable[["RunningJob"], Awaitable[JobResult]]
 Dispatch = Callable[[JobRecord], Awaitable[None]]
+Settle = Callable[["RunningJob", Sequence[JobKind], str], Awaitable[None]]
 DISPATCHED = "dispatched"
 """The owner of a new job handed to a job engine, until one of its workers takes it."""
 
@@ -73,6 +74,8 @@ class RunningJob:
     message: str = "Started."
     done: anyio.Event = field(default_factory=anyio.Event)
     listeners: list[Listener] = field(default_factory=list)
+    after: Settle | None = field(default=None, repr=False)
+    """How this job waits for earlier work (the manager's; None: it does not wait)."""
     _saved_at: float = 0.0
 
     @property
@@ -102,6 +105,12 @@ class RunningJob:
         """Keep what the work learned (say, the draft before an edit) for whoever resumes it."""
         self.record = replace(self.record, request=request.model_dump_json())
         await self.store.update_job(self.id, request=self.record.request)
+
+    async def settled(self, kinds: Sequence[JobKind], doing: str) -> None:
+        """Wait until no earlier job of ``kinds`` is active in this job's scope (an edit waits
+        for the uploads it may refer to, an export for the edits it should contain)."""
+        if self.after is not None:
+            await self.after(self, kinds, doing)
 
     async def fan_out(self) -> None:
         for listener in list(self.listeners):
@@ -198,9 +207,8 @@ class JobManager:
         live = self._live.get(record.id)
         return (live.percent, live.message) if live else (record.percent, record.message)
 
-    async def settled(self, job: RunningJob, kinds: Sequence[JobKind], doing: str) -> None:
-        """Wait until no job of ``kinds`` is active in ``job``'s scope (an edit waits for the
-        uploads it may refer to, an export for the edits it should contain)."""
+    async def _settle(self, job: RunningJob, kinds: Sequence[JobKind], doing: str) -> None:
+        """``RunningJob.settled``: wait out the earlier active jobs of ``kinds``."""
         while others := [
             j
             for j in await self.store.jobs(job.scope, kinds=kinds, states=ACTIVE_STATES)
@@ -274,7 +282,7 @@ class JobManager:
 
     # -- running ---------------------------------------------------------------------------
     def _start(self, record: JobRecord, *, resumed: bool) -> RunningJob:
-        live = RunningJob(record, resumed, self.store, percent=record.percent)
+        live = RunningJob(record, resumed, self.store, percent=record.percent, after=self._settle)
         self._live[record.id] = live
         self._tg.start_soon(self._execute, live)
         return live

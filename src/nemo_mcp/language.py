@@ -1,9 +1,11 @@
 """Which language a project's session is created in. Pure.
 
 Every seed creates sessions with ``"language": "<detected>"``: the backend's agent answers in it.
-The choice, first that applies: ``NEMO_LANGUAGE``; the script of the user's first message when an
-edit creates the session (Han -> zh, kana -> ja, Hangul -> ko, Cyrillic -> ru, Arabic -> ar,
-Thai -> th, Devanagari -> hi); the system locale (``LC_ALL``/``LC_MESSAGES``/``LANG``); English.
+The choice, first that applies: ``NEMO_LANGUAGE``; the script of the first words the user sent
+before the session was needed -- any ``send_edit``, even one answered without the backend ("上传这些
+照片" before an upload creates the session), else the edit that creates it (Han -> zh, kana -> ja,
+Hangul -> ko, Cyrillic -> ru, Arabic -> ar, Thai -> th, Devanagari -> hi); the system locale
+(``LC_ALL``/``LC_MESSAGES``/``LANG``); English.
 Latin-script text says nothing about which Latin language it is, so the locale decides then.
 """
 

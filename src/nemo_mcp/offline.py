@@ -66,9 +66,7 @@ async def _shared_url(url_file: Path) -> str:
             if url := url_file.read_text(encoding="utf-8").strip():
                 return url
         await anyio.sleep(0.1)
-    error = BackendUnreachable(f"no URL in {url_file}")
-    error.offline = True
-    raise error
+    raise BackendUnreachable(f"no URL in {url_file}", local=True)
 
 
 @asynccontextmanager

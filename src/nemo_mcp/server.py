@@ -19,16 +19,17 @@ from mcp.server.mcpserver import MCPServer
 
 from nemo_mcp import __version__
 from nemo_mcp.backend.client import BackendClient
-from nemo_mcp.flows.work import Work
-from nemo_mcp.jobs import JobManager
+from nemo_mcp.deployment import Deployment
+from nemo_mcp.jobs import JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
+from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.edge import Edge
 from nemo_mcp.tools.registry import player, register
+from nemo_mcp.tools.runtime import Runtime, build_runtime
 from nemo_mcp.uploads import heic_available
 from nemo_mcp.words import user_message
 
@@ -39,15 +40,15 @@ log = logging.getLogger(__name__)
 
 
 class Running:
-    """The lifespan's ``App`` while the server runs, for handlers that get no context."""
+    """The lifespan's ``Runtime`` while the server runs, for handlers that get no context."""
 
     def __init__(self) -> None:
-        self.app: App | None = None
+        self.runtime: Runtime | None = None
 
-    def __call__(self) -> App:
-        if self.app is None:
+    def __call__(self) -> Runtime:
+        if self.runtime is None:
             raise LookupError("the server is not running")
-        return self.app
+        return self.runtime
 
 
 T = TypeVar("T")
@@ -79,13 +80,14 @@ def create_server(
     local_data_dir: Path | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     store: StateStore | None = None,
-) -> MCPServer[App]:
+) -> MCPServer[Runtime]:
     """The server for one skill. ``local_data_dir`` starts the embedded backend in-process;
     ``transport`` and ``store`` are for tests (a mock backend, an in-memory store)."""
     running = Running()
+    embedded = local_data_dir is not None
 
     @asynccontextmanager
-    async def lifespan(server: MCPServer[App]) -> AsyncIterator[App]:
+    async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         async with AsyncExitStack() as stack:
             active = settings
             if local_data_dir is not None:
@@ -97,30 +99,35 @@ def create_server(
             state = store or SQLiteStore.in_folder(active.config_dir)
             if store is None:
                 stack.push_async_callback(state.close)
-            client = await stack.enter_async_context(
-                BackendClient(active, manifest, state, transport=transport)
-            )
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
-            work = Work(client, state, active, manifest)
-            jobs = JobManager(state, task_group, work, user_message, holder=process_holder())
-            work.jobs = jobs
-            task_group.start_soon(_tidy, state, jobs, client)
-            running.app = App(active, manifest, state, client, jobs)
+            runtime: Runtime | None = None
+
+            async def run(job: RunningJob) -> JobResult:
+                # Every job of this server is its one user's: run by that runtime's work.
+                assert runtime is not None, "jobs start once the runtime exists"
+                return await runtime.work(job)
+
+            jobs = JobManager(state, task_group, run, user_message, holder=process_holder())
+            deployment = Deployment.of(active, embedded=embedded)
+            runtime = build_runtime(active, manifest, state, jobs, deployment, transport=transport)
+            stack.push_async_callback(runtime.client.aclose)
+            task_group.start_soon(_tidy, state, jobs, runtime.client)
+            running.runtime = runtime
             try:
-                yield running.app
+                yield runtime
             finally:
-                running.app = None
+                running.runtime = None
 
     texts = ToolTexts.for_manifest(
-        manifest, settings, offline=local_data_dir is not None, heic=heic_available()
+        manifest, settings, Deployment.of(settings, embedded=embedded), heic=heic_available()
     )
 
     def media_url() -> str | None:
         """Where the player may load videos from: the backend (offline, once it runs)."""
-        if running.app is not None:
-            return running.app.settings.api_url
-        return None if local_data_dir is not None else settings.api_url
+        if running.runtime is not None:
+            return running.runtime.settings.api_url
+        return None if embedded else settings.api_url
 
     mcp = skill_server(manifest, texts, lifespan, media_url)
     register(mcp, manifest, texts, running)

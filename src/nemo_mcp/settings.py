@@ -37,6 +37,7 @@ DEFAULT_CONNECT_TIMEOUT = 15.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FALSE_WORDS = ("0", "false", "no", "off")
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -111,6 +112,8 @@ class Settings:
     """Remote mode: the server's address as users reach it, for download links."""
     local: bool = False
     """The API is the embedded local backend (``serve --local``); set by the server, not the env."""
+    offline: bool = False
+    """``NEMO_OFFLINE``: ``serve`` runs as ``serve --local`` (the MCP Bundle's offline switch)."""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -150,6 +153,9 @@ class Settings:
             raise ValueError(
                 f"NEMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}"
             )
+        offline = (text("NEMO_OFFLINE") or "0").lower()
+        if offline not in FALSE_WORDS + TRUE_WORDS:
+            raise ValueError(f"NEMO_OFFLINE must be true or false, got {offline!r}")
         canvas = text("NEMO_LOCAL_CANVAS")
         manifest_dir = text("NEMO_MANIFEST_DIR")
         return cls(
@@ -181,5 +187,6 @@ class Settings:
             remote_dir=Path(remote).expanduser() if (remote := text("NEMO_REMOTE_DIR")) else None,
             public_url=(text("NEMO_PUBLIC_URL") or "").rstrip("/") or None,
             contact_sheet=(text("NEMO_CONTACT_SHEET") or "1").lower() not in FALSE_WORDS,
+            offline=offline in TRUE_WORDS,
             warnings=tuple(warnings),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nemo_mcp.deployment import Deployment
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
 
@@ -28,10 +29,11 @@ class ToolTexts:
 
     @classmethod
     def for_manifest(
-        cls, m: Manifest, settings: Settings, *, offline: bool = False, heic: bool = True
+        cls, m: Manifest, settings: Settings, deployment: Deployment, *, heic: bool = True
     ) -> ToolTexts:
-        """``offline``: the embedded backend (no prices, no cloud); ``heic``: whether HEIC can be
-        converted here (the optional extra is installed)."""
+        """Offline (the embedded backend) there are no prices and no cloud; ``heic``: whether
+        HEIC can be converted here (the optional extra is installed)."""
+        offline = deployment.mode == "offline"
         accepted = [t for t in m.accepted_types if heic or t != "heic"]
         types = ", ".join(accepted)
         heic_words = " HEIC photos are converted to JPEG first." if "heic" in accepted else ""

@@ -45,33 +45,32 @@ def duration_words(seconds: float) -> str:
 
 
 def _out_of_credits(exc: OutOfCredits) -> str:
-    if exc.offline:
+    context = exc.context
+    if context.local:
         return (
             "The local backend's credit counter ran short for this request. Offline credits only "
             "count work and refill by themselves: try again; nothing was charged."
         )
-    if exc.anonymous and exc.register_link:
+    if context.anonymous and context.register_link:
         return (
             "You are out of free credits. Register to keep this project and get more credits: "
-            f"{exc.register_link}"
+            f"{context.register_link}"
         )
     return "You are out of credits. Top up credits in your account, then try again."
 
 
 def _too_large(exc: MediaTooLarge) -> str:
     limit = ""
-    if exc.limit_mb:
-        limit = f" (the limit is {exc.limit_mb} MB)"
-    elif exc.size_bytes:
-        limit = f" for the backend: {exc.size_bytes / 1_048_576:.1f} MB is more than it takes"
+    if exc.context.limit_mb:
+        limit = f" (the limit is {exc.context.limit_mb} MB)"
+    elif size := exc.context.size_bytes:
+        limit = f" for the backend: {size / 1_048_576:.1f} MB is more than it takes"
     return f"The file is too large{limit}. Trim or compress it and upload it again."
 
 
 def _unsupported(exc: UnsupportedType) -> str:
-    if exc.accepted:
-        return (
-            f"The backend does not take that file type. Accepted types: {', '.join(exc.accepted)}."
-        )
+    if accepted := exc.context.accepted:
+        return f"The backend does not take that file type. Accepted types: {', '.join(accepted)}."
     return "The backend does not take that file type."
 
 
@@ -93,7 +92,7 @@ def _unreachable(exc: BackendUnreachable) -> str:
             "The backend took the request but did not answer in time, so it was stopped. "
             "Try again in a minute; if it keeps happening, run `nemo-mcp doctor`."
         )
-    if exc.offline:
+    if exc.local:
         return (
             "The embedded local backend did not answer. Restart the server "
             "(`nemo-mcp serve --local`); nothing was charged."

@@ -28,7 +28,7 @@ async def test_offline_the_client_loads_no_trust_store(
 ) -> None:
     """Offline, every request is plain HTTP to loopback: the trust store (~80 ms) is not loaded."""
     loads = _trust_store_loads(monkeypatch)
-    http = ApiHttp(replace(settings, api_url="http://127.0.0.1:9"), {}, offline=True)
+    http = ApiHttp(replace(settings, api_url="http://127.0.0.1:9"), {}, local=True)
     assert http._client is not None
     await http.aclose()
     assert loads == []

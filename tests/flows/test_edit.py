@@ -18,7 +18,7 @@ from tests.flows.conftest import DRAFT, STATE, TITLED, Env, flow_env, sse, state
 
 
 def flow(env: Env, recovery_wait: float = 0.01) -> EditFlow:
-    return EditFlow(env.client, env.store, env.jobs, recovery_wait, 60)
+    return EditFlow(env.client, env.store, recovery_wait, 60)
 
 
 async def test_a_silent_edit_is_told_from_the_diff(

@@ -32,7 +32,7 @@ def _render_routes(router: respx.MockRouter, statuses: list[dict[str, Any]]) -> 
 
 async def export(env: Env, folder: Path, *, download: bool = True) -> Any:
     job = await env.job("export", ExportRequest(output_dir=str(folder), download=download))
-    return await ExportFlow(env.client, env.store, env.jobs, env.settings).run(job)
+    return await ExportFlow(env.client, env.store, env.settings).run(job)
 
 
 async def test_export_polls_saves_and_forgets_the_record(

@@ -81,7 +81,7 @@ def events(frames: list[Frame]) -> list[dict[str, Any]]:
 
 
 def collected_text(evs: list[dict[str, Any]]) -> str:
-    """SSE.md's reading rule: per event id, partials append, a final replaces."""
+    """docs/SSE.md's reading rule: per event id, partials append, a final replaces."""
     texts: dict[str, str] = {}
     for ev in evs:
         text = "".join(p.get("text", "") for p in ev.get("content", {}).get("parts", []))

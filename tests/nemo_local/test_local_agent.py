@@ -193,6 +193,12 @@ def test_make_it_n_seconds_without_a_video_says_so_and_is_free() -> None:
         pytest.param(
             "add the title 'Tom's trip'", "title", "Tom's trip", (0, 3000), id="apostrophe-inside"
         ),
+        pytest.param("加上标题'你好'", "title", "你好", (0, 3000), id="ascii-quotes-in-chinese"),
+        pytest.param('加上标题"你好"', "title", "你好", (0, 3000), id="double-quotes-in-chinese"),
+        pytest.param("加上标题“你好”", "title", "你好", (0, 3000), id="typographic-in-chinese"),
+        pytest.param("加上标题‘你好’", "title", "你好", (0, 3000), id="single-typographic-zh"),
+        pytest.param("add the title “Summer”", "title", "Summer", (0, 3000), id="typographic-en"),
+        pytest.param("добавь title 'Привет'", "title", "Привет", (0, 3000), id="ascii-cyrillic"),
     ],
 )
 def test_titles_and_captions(message: str, role: str, text: str, span: tuple[int, int]) -> None:
@@ -321,6 +327,15 @@ def test_chinese_messages_get_chinese_replies() -> None:
     assert [c.name for c in turn.calls] == ["build_slideshow", "add_title"]
     assert "「夏天」" in turn.reply
     assert "导出" in turn.reply
+
+
+@pytest.mark.parametrize("quote", ["'{}'", '"{}"', "“{}”", "「{}」"])
+def test_a_chinese_request_with_any_quotes_gets_its_title_and_a_chinese_reply(quote: str) -> None:
+    """The issue's words: ASCII quotes inside Chinese text are quotes too."""
+    turn = plan_turn("把这些照片做成视频，加上标题" + quote.format("你好"), EMPTY, IMG)
+    assert [c.name for c in turn.calls] == ["build_slideshow", "add_title"]
+    assert seg_meta(turn.draft, drafts.TEXT, "title")[0]["text"] == "你好"
+    assert "「你好」" in turn.reply and "标题要写什么" not in turn.reply
 
 
 def test_the_input_draft_is_never_changed() -> None:

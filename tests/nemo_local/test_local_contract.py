@@ -1,5 +1,5 @@
-"""The HTTP contract of DESIGN.md section 3 on a real loopback port: answers, envelope, error codes
-with their HTTP statuses, token and credit rules."""
+"""The HTTP contract of docs/BACKEND-CONTRACT.md on a real loopback port: answers, envelope,
+error codes with their HTTP statuses, token and credit rules."""
 
 from __future__ import annotations
 

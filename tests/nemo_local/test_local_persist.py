@@ -197,3 +197,23 @@ async def test_a_state_that_does_not_fit_is_set_aside_and_the_backend_starts(
             assert (await user.balance())["available"] > 0
     assert json.loads((tmp_path / "state.bad").read_text()) == broken
     assert len(read_state(tmp_path)["store"]["accounts"]) == 1
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+async def test_the_saved_state_and_its_folder_are_the_owners_alone(tmp_path: Path) -> None:
+    """state.json holds the tokens: 0600 in a 0700 folder, as the server's state.db; a folder and
+    file an older version left open are tightened at start."""
+    data = tmp_path / "local-backend"
+    with _keeping(data) as backend:
+        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as http:
+            user = await User.create(http)
+            await _until_saved(data, user.token)
+    assert (data.stat().st_mode & 0o777, (data / STATE_FILE).stat().st_mode & 0o777) == (
+        0o700,
+        0o600,
+    )
+    data.chmod(0o755)
+    (data / STATE_FILE).chmod(0o644)
+    with _keeping(data):
+        modes = (data.stat().st_mode & 0o777, (data / STATE_FILE).stat().st_mode & 0o777)
+    assert modes == (0o700, 0o600)

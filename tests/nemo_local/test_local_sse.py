@@ -1,5 +1,5 @@
-"""``/run_sse``: the stream reads like the ADK captures (shared/sse-captures), refusals read like
-ADK's, credits are frozen while a generation works, and silence is seeded."""
+"""``/run_sse``: the stream reads like the ADK captures (``tests/fixtures/sse-captures``),
+refusals read like ADK's, credits are frozen while a generation works, and silence is seeded."""
 
 from __future__ import annotations
 

@@ -5,8 +5,11 @@ and validates with the official tool (when it is installed: ``npm ci`` in packag
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -50,6 +53,63 @@ def test_an_empty_optional_field_is_no_token() -> None:
     settings = Settings.from_env(env)
     assert settings.token is None
     assert settings.output_dir == Settings.from_env({}).output_dir
+
+
+def test_the_bundle_has_an_offline_switch_and_installs_what_offline_needs() -> None:
+    """The switch sets NEMO_OFFLINE, which makes ``serve`` run as ``serve --local``; ``uv run``
+    installs the ``local`` extra (FFmpeg, Pillow: what ``doctor --local`` checks), so turning
+    the switch on needs no reinstall."""
+    field = MANIFEST["user_config"]["offline"]
+    assert (field["type"], field["default"], field["required"]) == ("boolean", False, False)
+    config = MANIFEST["server"]["mcp_config"]
+    args = config["args"]
+    assert args[args.index("--extra") + 1] == "local"
+    assert args.index("--extra") < args.index("nemo-mcp")
+    local_extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["local"]
+    assert any(d.startswith("imageio-ffmpeg") for d in local_extra)
+    assert any(d.startswith("pillow") for d in local_extra)
+    env = config["env"]
+    assert env["NEMO_OFFLINE"] == "${user_config.offline}"
+    assert Settings.from_env(env).offline is False, "an unset switch is off"
+    assert Settings.from_env({**env, "NEMO_OFFLINE": "true"}).offline is True
+    assert Settings.from_env({**env, "NEMO_OFFLINE": "false"}).offline is False
+    with pytest.raises(ValueError, match="NEMO_OFFLINE"):
+        Settings.from_env({"NEMO_OFFLINE": "maybe"})
+
+
+def _as_the_host_runs_it(values: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The manifest's command after ``uv run ... nemo-mcp`` and its environment, with the
+    user's settings filled in as the host does (the installed package stands in for uv's)."""
+    config = json.loads(
+        re.sub(
+            r"\$\{user_config\.(\w+)\}",
+            lambda m: values.get(m[1], m[0]),
+            json.dumps(MANIFEST["server"]["mcp_config"]),
+        )
+    )
+    args = config["args"]
+    return [sys.executable, "-m", "nemo_mcp", *args[args.index("nemo-mcp") + 1 :]], config["env"]
+
+
+async def test_the_bundles_command_with_the_switch_on_works_offline(tmp_path: Path) -> None:
+    """The real path: the bundle's command and settings, spawned over stdio, answer from the
+    embedded backend (no cloud address is reachable here)."""
+    from mcp import Client, StdioServerParameters
+
+    values = {"offline": "true", "skill": MANIFEST["user_config"]["skill"]["default"],
+              "output_dir": str(tmp_path / "out")}  # fmt: skip
+    command, env = _as_the_host_runs_it(values)
+    env = {**env, "NEMO_CONFIG_DIR": str(tmp_path / "cfg"), "HOME": str(tmp_path),
+           "NEMO_API_URL": "http://127.0.0.1:9", "PATH": os.environ.get("PATH", "")}  # fmt: skip
+    params = StdioServerParameters(command=command[0], args=command[1:], env=env)
+    async with Client(params, mode="legacy") as client:
+        result = await client.call_tool("check_credits", {})
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    assert "Offline" in result.structured_content["reply"]
+    assert (tmp_path / "cfg" / "local-backend" / "state.json").exists()
 
 
 def test_the_registry_entry_names_the_pypi_package_and_its_secret() -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 from nemo_mcp import __version__
@@ -35,6 +36,9 @@ def test_the_wheel_installs_into_a_clean_venv_and_lists_every_skill(tmp_path: Pa
     sdist = next(dist.glob("nemo_mcp-*.tar.gz"))
     assert wheel.name == f"nemo_mcp-{__version__}-py3-none-any.whl"
     _run(sys.executable, "-m", "twine", "check", "--strict", wheel, sdist)
+    shipped_files = zipfile.ZipFile(wheel).namelist()
+    for font_file in ("DroidSansFallback-subset.ttf", "DroidSansFallback-LICENSE.txt"):
+        assert f"nemo_local/data/{font_file}" in shipped_files, "Chinese titles need the font"
 
     clean = tmp_path / "clean"
     venv.create(clean, with_pip=False)

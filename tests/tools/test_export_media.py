@@ -15,8 +15,8 @@ import pytest
 from mcp.types import ImageContent, ResourceLink, TextContent
 from PIL import Image, ImageChops, ImageStat
 
-from nemo_mcp.app import PLAYER_META
 from nemo_mcp.contact_sheet import FRAMES, GAP, MAX_BYTES, tile_size
+from nemo_mcp.player import PLAYER_META
 from nemo_media.ffmpeg import find_ffmpeg
 from tests.fakes.backend import FakeBackend
 

@@ -12,8 +12,8 @@ import httpx
 from mcp import Client
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
-from nemo_mcp.app import PLAYER_META, PLAYER_URI, origin_of, player_html
 from nemo_mcp.manifests import Manifest
+from nemo_mcp.player import PLAYER_META, PLAYER_URI, origin_of, player_html
 from nemo_mcp.server import create_server
 from nemo_mcp.settings import Settings
 from tests.fakes.backend import FakeBackend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,33 @@ async def test_client_roots_are_uris_and_a_space_in_a_folder_is_fine(
         result = await client.call_tool("upload_media", {"paths": [str(inside)]})
     assert not result.is_error, text_of(result)
     assert "%20" in granted.as_uri()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "first_words", "language"),
+    [
+        pytest.param({"locale": "en_US.UTF-8"}, "上传这些照片", "zh", id="first-words-win"),
+        pytest.param({"locale": "de_DE.UTF-8"}, None, "de", id="no-words-the-locale"),
+        pytest.param({"locale": "en_US.UTF-8", "language": "fr"}, "上传这些照片", "fr",
+                     id="setting-wins"),
+    ],
+)  # fmt: skip
+async def test_a_session_an_upload_creates_speaks_the_first_words_the_user_sent(
+    open_session: Any,
+    fake: FakeBackend,
+    tmp_path: Path,
+    overrides: dict[str, str],
+    first_words: str | None,
+    language: str,
+) -> None:
+    """A Chinese-first conversation that starts with an upload: the words came to send_edit
+    (answered here: "call upload_media"), the session is created by the upload after them."""
+    a = photo(tmp_path)
+    async with open_session(**overrides) as s:
+        if first_words:
+            said = await s.data("send_edit", {"message": first_words})
+            assert said["intent"] == "upload" and fake.count("session") == 0
+        await s.data("upload_media", {"paths": [str(a)]})
+        await s.data("send_edit", {"message": "make a video"})
+    [created] = [r for r in fake.requests if fake.route_of(r) == "session"]
+    assert json.loads(created.content)["language"] == language

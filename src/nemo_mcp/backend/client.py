@@ -10,7 +10,8 @@ stream). The rules it applies:
 - A 1002 replaces the session and repeats the call where that is safe (state, uploads, links);
   a message is never repeated: it is reported, and the caller recovers from state.
 - A message is recorded as handed to the backend (``before_send``) before it first goes out.
-- Errors leave with their context: whether the token was anonymous, the registration link.
+- Errors are made with their context (``ErrorContext``): whether the token was anonymous, the
+  registration link, the accepted types and limits.
 
 Downloads are not written here: ``open_download`` hands the open answer to ``nemo_mcp.downloads``,
 which owns putting files on disk. The token only ever goes to the API's own origin.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -36,10 +38,10 @@ from nemo_mcp.backend.refusals import Recovery, retry_refused
 from nemo_mcp.backend.sessions import SESSION_PATH, Sessions
 from nemo_mcp.backend.sse import Turn
 from nemo_mcp.backend.stream import SignalHandler, read_turn
+from nemo_mcp.deployment import Deployment
 from nemo_mcp.errors import (
     BackendError,
-    NemoError,
-    OutOfCredits,
+    ErrorContext,
     RateLimited,
     SessionNotFound,
     TokenInvalid,
@@ -82,6 +84,7 @@ class BackendClient:
         manifest: Manifest,
         store: StateStore,
         *,
+        deployment: Deployment | None = None,
         user: str = "",
         token: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -92,7 +95,11 @@ class BackendClient:
         self.manifest = manifest
         self.scope = Scope(settings.backend_id, user, manifest.name)
         headers = attribution_headers(manifest, settings.skill_source, install_path)
-        self.http = ApiHttp(settings, headers, transport=transport, offline=settings.local)
+        self.deployment = deployment or Deployment.of(settings)
+        self.http = ApiHttp(
+            settings, headers, transport=transport, local=self.deployment.backend_is_local,
+            context=self._error_context,
+        )  # fmt: skip
         self.credentials = Credentials(
             settings, store, self.http, backend_id=settings.backend_id,
             holder=process_holder(), user=user, token=token, sleep=sleep,
@@ -114,9 +121,15 @@ class BackendClient:
     def anonymous(self) -> bool:
         return self.credentials.anonymous
 
-    @property
-    def offline(self) -> bool:
-        return self.settings.local
+    def _error_context(self) -> ErrorContext:
+        """What this client's errors are said with: the token's kind, the links, the types."""
+        return ErrorContext(
+            anonymous=self.anonymous,
+            local=self.deployment.backend_is_local,
+            register_link=self.register_link(),
+            accepted=self.manifest.accepted_types,
+            limit_mb=self.manifest.max_upload_mb,
+        )
 
     # -- the rules every call follows ------------------------------------------------------
     def _recoveries(self, used: Callable[[], str]) -> dict[type[BackendError], Recovery]:
@@ -138,18 +151,7 @@ class BackendClient:
             used = await self.credentials.token()
             return await send(used)
 
-        try:
-            return await retry_refused(attempt, self._recoveries(lambda: used))
-        except NemoError as exc:
-            self._add_context(exc)
-            raise
-
-    def _add_context(self, exc: NemoError) -> None:
-        if isinstance(exc, TokenInvalid):
-            exc.anonymous = self.anonymous
-        elif isinstance(exc, OutOfCredits):
-            exc.anonymous, exc.offline = self.anonymous, self.offline
-            exc.register_link = self.register_link()
+        return await retry_refused(attempt, self._recoveries(lambda: used))
 
     async def _call(
         self,
@@ -159,10 +161,11 @@ class BackendClient:
         json: Any = None,
         body: FilePart | None = None,
         bare_ok: bool = False,
+        about: ErrorContext | None = None,
     ) -> Any:
         async def send(token: str) -> Any:
             request = self.http.build(method, path, token=token, json=json, body=body)
-            return await self.http.call(request, bare_ok=bare_ok)
+            return await self.http.call(request, bare_ok=bare_ok, about=about)
 
         return await self._authorized(send)
 
@@ -196,8 +199,8 @@ class BackendClient:
 
     async def project_link(self) -> str | None:
         """A browser link to the project: the claim link when the backend grants one, else the
-        task link (it needs a signed-in browser). Never a token in it; none offline."""
-        if self.offline:
+        task link (it needs a signed-in browser). Never a token in it; none without accounts."""
+        if not self.deployment.has_account:
             return None
         record = await self.sessions.current()
         try:
@@ -219,7 +222,7 @@ class BackendClient:
     def register_link(self) -> str | None:
         """``<web>?bind=<id>`` for out-of-credits advice, once a session is known."""
         record = self.sessions.known
-        if record is None or self.offline:
+        if record is None or not self.deployment.has_account:
             return None
         bind = record.bind_id or record.task_id
         return f"{self.settings.web_url}?bind={quote(bind, safe='')}" if bind else None
@@ -228,11 +231,13 @@ class BackendClient:
     async def upload_file(
         self, path: Path, *, filename: str, content_type: str, progress: ByteProgress | None = None
     ) -> Any:
-        """Stream one local file as multipart field ``files``; the backend's answer."""
+        """Stream one local file as multipart field ``files``; the backend's answer. A refusal
+        as too large says the file's size: it passed our limit, so the backend's is lower."""
 
         async def call(record: SessionRecord) -> Any:
             part = FilePart(path, filename, content_type, progress)
-            return await self._call("POST", upload_path(record.session_id), body=part)
+            about = replace(self._error_context(), limit_mb=None, size_bytes=path.stat().st_size)
+            return await self._call("POST", upload_path(record.session_id), body=part, about=about)
 
         return await self._in_session(call)
 
@@ -288,7 +293,7 @@ class BackendClient:
                 if response.status_code == 200 and "text/event-stream" in content_type:
                     return await read_turn(
                         response, on_signal, heartbeat_timeout=s.heartbeat_timeout,
-                        whole_timeout=s.sse_timeout, offline=self.offline,
+                        whole_timeout=s.sse_timeout, local=self.deployment.backend_is_local,
                     )  # fmt: skip
                 raise await self.http.refusal(response, Phase.MESSAGE)
 

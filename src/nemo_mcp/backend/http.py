@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from nemo_mcp import __version__
 from nemo_mcp.backend.envelope import error_for, read_answer
 from nemo_mcp.backend.multipart import FilePart
-from nemo_mcp.errors import BackendUnreachable, NemoError, StreamDropped
+from nemo_mcp.errors import (
+    NO_CONTEXT,
+    BackendUnreachable,
+    ErrorContext,
+    NemoError,
+    StreamDropped,
+)
 from nemo_mcp.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,7 +74,7 @@ def exception_tables() -> dict[Phase, ExceptionTable]:
 
 @contextlib.contextmanager
 def map_exceptions(
-    phase: Phase, *, offline: bool = False, text: Callable[[], str] = str
+    phase: Phase, *, local: bool = False, text: Callable[[], str] = str
 ) -> Iterator[None]:
     """httpx errors become ours, by the table of ``phase``; ``text()`` is a stream's text so far."""
     import httpx
@@ -79,15 +85,14 @@ def map_exceptions(
         for kind, words, ours in exception_tables()[phase]:
             if isinstance(exc, kind):
                 detail = f"{words} ({type(exc).__name__})"
-                error: NemoError = (
-                    StreamDropped(detail, text=text()) if ours is StreamDropped else ours(detail)
-                )
-                if isinstance(error, BackendUnreachable):
-                    error.offline = offline
-                    error.timed_out = isinstance(exc, httpx.TimeoutException) and not isinstance(
+                if ours is StreamDropped:
+                    raise StreamDropped(detail, text=text()) from None
+                if ours is BackendUnreachable:
+                    timed_out = isinstance(exc, httpx.TimeoutException) and not isinstance(
                         exc, httpx.ConnectTimeout
                     )
-                raise error from None
+                    raise BackendUnreachable(detail, local=local, timed_out=timed_out) from None
+                raise ours(detail) from None
         raise
 
 
@@ -104,9 +109,13 @@ class ApiHttp:
         attribution: Mapping[str, str],
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        offline: bool = False,
+        local: bool = False,
+        context: Callable[[], ErrorContext] = lambda: NO_CONTEXT,
     ) -> None:
-        self.offline = offline
+        self.local = local
+        """The backend is the embedded one on loopback: no proxies, no trust store."""
+        self.context = context
+        """The context the errors of an answer are made with (asked when one is made)."""
         self.attribution = dict(attribution)
         self._settings = settings
         self._transport = transport
@@ -139,8 +148,8 @@ class ApiHttp:
                 timeout=self.timeout,
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
-                trust_env=not self.offline,
-                verify=not self.offline,
+                trust_env=not self.local,
+                verify=not self.local,
             )
         return self._made
 
@@ -186,18 +195,23 @@ class ApiHttp:
             self._origin.port,
         )
 
-    async def call(self, request: httpx.Request, *, bare_ok: bool = False) -> Any:
-        """Send ``request`` and return the answer's ``data`` (or a typed error)."""
-        with map_exceptions(Phase.CALL, offline=self.offline):
+    async def call(
+        self, request: httpx.Request, *, bare_ok: bool = False, about: ErrorContext | None = None
+    ) -> Any:
+        """Send ``request`` and return the answer's ``data`` (or a typed error, made with
+        ``about`` or the client's context)."""
+        with map_exceptions(Phase.CALL, local=self.local):
             response = await self._client.send(request)
-        return read_answer(response, bare_ok=bare_ok)
+        return read_answer(
+            response, bare_ok=bare_ok, context=(lambda: about) if about else self.context
+        )
 
     @contextlib.asynccontextmanager
     async def open(self, request: httpx.Request, phase: Phase) -> AsyncIterator[httpx.Response]:
         """Send ``request`` and hold its answer open for streaming; closed on the way out.
 
         httpx errors while the caller reads it are mapped by ``phase`` too."""
-        with map_exceptions(phase, offline=self.offline):
+        with map_exceptions(phase, local=self.local):
             response = await self._client.send(request, stream=True)
             try:
                 yield response
@@ -206,6 +220,6 @@ class ApiHttp:
 
     async def refusal(self, response: httpx.Response, phase: Phase) -> NemoError:
         """The typed error of an open answer that is not what was asked for."""
-        with map_exceptions(phase, offline=self.offline):
+        with map_exceptions(phase, local=self.local):
             await response.aread()
-        return error_for(response)
+        return error_for(response, self.context())

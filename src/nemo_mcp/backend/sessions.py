@@ -1,6 +1,8 @@
 """This skill's project on the backend: made on first need, remembered, replaced when lost.
 
-A session is created lazily, in the language of the user (``nemo_mcp.language``), and kept in the
+A session is created lazily, in the language of the user (``nemo_mcp.language``): the first words
+the user sent decide it, even when they were answered here and the session came later (an upload
+asked for in Chinese creates it before any edit). It is kept in the
 store so a restarted server continues the same project; when several processes of one skill start
 at once only one creates it. A 1002 (session not found) replaces it, once, and leaves a notice for
 the next answer ("the previous project had expired"). The registration link's id (``bind_id``) is
@@ -51,19 +53,28 @@ class Sessions:
         self._record: SessionRecord | None = None
         self._lock = anyio.Lock()
         self._notices: list[str] = []
+        self._first_words: str | None = None
 
     @property
     def known(self) -> SessionRecord | None:
         """The session if this process has one already (no request is made)."""
         return self._record
 
+    def heard(self, words: str) -> None:
+        """The user's words, whatever they ask: the first ones choose the language of a session
+        created later."""
+        if self._first_words is None and words.strip():
+            self._first_words = words
+
     async def current(self, first_message: str | None = None) -> SessionRecord:
-        """The session, created (in the language ``first_message`` shows) when there is none."""
+        """The session, created when there is none, in the language of the first words heard
+        (else of ``first_message``, the message that needs it)."""
         if self._record is not None:
             return self._record
         async with self._lock:
             if self._record is None:
-                self._record = await self._shared(stale=None, first_message=first_message)
+                words = self._first_words or first_message
+                self._record = await self._shared(stale=None, first_message=words)
             return self._record
 
     async def replace(self, stale: SessionRecord) -> SessionRecord:

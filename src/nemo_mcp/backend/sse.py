@@ -5,9 +5,9 @@ Pure: nothing here does I/O, so every rule is tested on the recorded captures by
 Why our own line decoder rather than httpx-sse: httpx-sse drops SSE comment lines, and comments
 (``: ping``) are one of the three heartbeat forms the backend sends; a heartbeat we cannot see
 cannot become a "still working" signal. The wire format is small (``data:`` lines, comments,
-blank lines; see SSE.md), so the decoder is too.
+blank lines; see docs/SSE.md), so the decoder is too.
 
-Merging (SSE.md, "Reading text without doubling it"): text is collected per event ``id``;
+Merging (docs/SSE.md, "Reading text without doubling it"): text is collected per event ``id``;
 partial events append to that id's text, a non-partial event with text replaces it, and ids keep
 the order they first appeared in; the texts of different ids are separate model messages and are
 joined by a newline. Tool calls and results are kept apart from the text.

@@ -29,7 +29,7 @@ async def read_turn(
     *,
     heartbeat_timeout: float,
     whole_timeout: float,
-    offline: bool = False,
+    local: bool = False,
 ) -> Turn:
     """The merged turn of an open ``text/event-stream`` answer."""
     parser = StreamParser()
@@ -44,7 +44,7 @@ async def read_turn(
                 await on_signal(signal)
 
     with anyio.move_on_after(whole_timeout) as cap:
-        with map_exceptions(Phase.STREAM, offline=offline, text=lambda: parser.turn.text):
+        with map_exceptions(Phase.STREAM, local=local, text=lambda: parser.turn.text):
             async for chunk in response.aiter_text():
                 await emit(parser.feed(chunk))
                 if time.monotonic() - last_content > heartbeat_timeout:

@@ -30,7 +30,7 @@ from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.backend.models import JsonObject
 from nemo_mcp.backend.sse import Failure, Heartbeat, Signal, TextUpdate, ToolCall
 from nemo_mcp.errors import EditFailed, StreamError
-from nemo_mcp.jobs import JobManager, RunningJob, elapsed_words
+from nemo_mcp.jobs import RunningJob, elapsed_words
 from nemo_mcp.results import EditResult
 from nemo_mcp.routing import Intent
 from nemo_mcp.store import StateStore
@@ -110,7 +110,6 @@ class LatestReport:
 class EditFlow:
     client: BackendClient
     store: StateStore
-    jobs: JobManager
     recovery_wait: float
     typical_seconds: float
 
@@ -118,7 +117,7 @@ class EditFlow:
         request = EditRequest.model_validate_json(job.record.request)
         if job.resumed and await self.store.handed_off(job.id):
             return await self._interrupted(request, job)
-        await self.jobs.settled(job, ("upload",), "sending the request")
+        await job.settled(("upload",), "sending the request")
         state = await self.client.state()
         await job.remember(request.model_copy(update={"before": state.get("draft") or {}}))
         before = parse_draft(state)

@@ -44,7 +44,7 @@ from nemo_mcp.errors import (
     TokenInvalid,
 )
 from nemo_mcp.files import safe_filename
-from nemo_mcp.jobs import JobManager, RunningJob, elapsed_words
+from nemo_mcp.jobs import RunningJob, elapsed_words
 from nemo_mcp.results import ExportResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import RenderRecord, StateStore
@@ -87,13 +87,12 @@ def draft_digest(draft: object) -> str:
 class ExportFlow:
     client: BackendClient
     store: StateStore
-    jobs: JobManager
     settings: Settings
 
     async def run(self, job: RunningJob) -> ExportResult:
         request = ExportRequest.model_validate_json(job.record.request)
         folder = Path(request.output_dir)
-        await self.jobs.settled(job, ("upload", "edit"), "exporting")
+        await job.settled(("upload", "edit"), "exporting")
         session = await self.client.sessions.current()
         draft = (await self.client.state()).get("draft")
         digest = draft_digest(draft)
@@ -118,7 +117,7 @@ class ExportFlow:
         link = await self._link()
         reply = f"The video is ready: {path}" if path else f"The video is ready at {url}"
         # Offline, the URL is loopback and dies with the process: the saved file is the result.
-        shown = None if path and self.client.offline else url
+        shown = url if self.client.deployment.backend_urls_last or not path else None
         return ExportResult(
             status="done", reply=reply, render_id=record.render_id, url=shown,
             path=str(path) if path else None, bytes=path.stat().st_size if path else None,
@@ -174,7 +173,11 @@ class ExportFlow:
     async def _completed(self, record: RenderRecord, render: RenderJob) -> RenderRecord:
         # Offline, the URL names this run's port; the download route finds the render after a
         # restart on any port, so that is what is kept.
-        done = replace(record, status="completed", url=None if self.client.offline else render.url)
+        done = replace(
+            record,
+            status="completed",
+            url=render.url if self.client.deployment.backend_urls_last else None,
+        )
         await self.store.save_render(self.client.scope, done)
         return done
 

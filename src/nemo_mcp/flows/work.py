@@ -6,17 +6,17 @@ looked up by kind here rather than carried as a closure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.flows.edit import EditFlow
 from nemo_mcp.flows.export import ExportFlow
-from nemo_mcp.jobs import JobManager, RunningJob
+from nemo_mcp.flows.upload import UploadFlow
+from nemo_mcp.jobs import RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import StateStore
-from nemo_mcp.uploads import UploadFlow
 
 
 @dataclass
@@ -27,19 +27,15 @@ class Work:
     store: StateStore
     settings: Settings
     manifest: Manifest
-    jobs: JobManager | None = field(default=None, repr=False)
-    """Set once the manager exists (work waits for the work it depends on through it)."""
 
     async def __call__(self, job: RunningJob) -> JobResult:
-        if self.jobs is None:
-            raise RuntimeError("the job manager is not set")
         kind = job.record.kind
         if kind == "edit":
             flow = EditFlow(
-                self.client, self.store, self.jobs, self.settings.recovery_wait,
+                self.client, self.store, self.settings.recovery_wait,
                 self.manifest.typical_seconds[1],
             )  # fmt: skip
             return await flow.run(job)
         if kind == "export":
-            return await ExportFlow(self.client, self.store, self.jobs, self.settings).run(job)
+            return await ExportFlow(self.client, self.store, self.settings).run(job)
         return await UploadFlow(self.client, self.manifest).run(job)

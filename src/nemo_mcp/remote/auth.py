@@ -39,10 +39,14 @@ def bearer(header: str | None) -> str:
     return token
 
 
-def challenge(reason: str) -> str:
-    """The ``WWW-Authenticate`` value for a 401 (RFC 6750)."""
+def challenge(reason: str, resource_metadata: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value for a 401 (RFC 6750), pointing OAuth clients at the
+    protected-resource metadata (RFC 9728) when there is one."""
     quoted = reason.replace('"', "'")
-    return f'Bearer realm="{REALM}", error="invalid_token", error_description="{quoted}"'
+    value = f'Bearer realm="{REALM}", error="invalid_token", error_description="{quoted}"'
+    if resource_metadata:
+        value += f', resource_metadata="{resource_metadata}"'
+    return value
 
 
 @dataclass(frozen=True)

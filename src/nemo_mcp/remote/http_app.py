@@ -2,9 +2,11 @@
 
 Routes: ``/mcp`` (the SDK's streamable HTTP transport, stateless: any worker answers any
 request, no sticky sessions), ``POST /uploads`` and ``GET /downloads/<name>`` (files.py),
-``/healthz`` (the process answers) and ``/readyz`` (the store answers). Everything but the two
-health routes needs ``Authorization: Bearer <the user's NemoVideo token>``: a missing or
-malformed one, or one the backend refuses, is a 401 with ``WWW-Authenticate``.
+``/healthz`` (the process answers) and ``/readyz`` (the store answers), and the OAuth
+authorization server's metadata, endpoints and sign-in page (oauth/). Everything else needs
+``Authorization: Bearer <token>``: the user's NemoVideo token, or an access token the OAuth
+sign-in issued; a missing or malformed one, or one refused, is a 401 whose ``WWW-Authenticate``
+points OAuth clients at the protected-resource metadata.
 
 The lifespan owns what every request shares: the store (PostgreSQL when ``NEMO_DATABASE_URL``
 is set), the task group jobs run in, the users, and the sweep that takes over the work of a
@@ -29,10 +31,13 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_mcp import __version__
+from nemo_mcp.deployment import Deployment
 from nemo_mcp.errors import TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.files import receive_upload, send_download
+from nemo_mcp.remote.oauth import OAuth, is_issued, is_open, open_oauth_store
+from nemo_mcp.remote.oauth.gate import routes as oauth_routes
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
 from nemo_mcp.server import skill_server
@@ -40,8 +45,8 @@ from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.registry import register
+from nemo_mcp.tools.runtime import Runtime
 from nemo_mcp.uploads import heic_available
 
 log = logging.getLogger("nemo_mcp.remote")
@@ -57,6 +62,7 @@ class Shared:
 
     users: Users | None = None
     store: StateStore | None = None
+    oauth: OAuth | None = None
     verified: dict[str, float] = field(default_factory=dict)
 
     def need(self) -> Users:
@@ -87,10 +93,12 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
     async def mcp_lifespan(server: MCPServer[Users]) -> AsyncIterator[Users]:
         yield shared.need()
 
-    texts = ToolTexts.for_manifest(manifest, settings, offline=False, heic=heic_available())
+    texts = ToolTexts.for_manifest(
+        manifest, settings, Deployment.of(settings, many_users=True), heic=heic_available()
+    )
     mcp = skill_server(manifest, texts, mcp_lifespan, lambda: settings.api_url)
 
-    def current() -> App:
+    def current() -> Runtime:
         return shared.need().current()
 
     register(mcp, manifest, texts, current)  # type: ignore[arg-type]
@@ -123,6 +131,10 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
                 data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
             )  # fmt: skip
             shared.users, shared.store = users, store
+            oauth_store = await open_oauth_store(settings, store, data_dir(settings))
+            stack.push_async_callback(oauth_store.close)
+            shared.oauth = OAuth(oauth_store, users, settings)
+            tg.start_soon(shared.oauth.prune_forever)
             if engine is not None:
                 engine.jobs = users.jobs
                 tg.start_soon(engine.work, process_holder())
@@ -158,6 +170,7 @@ def build_app(manifest: Manifest, settings: Settings, *, host: str) -> Starlette
         Route("/readyz", readyz, methods=["GET"]),
         Route("/uploads", uploads, methods=["POST"]),
         Route("/downloads/{name}", downloads, methods=["GET"]),
+        *oauth_routes(lambda: shared.oauth),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(BearerMiddleware, shared=shared)
@@ -186,18 +199,22 @@ class BearerMiddleware:
 
         user = ""
         try:
-            if path in OPEN_PATHS:
+            if path in OPEN_PATHS or is_open(path):
                 await self.app(scope, receive, observed)
                 return
             request = Request(scope)
             try:
                 token = bearer(request.headers.get("authorization"))
+                if is_issued(token) and self.shared.oauth is not None:
+                    token = await self.shared.oauth.nemo_token(request, token)
                 user = await self._sign_in(token)
             except Unauthorized as exc:
+                oauth = self.shared.oauth
+                metadata = oauth.resource_metadata(request) if oauth is not None else None
                 response = JSONResponse(
                     {"error": str(exc)},
                     status_code=401,
-                    headers={"WWW-Authenticate": challenge(str(exc))},
+                    headers={"WWW-Authenticate": challenge(str(exc), metadata)},
                 )
                 await response(scope, receive, observed)
                 return

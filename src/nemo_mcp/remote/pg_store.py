@@ -101,6 +101,11 @@ class PostgresStore:
     async def close(self) -> None:
         await self._pool.close()
 
+    @property
+    def pool(self) -> AsyncConnectionPool[AsyncConnection[dict[str, Any]]]:
+        """The connections, for the authorization server's records (remote/oauth/pg.py)."""
+        return self._pool
+
     async def ping(self) -> bool:
         """Whether the database answers (readiness)."""
         try:

@@ -1,4 +1,5 @@
-"""One shared server, many users: each request gets the ``App`` of the user whose token it bears.
+"""One shared server, many users: each request gets the ``Runtime`` of the user whose token it
+bears.
 
 Every user has their own backend client (their token, their scope: ``Scope.user`` is the user
 key), their own folders for uploads and exports, and their own records; the job manager, the
@@ -12,7 +13,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,8 +20,7 @@ import httpx
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
 
-from nemo_mcp.backend.client import BackendClient
-from nemo_mcp.flows.work import Work
+from nemo_mcp.deployment import Deployment, SharedFolders
 from nemo_mcp.jobs import Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.redact import register_secret
@@ -29,7 +28,7 @@ from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
 from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import StateStore, TokenRecord
-from nemo_mcp.tools.app import App, Remote
+from nemo_mcp.tools.runtime import Runtime, build_runtime
 from nemo_mcp.words import user_message
 
 log = logging.getLogger(__name__)
@@ -61,14 +60,9 @@ class SharedTransport(httpx.AsyncBaseTransport):
         """Left open: other users' clients still use it."""
 
 
-@dataclass
-class UserParts:
-    app: App
-    work: Work
-
-
 class Users:
-    """The shared server's lifespan state: per-user apps over one store and one job manager."""
+    """The shared server's lifespan state: per-user runtimes over one store and one job
+    manager."""
 
     def __init__(
         self,
@@ -83,6 +77,7 @@ class Users:
         dispatch: Dispatch | None = None,
     ) -> None:
         self.settings = settings
+        self.deployment = Deployment.of(settings, many_users=True)
         self.manifest = manifest
         self.store = store
         self.keys = keys
@@ -90,7 +85,7 @@ class Users:
         self.jobs = JobManager(
             store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
         )
-        self._users: dict[str, UserParts] = {}
+        self._users: dict[str, Runtime] = {}
         self._transport = SharedTransport()
         self._sealed: set[str] = set()
 
@@ -107,35 +102,36 @@ class Users:
             self._sealed.add(key)
         return key
 
-    def app_for(self, ctx: Context) -> App:
+    def runtime_for(self, ctx: Context) -> Runtime:
+        # The request's NemoVideo token: the bearer itself, or the one behind an access token
+        # this server issued (oauth/gate.py); the header only outside the middleware.
         headers = ctx.headers or {}
-        token = bearer(headers.get("authorization")) if headers else CURRENT_TOKEN.get("")
+        token = CURRENT_TOKEN.get("") or (bearer(headers.get("authorization")) if headers else "")
         if not token:
             raise Unauthorized("no bearer token")
-        return self._parts(self.keys.user_key(token), token).app
+        return self._runtime(self.keys.user_key(token), token)
 
-    def current(self) -> App:
-        """The app of the request being served (LookupError outside a request)."""
+    def current(self) -> Runtime:
+        """The runtime of the request being served (LookupError outside a request)."""
         token = CURRENT_TOKEN.get("")
         if not token:
             raise LookupError("no request")
-        return self._parts(self.keys.user_key(token), token).app
+        return self._runtime(self.keys.user_key(token), token)
 
-    def _parts(self, key: str, token: str) -> UserParts:
-        if (parts := self._users.get(key)) is not None:
-            return parts
+    def _runtime(self, key: str, token: str) -> Runtime:
+        if (runtime := self._users.get(key)) is not None:
+            return runtime
         register_secret(token)
-        uploads = user_folder(self.data_dir, "uploads", key)
-        exports = user_folder(self.data_dir, "exports", key)
-        settings = replace(self.settings, output_dir=exports, media_roots=(uploads,))
-        client = BackendClient(
-            settings, self.manifest, self.store, user=key, token=token, transport=self._transport
+        folders = SharedFolders(
+            user_folder(self.data_dir, "uploads", key),
+            user_folder(self.data_dir, "exports", key),
+            self._link,
         )
-        work = Work(client, self.store, settings, self.manifest, jobs=self.jobs)
-        remote = Remote(uploads, exports, self._link)
-        app = App(settings, self.manifest, self.store, client, self.jobs, remote=remote)
-        parts = self._users[key] = UserParts(app, work)
-        return parts
+        runtime = self._users[key] = build_runtime(
+            self.settings, self.manifest, self.store, self.jobs,
+            self.deployment.for_user(folders), user=key, token=token, transport=self._transport,
+        )  # fmt: skip
+        return runtime
 
     def _link(self, name: str) -> str:
         base = self.settings.public_url or CURRENT_BASE.get("")
@@ -143,23 +139,23 @@ class Users:
 
     async def verify(self, key: str, token: str) -> None:
         """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""
-        await self._parts(key, token).app.client.credits()
+        await self._runtime(key, token).client.credits()
 
     async def close(self) -> None:
-        for parts in self._users.values():
-            await parts.app.client.aclose()
+        for runtime in self._users.values():
+            await runtime.client.aclose()
         self._users.clear()
         await self._transport.pool.aclose()
 
     # -- running a job, whoever asked for it -------------------------------------------------
     async def _run(self, job: RunningJob) -> JobResult:
         key = job.scope.user
-        parts = self._users.get(key)
-        if parts is None:
+        runtime = self._users.get(key)
+        if runtime is None:
             record = await self.store.token(self.settings.backend_id, key)
             if record is None:
                 raise Unauthorized("the user's token is no longer on record")
             token = self.keys.open(record.token, key)
             self._sealed.add(key)
-            parts = self._parts(key, token)
-        return await parts.work(job)
+            runtime = self._runtime(key, token)
+        return await runtime.work(job)

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from nemo_mcp.errors import NemoError, ToolTimedOut
 from nemo_mcp.redact import redact
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import App, app_of
+from nemo_mcp.tools.runtime import Runtime, runtime_of
 from nemo_mcp.words import UNEXPECTED, user_message
 
 log = logging.getLogger(__name__)
@@ -55,15 +55,15 @@ def redact_model(model: R) -> R:
 
 @dataclass
 class Call:
-    """One tool call: the app, its MCP context, and when it must have answered."""
+    """One tool call: the runtime, its MCP context, and when it must have answered."""
 
-    app: App
+    runtime: Runtime
     ctx: Context
     deadline: float
 
     def remaining(self) -> float:
         """How long a job may still be waited for in this call."""
-        reserve = min(WAIT_RESERVE_S, self.app.settings.tool_wait / 10)
+        reserve = min(WAIT_RESERVE_S, self.runtime.settings.tool_wait / 10)
         return max(0.0, self.deadline - anyio.current_time() - reserve)
 
     async def progress(self, progress: float, total: float, message: str) -> None:
@@ -72,9 +72,9 @@ class Call:
 
 async def answer(ctx: Context, tool: ToolName, body: Callable[[Call], Awaitable[R]]) -> R:
     """Run ``body`` as the tool ``tool``: bounded in time, in plain words, without secrets."""
-    app = app_of(ctx)
-    wait = app.settings.tool_wait
-    call = Call(app, ctx, anyio.current_time() + wait)
+    runtime = runtime_of(ctx)
+    wait = runtime.settings.tool_wait
+    call = Call(runtime, ctx, anyio.current_time() + wait)
     try:
         with anyio.fail_after(wait + DEADLINE_MARGIN_S):
             result = await body(call)

@@ -1,4 +1,4 @@
-"""``check_credits``: the balance, in the offline world's words when offline."""
+"""``check_credits``: the balance, in the words its deployment calls for."""
 
 from __future__ import annotations
 
@@ -7,20 +7,16 @@ from mcp.server.mcpserver import Context
 from nemo_mcp.backend.models import Credits
 from nemo_mcp.results import CreditsResult
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.boundary import Call, answer
-
-OFFLINE_NOTE = (
-    " Offline, credits are a local counter of the embedded backend: work is never refused for them."
-)
+from nemo_mcp.tools.runtime import Runtime
 
 
-def credits_words(app: App, credits: Credits) -> str:
+def credits_words(runtime: Runtime, credits: Credits) -> str:
     words = (
         f"{credits.available} credits available, {credits.frozen} frozen by running work, "
         f"{credits.total} in all."
     )
-    return words + (OFFLINE_NOTE if app.client.offline else "")
+    return words + runtime.deployment.credits_note
 
 
 async def check_credits(ctx: Context) -> CreditsResult:
@@ -28,10 +24,10 @@ async def check_credits(ctx: Context) -> CreditsResult:
 
 
 async def _credits(call: Call) -> CreditsResult:
-    credits = await call.app.client.credits()
+    credits = await call.runtime.client.credits()
     return CreditsResult(
         available=credits.available,
         frozen=credits.frozen,
         total=credits.total,
-        reply=credits_words(call.app, credits),
+        reply=credits_words(call.runtime, credits),
     )

@@ -49,8 +49,9 @@ async def dispatch(call: Call, *, message: str) -> EditResult:
     if not text:
         raise InputError(
             "The message is empty. Say what to make or change, for example: "
-            f"{call.app.manifest.examples[0]!r}."
+            f"{call.runtime.manifest.examples[0]!r}."
         )
+    call.runtime.client.sessions.heard(text)  # the user's language, should an upload come first
     intent = route(text)
     if intent is Intent.EXPORT:
         exported = await start_export(call, None, download=True)
@@ -58,8 +59,8 @@ async def dispatch(call: Call, *, message: str) -> EditResult:
             status=exported.status, intent=intent, reply=exported.reply, job_id=exported.job_id
         )
     if intent is Intent.CREDITS:
-        credits = await call.app.client.credits()
-        return EditResult(status="done", intent=intent, reply=credits_words(call.app, credits))
+        credits = await call.runtime.client.credits()
+        return EditResult(status="done", intent=intent, reply=credits_words(call.runtime, credits))
     if intent is Intent.STATE:
         return await status(call)
     if intent is Intent.UPLOAD:
@@ -68,14 +69,14 @@ async def dispatch(call: Call, *, message: str) -> EditResult:
 
 
 async def edit(call: Call, text: str) -> EditResult:
-    app = call.app
-    record, _ = await app.jobs.submit(
-        app.scope, "edit", message_key(text), text, EditRequest(text=text), serial=True
+    runtime = call.runtime
+    record, _ = await runtime.jobs.submit(
+        runtime.scope, "edit", message_key(text), text, EditRequest(text=text), serial=True
     )
-    record = await app.jobs.wait(record.id, call.remaining(), call.progress)
+    record = await runtime.jobs.wait(record.id, call.remaining(), call.progress)
     if not record.active and (earlier := await _untold_before(call, record)):
         # Results nobody was told yet come first, in order: none is skipped or told later.
-        finished = await app.jobs.take_finished(app.scope, ids=[*earlier, record.id])
+        finished = await runtime.jobs.take_finished(runtime.scope, ids=[*earlier, record.id])
         if finished:
             return _all_finished(call, finished)
     return await edit_outcome(call, record)
@@ -83,38 +84,38 @@ async def edit(call: Call, text: str) -> EditResult:
 
 async def _untold_before(call: Call, record: JobRecord) -> list[str]:
     """Finished edits older than ``record`` that no answer has told yet."""
-    jobs = await call.app.store.jobs(call.app.scope, kinds=["edit"], unreported=True)
+    jobs = await call.runtime.store.jobs(call.runtime.scope, kinds=["edit"], unreported=True)
     return [j.id for j in jobs if not j.active and j.seq < record.seq]
 
 
 async def status(call: Call) -> EditResult:
     """Finished edits first (every one not yet told, in order), else the running one (waited
     for a while), else the timeline."""
-    app = call.app
-    active = await app.jobs.active(app.scope, "edit")
+    runtime = call.runtime
+    active = await runtime.jobs.active(runtime.scope, "edit")
     if active and not await _unreported_edits(call):
-        await app.jobs.wait(active[0].id, call.remaining(), call.progress)
+        await runtime.jobs.wait(active[0].id, call.remaining(), call.progress)
     # Read what runs before taking what finished: a job that ends between the two reads is
     # then taken (never both missed, which would answer with the timeline and no result).
-    active = await app.jobs.active(app.scope, "edit")
-    finished = await app.jobs.take_finished(app.scope, kinds=["edit"])
+    active = await runtime.jobs.active(runtime.scope, "edit")
+    finished = await runtime.jobs.take_finished(runtime.scope, kinds=["edit"])
     if finished:
         return _all_finished(call, finished)
     if active:
         return await edit_outcome(call, active[0])
-    timeline = summarize(parse_draft(await app.client.state()))
+    timeline = summarize(parse_draft(await runtime.client.state()))
     lines = [timeline]
-    for export in await app.jobs.active(app.scope, "export"):
-        _, message = app.jobs.progress(export)
+    for export in await runtime.jobs.active(runtime.scope, "export"):
+        _, message = runtime.jobs.progress(export)
         lines.insert(0, f"An export is running ({elapsed_words(export.elapsed)}): {message}")
     return EditResult(
-        status="done", intent=Intent.STATE, reply=with_notices(app, "\n".join(lines)),
+        status="done", intent=Intent.STATE, reply=with_notices(runtime, "\n".join(lines)),
         timeline=timeline,
     )  # fmt: skip
 
 
 async def _unreported_edits(call: Call) -> bool:
-    jobs = await call.app.store.jobs(call.app.scope, kinds=["edit"], unreported=True)
+    jobs = await call.runtime.store.jobs(call.runtime.scope, kinds=["edit"], unreported=True)
     return any(not j.active for j in jobs)
 
 
@@ -139,7 +140,7 @@ def _all_finished(call: Call, finished: list[JobRecord]) -> EditResult:
     return EditResult(
         status=status,
         intent=Intent.EDIT,
-        reply=with_notices(call.app, "\n".join(parts)),
+        reply=with_notices(call.runtime, "\n".join(parts)),
         job_id=latest.id,
         timeline=last.timeline if last else None,
         changes=changes,

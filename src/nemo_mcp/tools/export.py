@@ -16,10 +16,10 @@ from nemo_mcp.errors import InputError
 from nemo_mcp.flows.export import ExportRequest
 from nemo_mcp.results import ExportResult, no_title
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import app_of
 from nemo_mcp.tools.boundary import Call, answer
 from nemo_mcp.tools.media_results import with_media
 from nemo_mcp.tools.outcomes import export_outcome
+from nemo_mcp.tools.runtime import runtime_of
 
 EXPORT_KEY = "export"
 REMOTE_FOLDER = (
@@ -51,28 +51,29 @@ async def export_video(
     result = await answer(
         ctx, ToolName.EXPORT_VIDEO, partial(start_export, output_dir=output_dir, download=download)
     )
-    app = app_of(ctx)
-    return await with_media(app, result, started + app.settings.tool_wait - anyio.current_time())
+    runtime = runtime_of(ctx)
+    return await with_media(
+        runtime, result, started + runtime.settings.tool_wait - anyio.current_time()
+    )
 
 
 async def start_export(call: Call, output_dir: str | None, *, download: bool) -> ExportResult:
     """Join the running export, hand out one that finished unseen, or start one."""
-    app = call.app
-    finished = await app.store.jobs(app.scope, kinds=["export"], unreported=True)
+    runtime = call.runtime
+    finished = await runtime.store.jobs(runtime.scope, kinds=["export"], unreported=True)
     if done := [j for j in finished if not j.active]:
         # An older export nobody saw is superseded by the latest one.
-        await app.jobs.take_finished(app.scope, ids=[j.id for j in done[:-1]])
+        await runtime.jobs.take_finished(runtime.scope, ids=[j.id for j in done[:-1]])
         return await export_outcome(call, done[-1])
-    if app.remote is not None and output_dir:
+    if output_dir and not runtime.deployment.takes_output_dir:
         raise InputError(REMOTE_FOLDER)
-    folder = output_folder(output_dir, app.settings.output_dir)
-    # Offline, the render's URL is loopback and dies with the server: the saved file is the result.
-    download = download or app.client.offline
-    if download and not await app.jobs.active(app.scope, "export"):
+    folder = output_folder(output_dir, runtime.settings.output_dir)
+    download = download or runtime.deployment.always_saves
+    if download and not await runtime.jobs.active(runtime.scope, "export"):
         await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
     request = ExportRequest(output_dir=str(folder), download=download)
-    record, _ = await app.jobs.submit(
-        app.scope, "export", EXPORT_KEY, "export", request, serial=False
+    record, _ = await runtime.jobs.submit(
+        runtime.scope, "export", EXPORT_KEY, "export", request, serial=False
     )
-    record = await app.jobs.wait(record.id, call.remaining(), call.progress)
+    record = await runtime.jobs.wait(record.id, call.remaining(), call.progress)
     return await export_outcome(call, record)

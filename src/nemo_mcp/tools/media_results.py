@@ -1,5 +1,5 @@
 """What ``export_video`` and ``get_timeline`` give besides their JSON: a link to the saved MP4,
-a contact sheet the assistant can look at, and, for the player App only (in the result's
+a contact sheet the assistant can look at, and, for the player Runtime only (in the result's
 ``_meta``), where finished videos can be streamed from.
 
 The JSON (text and structured) is complete on its own: a host without Apps or images loses
@@ -19,51 +19,51 @@ import pydantic_core
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel
 
-from nemo_mcp.app import PLAYER_META, origin_of
 from nemo_mcp.contact_sheet import contact_sheet
 from nemo_mcp.errors import NemoError
+from nemo_mcp.player import PLAYER_META, origin_of
 from nemo_mcp.results import ExportResult, JobInfo
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.outcomes import result_of
+from nemo_mcp.tools.runtime import Runtime
 
 MEDIA_MAX_S = 10.0
 """The most the extras may add to the call (they take well under a second)."""
 
 
-async def with_media(app: App, result: ExportResult, budget: float) -> CallToolResult:
+async def with_media(runtime: Runtime, result: ExportResult, budget: float) -> CallToolResult:
     """The result, with its link, sheet and streamable URL as far as ``budget`` seconds allow."""
     sheet = video = None
     with anyio.move_on_after(min(MEDIA_MAX_S, budget)):
-        video = await video_url(app, result)
-        if app.settings.contact_sheet and result.path:
+        video = await video_url(runtime, result)
+        if runtime.settings.contact_sheet and result.path:
             sheet = await anyio.to_thread.run_sync(
                 contact_sheet, Path(result.path), abandon_on_cancel=True
             )
     return export_content(result, sheet, video)
 
 
-async def video_url(app: App, result: ExportResult) -> str | None:
+async def video_url(runtime: Runtime, result: ExportResult) -> str | None:
     """Where the player can stream the export: its URL, or offline (where the result leaves the
     loopback URL out, since it dies with the process) the render's, asked of the backend."""
     if result.url and origin_of(result.url):
         return result.url
-    if result.status != "done" or not result.render_id or not app.client.offline:
+    if result.status != "done" or not result.render_id or runtime.deployment.backend_urls_last:
         return None
     with contextlib.suppress(NemoError):
-        url = (await app.client.render_status(result.render_id)).url
+        url = (await runtime.client.render_status(result.render_id)).url
         return url if url and origin_of(url) else None
     return None
 
 
-async def finished_videos(app: App, jobs: list[JobInfo]) -> dict[str, str]:
+async def finished_videos(runtime: Runtime, jobs: list[JobInfo]) -> dict[str, str]:
     """The streamable video of each finished export among ``jobs``, by job id."""
     videos: dict[str, str] = {}
     for job in jobs:
         if job.kind != "export" or job.status != "done":
             continue
-        record = await app.store.job(job.job_id)
+        record = await runtime.store.job(job.job_id)
         result = result_of(record) if record else None
-        if isinstance(result, ExportResult) and (url := await video_url(app, result)):
+        if isinstance(result, ExportResult) and (url := await video_url(runtime, result)):
             videos[job.job_id] = url
     return videos
 
@@ -72,7 +72,7 @@ def json_result(
     model: BaseModel, extra: list[ContentBlock] | None = None, player: dict[str, Any] | None = None
 ) -> CallToolResult:
     """``model`` as JSON text and structured data (what the SDK makes of a returned model), then
-    ``extra`` content, and ``player`` under the result's ``_meta`` for the App."""
+    ``extra`` content, and ``player`` under the result's ``_meta`` for the Runtime."""
     text = pydantic_core.to_json(model, indent=2).decode()
     return CallToolResult(
         content=[TextContent(type="text", text=text), *(extra or [])],
@@ -82,7 +82,7 @@ def json_result(
 
 
 def export_content(result: ExportResult, sheet: bytes | None, video: str | None) -> CallToolResult:
-    """The result as JSON, then the file link and the sheet; the video's URL for the App."""
+    """The result as JSON, then the file link and the sheet; the video's URL for the Runtime."""
     content: list[ContentBlock] = []
     if result.path:
         path = Path(result.path)

@@ -7,8 +7,6 @@ place (``JobManager.take_finished``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.results import (
     EditResult,
@@ -20,8 +18,8 @@ from nemo_mcp.results import (
 )
 from nemo_mcp.routing import Intent
 from nemo_mcp.store import JobRecord
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.boundary import Call, refuse
+from nemo_mcp.tools.runtime import Runtime
 
 ASK_AGAIN_S = 30
 LABEL_CHARS = 120
@@ -38,21 +36,21 @@ def result_of(record: JobRecord) -> JobResult | None:
     return UploadResult.model_validate_json(record.result)
 
 
-def with_notices(app: App, reply: str) -> str:
+def with_notices(runtime: Runtime, reply: str) -> str:
     """The reply with any notice for the user first ("the previous project had expired")."""
-    notices = app.client.take_notices()
+    notices = runtime.client.take_notices()
     return "\n".join([*notices, reply]) if notices else reply
 
 
-async def job_info(app: App, record: JobRecord) -> JobInfo:
-    percent, message = app.jobs.progress(record)
+async def job_info(runtime: Runtime, record: JobRecord) -> JobInfo:
+    percent, message = runtime.jobs.progress(record)
     result = result_of(record)
     if result is not None:
         message = result.reply
     elif record.status == "failed":
         message = record.error or "It failed."
     elif record.status == "queued":
-        message = f"Queued (place {await app.jobs.queue_position(record)})."
+        message = f"Queued (place {await runtime.jobs.queue_position(record)})."
     return JobInfo(
         job_id=record.id,
         kind=record.kind,
@@ -69,7 +67,7 @@ async def _take(call: Call, record: JobRecord) -> JobResult | None:
     """The finished job's result, now handed out; its failure as an error answer."""
     if record.active:
         return None
-    await call.app.jobs.take_finished(record.scope, ids=[record.id])
+    await call.runtime.jobs.take_finished(record.scope, ids=[record.id])
     if record.status == "failed":
         raise refuse(record.error or "The request failed.")
     return result_of(record)
@@ -78,10 +76,10 @@ async def _take(call: Call, record: JobRecord) -> JobResult | None:
 async def edit_outcome(call: Call, record: JobRecord) -> EditResult:
     result = await _take(call, record)
     if isinstance(result, EditResult):
-        reply = with_notices(call.app, result.reply)
+        reply = with_notices(call.runtime, result.reply)
         return result.model_copy(update={"job_id": record.id, "reply": reply})
     if record.status == "queued":
-        place = await call.app.jobs.queue_position(record)
+        place = await call.runtime.jobs.queue_position(record)
         return EditResult(
             status="queued",
             intent=Intent.EDIT,
@@ -89,13 +87,13 @@ async def edit_outcome(call: Call, record: JobRecord) -> EditResult:
             reply=f"Queued behind the request that is running (place {place}); it will be sent "
             "once, when that one finishes. Ask for 'status' to follow it.",
         )
-    _, message = call.app.jobs.progress(record)
+    _, message = call.runtime.jobs.progress(record)
     return EditResult(
         status="running",
         intent=Intent.EDIT,
         job_id=record.id,
         reply=f"Still working ({elapsed_words(record.elapsed)} so far; this usually takes "
-        f"{call.app.manifest.typical_time}). {message.rstrip('.')}. The request is not sent "
+        f"{call.runtime.manifest.typical_time}). {message.rstrip('.')}. The request is not sent "
         f"again: ask for 'status' (send_edit) or call get_timeline in about {ASK_AGAIN_S} "
         "seconds for the result.",
     )
@@ -104,8 +102,8 @@ async def edit_outcome(call: Call, record: JobRecord) -> EditResult:
 async def export_outcome(call: Call, record: JobRecord) -> ExportResult:
     result = await _take(call, record)
     if isinstance(result, ExportResult):
-        return as_link(call.app, result).model_copy(update={"job_id": record.id})
-    _, message = call.app.jobs.progress(record)
+        return as_link(call.runtime, result).model_copy(update={"job_id": record.id})
+    _, message = call.runtime.jobs.progress(record)
     return ExportResult(
         status="running",
         job_id=record.id,
@@ -115,11 +113,11 @@ async def export_outcome(call: Call, record: JobRecord) -> ExportResult:
     )
 
 
-def as_link(app: App, result: ExportResult) -> ExportResult:
+def as_link(runtime: Runtime, result: ExportResult) -> ExportResult:
     """On a shared server the file is not the user's to open: they get a download link."""
-    if app.remote is None or not result.path:
+    link = runtime.deployment.shared_file(result.path) if result.path else None
+    if link is None:
         return result
-    link = app.remote.link(Path(result.path).name)
     return result.model_copy(
         update={"path": None, "url": link, "reply": f"The video is ready: {link}"}
     )
@@ -139,10 +137,10 @@ async def upload_outcome(
             update={
                 "job_id": record.id,
                 "rejected": rejected,
-                "reply": with_notices(call.app, reply),
+                "reply": with_notices(call.runtime, reply),
             }
         )
-    _, message = call.app.jobs.progress(record)
+    _, message = call.runtime.jobs.progress(record)
     return UploadResult(
         status="running",
         job_id=record.id,

@@ -1,6 +1,6 @@
 """The one place the tools, prompts and resources are registered. Only registers.
 
-``get_timeline`` and ``export_video`` are bound to the player App (``nemo_mcp.app``) through the
+``get_timeline`` and ``export_video`` are bound to the player App (``nemo_mcp.player``) through the
 SDK's Apps extension, which must exist before the server does; the rest go on the server.
 """
 
@@ -15,14 +15,14 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import ToolAnnotations
 
-from nemo_mcp.app import PLAYER_URI, player_resource
 from nemo_mcp.manifests import Manifest
+from nemo_mcp.player import PLAYER_URI, player_resource
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tool_text import ToolTexts
-from nemo_mcp.tools.app import App
 from nemo_mcp.tools.credits import check_credits
 from nemo_mcp.tools.edit import send_edit
 from nemo_mcp.tools.export import export_video
+from nemo_mcp.tools.runtime import Runtime
 from nemo_mcp.tools.timeline import get_timeline, timeline_document
 from nemo_mcp.tools.upload import upload_media
 from nemo_mcp.words import user_message
@@ -51,7 +51,7 @@ def prompt_name(example: str) -> str:
 
 
 def player(manifest: Manifest, texts: ToolTexts, media_url: Callable[[], str | None]) -> Apps:
-    """The App extension: the player page and the two tools whose results it shows.
+    """The Apps extension: the player page and the two tools whose results it shows.
 
     ``media_url`` gives the backend's URL while the server runs (the page may load videos there)."""
     apps = Apps()
@@ -78,7 +78,7 @@ def player(manifest: Manifest, texts: ToolTexts, media_url: Callable[[], str | N
 
 
 def register(
-    mcp: MCPServer[App], manifest: Manifest, texts: ToolTexts, app: Callable[[], App]
+    mcp: MCPServer[Runtime], manifest: Manifest, texts: ToolTexts, runtime: Callable[[], Runtime]
 ) -> None:
     """Add the other three tools, one prompt per example, and the timeline resource to ``mcp``.
 
@@ -104,14 +104,14 @@ def register(
     )
     async def timeline_resource() -> str:
         try:
-            return await timeline_document(app())
+            return await timeline_document(runtime())
         except LookupError:
             raise ResourceError("The server is still starting; try again in a moment.") from None
         except Exception as exc:
             raise ResourceError(user_message(exc)) from None
 
 
-def _add_prompt(mcp: MCPServer[App], example: str) -> None:
+def _add_prompt(mcp: MCPServer[Runtime], example: str) -> None:
     def prompt() -> str:
         return example
 

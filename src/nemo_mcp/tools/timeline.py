@@ -16,10 +16,10 @@ from mcp.types import CallToolResult
 from nemo_mcp.results import TimelineResult, TrackInfo
 from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.app import App, app_of
 from nemo_mcp.tools.boundary import Call, answer
 from nemo_mcp.tools.media_results import MEDIA_MAX_S, finished_videos, json_result
 from nemo_mcp.tools.outcomes import job_info, with_notices
+from nemo_mcp.tools.runtime import Runtime, runtime_of
 
 
 def track_infos(timeline: Timeline) -> list[TrackInfo]:
@@ -35,23 +35,23 @@ def track_infos(timeline: Timeline) -> list[TrackInfo]:
 async def get_timeline(ctx: Context) -> Annotated[CallToolResult, TimelineResult]:
     started = anyio.current_time()
     result = await answer(ctx, ToolName.GET_TIMELINE, _timeline)
-    app = app_of(ctx)
+    runtime = runtime_of(ctx)
     videos: dict[str, str] = {}
     with anyio.move_on_after(
-        min(MEDIA_MAX_S, started + app.settings.tool_wait - anyio.current_time())
+        min(MEDIA_MAX_S, started + runtime.settings.tool_wait - anyio.current_time())
     ):
-        videos = await finished_videos(app, result.jobs)
+        videos = await finished_videos(runtime, result.jobs)
     return json_result(result, player={"videos": videos} if videos else None)
 
 
 async def _timeline(call: Call) -> TimelineResult:
-    app = call.app
-    timeline = parse_draft(await app.client.state())
-    outstanding = await app.jobs.outstanding(app.scope)
-    infos = [await job_info(app, record) for record in outstanding]
-    await app.jobs.take_finished(app.scope, ids=[r.id for r in outstanding if not r.active])
+    runtime = call.runtime
+    timeline = parse_draft(await runtime.client.state())
+    outstanding = await runtime.jobs.outstanding(runtime.scope)
+    infos = [await job_info(runtime, record) for record in outstanding]
+    await runtime.jobs.take_finished(runtime.scope, ids=[r.id for r in outstanding if not r.active])
     return TimelineResult(
-        summary=with_notices(app, summarize(timeline)),
+        summary=with_notices(runtime, summarize(timeline)),
         ready=is_ready(timeline),
         duration_ms=timeline.duration_ms,
         tracks=track_infos(timeline),
@@ -59,9 +59,9 @@ async def _timeline(call: Call) -> TimelineResult:
     )
 
 
-async def timeline_document(app: App) -> str:
+async def timeline_document(runtime: Runtime) -> str:
     """The ``nemo://timeline/current`` resource: the summary, readiness and the draft JSON."""
-    state = await app.client.state()
+    state = await runtime.client.state()
     timeline = parse_draft(state)
     body = {
         "summary": summarize(timeline),

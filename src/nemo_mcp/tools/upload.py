@@ -41,28 +41,29 @@ async def upload_media(
 
 
 async def _upload(call: Call, *, paths: list[str], urls: list[str]) -> UploadResult:
-    app = call.app
+    runtime = call.runtime
     if not paths and not urls:
         raise InputError(NOTHING)
-    if app.remote is not None:
+    deployment = runtime.deployment
+    if not deployment.reads_local_paths:
         if paths:
             raise InputError(REMOTE_PATHS)
-        paths = [str(app.remote.uploads / u[len(UPLOAD_REF) :]) for u in urls if is_ref(u)]
+        paths = [str(deployment.uploaded(u[len(UPLOAD_REF) :])) for u in urls if is_ref(u)]
         urls = [u for u in urls if not is_ref(u)]
-        roots = [app.remote.uploads]
+        roots = list(runtime.settings.media_roots)
     else:
         roots = allowed_roots(
-            await client_roots(call.ctx) if paths else None, app.settings.media_roots
+            await client_roots(call.ctx) if paths else None, runtime.settings.media_roots
         )
-    request, refused = check_items(paths, urls, roots, app.manifest)
+    request, refused = check_items(paths, urls, roots, runtime.manifest)
     if not request.files and not request.urls:
         reasons = "; ".join(f"{r.name}: {r.reason}" for r in refused)
         raise InputError(f"Nothing was uploaded. {reasons}")
     label = ", ".join([m.name for m in request.files] + request.urls)
-    record, _ = await app.jobs.submit(
-        app.scope, "upload", request.key, label, request, serial=False
+    record, _ = await runtime.jobs.submit(
+        runtime.scope, "upload", request.key, label, request, serial=False
     )
-    record = await app.jobs.wait(record.id, call.remaining(), call.progress)
+    record = await runtime.jobs.wait(record.id, call.remaining(), call.progress)
     return await upload_outcome(call, record, refused)
 
 

@@ -26,7 +26,7 @@ PLAYER_META = "nemo/player"
 
 @cache
 def player_html() -> str:
-    return files("nemo_mcp.app").joinpath("player.html").read_text(encoding="utf-8")
+    return files("nemo_mcp.player").joinpath("player.html").read_text(encoding="utf-8")
 
 
 def origin_of(url: str) -> str | None:
