@@ -51,8 +51,9 @@ REAL_FIXTURES = frozenset(
 XDIST_GROUPS = {"cluster": "cluster", "fresh": "cluster", "postgres": "cluster",
                 "remote_backend": "cluster"}  # fmt: skip
 """Costly session fixtures: the tests using one run on one xdist worker, so it starts once."""
-PATH_GROUPS = {"browser": "browser", "packaging": "packaging"}
-"""Folders whose module-scoped set-up (Chromium, npm, the wheel) must run once, on one worker."""
+MODULE_GROUPS = frozenset({"browser"})
+"""Folders whose modules each run one costly module-scoped set-up (a Chromium session over the
+whole module): each module's tests stay on one worker, so it runs once; modules still spread."""
 
 
 def _tier_of(item: pytest.Item) -> tuple[bool, str | None]:
@@ -67,7 +68,9 @@ def _tier_of(item: pytest.Item) -> tuple[bool, str | None]:
         and item.get_closest_marker("chaos") is None
     )
     group = next((XDIST_GROUPS[n] for n in sorted(names) if n in XDIST_GROUPS), None)
-    return in_memory, group or PATH_GROUPS.get(folder)
+    if group is None and folder in MODULE_GROUPS:
+        group = "/".join(parts)
+    return in_memory, group
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
