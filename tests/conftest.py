@@ -75,6 +75,9 @@ def _tier_of(item: pytest.Item) -> tuple[bool, str | None]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test's tier and group, and put the grouped tests first: a group runs on one
+    worker from start to end, so starting it first keeps it from being the run's tail."""
+    rank: dict[str, int] = {}
     for item in items:
         in_memory, group = _tier_of(item)
         if in_memory:
@@ -83,6 +86,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.real)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+            rank[item.nodeid] = 0 if group == "cluster" else 1  # the longest group first
+    items.sort(key=lambda item: rank.get(item.nodeid, 2))  # stable: modules stay together
 
 
 @pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
