@@ -101,9 +101,9 @@ def local_backend(nodelay: bool) -> Iterator[str]:
         sock.setblocking(False)
         return sock
 
-    bind = runner._bind
+    bind = runner.listening_socket
     if not nodelay:
-        runner._bind = old_bind
+        runner.listening_socket = old_bind
     try:
         with tempfile.TemporaryDirectory() as tmp:
             running = start_in_thread(LocalBackendConfig(data_dir=Path(tmp)))
@@ -112,7 +112,7 @@ def local_backend(nodelay: bool) -> Iterator[str]:
             finally:
                 running.stop()
     finally:
-        runner._bind = bind
+        runner.listening_socket = bind
 
 
 def keep_alive_ms(url: str, requests: int = 20) -> float:

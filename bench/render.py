@@ -1,13 +1,16 @@
 """Render measures: the local backend's renderer on the issue's job (10 photos, 30 s,
 1080x1920, music, a title) against one plain FFmpeg scale+concat of the same stills.
 
-Each sample runs in a fresh process (``python bench/render.py ours|plain DIR``), so FFmpeg's
-peak memory (the children's max RSS) belongs to that one render. ``make_job`` writes the inputs.
+Each sample runs in a fresh process (``python bench/render.py ours|plain DIR``) whose FFmpeg
+runs go through ``ffmpeg_peak.py``: each one's own peak memory and CPU seconds. The sample also
+has the rendering process's own CPU seconds and memory growth (ours makes the frames there).
+``make_job`` writes the inputs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import resource
 import subprocess
@@ -93,7 +96,8 @@ def media_of(work: Path) -> dict[str, Path]:
 def render_ours(work: Path, out: Path) -> None:
     from nemo_local.encode import render_draft
 
-    render_draft(json.loads((work / "draft.json").read_text()), media_of(work), out)
+    draft_ = json.loads((work / "draft.json").read_text())
+    render_draft(draft_, media_of(work), out, ffmpeg=os.environ.get("NEMO_BENCH_WRAPPER"))
 
 
 def render_plain(work: Path, out: Path) -> None:
@@ -102,7 +106,8 @@ def render_plain(work: Path, out: Path) -> None:
     seconds = json.loads((work / "draft.json").read_text())["t"][1]["sg"][0]["d"] / 1000
     each = seconds / len(photos)
     frames = round(each * 30)
-    args = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y"]
+    args = [os.environ.get("NEMO_BENCH_WRAPPER") or _ffmpeg(), "-hide_banner", "-loglevel"]
+    args += ["error", "-y"]
     for photo in photos:
         args += ["-i", str(photo)]
     args += ["-i", str(work / "music.mp3")]
@@ -121,23 +126,68 @@ def render_plain(work: Path, out: Path) -> None:
 
 
 def sample(kind: str, work: Path) -> dict[str, float]:
-    """One render in a fresh process: wall seconds and FFmpeg's peak RSS (MiB)."""
+    """One render in a fresh process: wall seconds, FFmpeg's peak RSS (MiB, its largest process),
+    CPU seconds (FFmpeg's and the rendering process's own) and that process's growth (MiB)."""
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, __file__, kind, str(work)], check=True, capture_output=True, text=True
     )
     took = time.perf_counter() - started
-    child = json.loads(out.stdout)
-    return {"seconds": child["seconds"], "peak_mib": child["peak_mib"], "process_s": took}
+    return {**json.loads(out.stdout), "process_s": took}
+
+
+def picture(work: Path) -> dict[str, float]:
+    """The draft's picture (get_timeline's contact sheet, offline) of the job, made fresh in
+    this process: wall and CPU seconds (FFmpeg's included) and its size."""
+    from nemo_local.draft_picture import draft_picture
+
+    draft_ = json.loads((work / "draft.json").read_text())
+    before = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    started = time.perf_counter()
+    sheet = draft_picture(draft_, media_of(work)) or b""
+    seconds = time.perf_counter() - started
+    after = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(
+        a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime
+        for a, b in zip(after, before, strict=True)
+    )
+    return {"seconds": seconds, "cpu_s": cpu, "kib": len(sheet) / 1024}
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _main(kind: str, work: Path) -> None:
+    if kind == "picture":
+        print(json.dumps(picture(work)))
+        return
     out = work / f"{kind}.mp4"
+    log = work / f"{kind}-ffmpeg.log"
+    log.unlink(missing_ok=True)
+    wrapper = work / "ffmpeg-peak.sh"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).with_name("ffmpeg_peak.py")}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    os.environ.update(
+        NEMO_BENCH_FFMPEG=_ffmpeg(), NEMO_BENCH_FFMPEG_LOG=str(log), NEMO_BENCH_WRAPPER=str(wrapper)
+    )
+    before, rss = resource.getrusage(resource.RUSAGE_SELF), _rss_mib()
     started = time.perf_counter()
     (render_ours if kind == "ours" else render_plain)(work, out)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mib": peak}))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    runs = [line.split() for line in log.read_text().splitlines()]
+    own = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(json.dumps({
+        "seconds": seconds,
+        "peak_mib": max(int(kib) for kib, _ in runs) / 1024,
+        "ffmpeg_cpu_s": sum(float(cpu) for _, cpu in runs),
+        "own_cpu_s": own,
+        "own_growth_mib": max(0.0, after.ru_maxrss / 1024 - rss),
+    }))  # fmt: skip
 
 
 if __name__ == "__main__":

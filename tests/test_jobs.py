@@ -5,16 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import pytest
 from pydantic import BaseModel
 
-from nemo_mcp.jobs import JobManager, RunningJob, elapsed_words
+from nemo_mcp.jobs import JobManager, RunningJob, Telling, elapsed_words
 from nemo_mcp.results import EditResult, JobResult
 from nemo_mcp.routing import Intent
-from nemo_mcp.store import JobRecord, Scope, SQLiteStore
+from nemo_mcp.store import JobKind, JobRecord, Scope, SQLiteStore
 from nemo_mcp.store.lease import holder_is_gone
 
 SCOPE = Scope("api", "", "skill")
@@ -48,7 +49,9 @@ async def manager(
     """A manager whose task group lives inside the test's own task (anyio: a task group is
     left by the task that entered it)."""
     async with anyio.create_task_group() as tg:
-        yield JobManager(store, tg, gate, lambda exc: f"words: {exc}", holder=holder, **kw)
+        yield JobManager(
+            store, tg, gate, lambda exc: f"words: {exc}", kinds=RULES, holder=holder, **kw
+        )
         tg.cancel_scope.cancel()
 
 
@@ -59,8 +62,32 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     await db.close()
 
 
+@dataclass(frozen=True)
+class Rules:
+    """A kind's rules as ``flows.kinds`` declares them, for requests that are their own key."""
+
+    kind: JobKind
+    serial: bool
+    tells: Telling
+    after: tuple[JobKind, ...] = ()
+    waiting: str = ""
+
+    def key_of(self, request: BaseModel) -> str:
+        return str(getattr(request, "text", ""))
+
+    def label_of(self, request: BaseModel) -> str:
+        return self.key_of(request)
+
+
+RULES = {
+    "edit": Rules("edit", serial=True, tells="in_order"),
+    "export": Rules("export", serial=False, tells="latest"),
+    "upload": Rules("upload", serial=False, tells="own"),
+}
+
+
 async def submit(jobs: JobManager, key: str, kind: str = "edit") -> tuple[JobRecord, bool]:
-    return await jobs.submit(SCOPE, kind, key, key, Ask(text=key), serial=kind == "edit")  # type: ignore[arg-type]
+    return await jobs.submit(SCOPE, RULES[kind], Ask(text=key))
 
 
 async def test_a_job_finishes_and_its_waiter_gets_the_result(store: SQLiteStore) -> None:
@@ -151,8 +178,8 @@ async def test_a_failure_is_kept_in_words_and_handed_out_once(store: SQLiteStore
         failed = await jobs.wait(record.id, 5)
         assert (failed.status, failed.error) == ("failed", "words: boom")
         assert [j.id for j in await jobs.outstanding(SCOPE)] == [record.id]
-        assert [j.id for j in await jobs.take_finished(SCOPE)] == [record.id]
-        assert await jobs.take_finished(SCOPE) == []
+        assert [j.id for j in await jobs.news(SCOPE, "edit")] == [record.id]
+        assert await jobs.news(SCOPE, "edit") == []
         assert await jobs.outstanding(SCOPE) == []
 
 
@@ -218,3 +245,102 @@ def test_owner_is_gone_only_for_a_dead_pid_on_this_host() -> None:
 )
 def test_elapsed_words(seconds: float, words: str) -> None:
     assert elapsed_words(seconds) == words
+
+
+# -- what the user is told: the manager alone decides ----------------------------------------
+
+
+class Gates:
+    """Work whose jobs finish one by one, when the test releases their key."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, anyio.Event] = {}
+        self.started: list[str] = []
+
+    def release(self, key: str) -> None:
+        self.open.setdefault(key, anyio.Event()).set()
+
+    async def __call__(self, job: RunningJob) -> JobResult:
+        self.started.append(job.record.key)
+        await self.open.setdefault(job.record.key, anyio.Event()).wait()
+        return EditResult(status="done", intent=Intent.EDIT, reply=f"did {job.record.key}")
+
+
+async def _finished(jobs: JobManager, key: str, kind: str, gates: Gates) -> JobRecord:
+    record, _ = await submit(jobs, key, kind)
+    gates.release(key)
+    return await jobs.wait(record.id, 5)
+
+
+async def test_edits_are_told_in_order_each_once_whoever_asks(store: SQLiteStore) -> None:
+    gates = Gates()
+    async with manager(store, gates) as jobs:  # type: ignore[arg-type]
+        first = await _finished(jobs, "a", "edit", gates)
+        second = await _finished(jobs, "b", "edit", gates)
+        # Whoever waited for "b" hears "a" first: nothing is skipped or told late.
+        assert [j.key for j in await jobs.tell(second)] == ["a", "b"]
+        assert await jobs.news(SCOPE, "edit") == []
+        # The caller of "a" still hears its own result (it is theirs), and nothing else.
+        assert [j.key for j in await jobs.tell(first)] == ["a"]
+
+
+async def test_only_the_latest_export_is_told_and_uploads_tell_their_own(
+    store: SQLiteStore,
+) -> None:
+    gates = Gates()
+    async with manager(store, gates) as jobs:  # type: ignore[arg-type]
+        await _finished(jobs, "x1", "export", gates)
+        await _finished(jobs, "x2", "export", gates)
+        await _finished(jobs, "u1", "upload", gates)
+        own = await _finished(jobs, "u2", "upload", gates)
+        assert [j.key for j in await jobs.news(SCOPE, "export")] == ["x2"]
+        assert await jobs.news(SCOPE, "export") == [], "the older export is superseded unsaid"
+        assert [j.key for j in await jobs.tell(own)] == ["u2"]
+        assert [j.key for j in await jobs.overview(SCOPE)] == ["u1"]
+        assert await jobs.overview(SCOPE) == []
+
+
+async def test_status_waits_for_the_running_job_unless_a_result_waits(
+    store: SQLiteStore,
+) -> None:
+    gates = Gates()
+    async with manager(store, gates) as jobs:  # type: ignore[arg-type]
+        running, _ = await submit(jobs, "slow")
+        told, going = await jobs.status(SCOPE, "edit", 0.05)
+        assert told == [] and going is not None and going.id == running.id
+        gates.release("slow")
+        told, going = await jobs.status(SCOPE, "edit", 5)
+        assert [j.key for j in told] == ["slow"] and going is None
+
+
+async def test_an_edit_waits_for_the_upload_asked_before_it(store: SQLiteStore) -> None:
+    gates = Gates()
+    rules = {**RULES, "edit": Rules("edit", serial=True, tells="in_order", after=("upload",))}
+    async with anyio.create_task_group() as tg:
+        jobs = JobManager(store, tg, gates, str, kinds=rules, holder="host:1:a")
+        await submit(jobs, "photos", "upload")
+        edit, _ = await submit(jobs, "make it", "edit")
+        with anyio.fail_after(5):
+            while (await jobs.wait(edit.id, 0.05)).message == "Started.":
+                pass
+        assert gates.started == ["photos"]
+        assert "Waiting for the running upload" in (await jobs.wait(edit.id, 0.05)).message
+        gates.release("photos")
+        gates.release("make it")
+        assert (await jobs.wait(edit.id, 5)).status == "done"
+        assert gates.started == ["photos", "make it"]
+        tg.cancel_scope.cancel()
+
+
+async def test_a_job_can_be_stopped_and_is_told_in_the_words_given(store: SQLiteStore) -> None:
+    gates = Gates()
+    async with manager(store, gates) as jobs:  # type: ignore[arg-type]
+        record, _ = await submit(jobs, "long")
+        with anyio.fail_after(5):
+            while "long" not in gates.started:
+                await anyio.sleep(0.01)
+        assert jobs.stop(record.id, "Stopped at your request.")
+        stopped = await jobs.wait(record.id, 5)
+        assert (stopped.status, stopped.error) == ("failed", "Stopped at your request.")
+        assert not jobs.stop(record.id, "again"), "a finished job is not running here"
+        assert [j.id for j in await jobs.tell(stopped)] == [record.id]

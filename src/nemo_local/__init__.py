@@ -17,15 +17,14 @@ Where the decisions are written down:
 
 from __future__ import annotations
 
-from nemo_local.config import LocalBackendConfig
-from nemo_local.faults import Faults
-from nemo_local.runner import (
-    LocalBackend,
-    RunningBackend,
-    serve_forever,
-    start_in_thread,
-)
-from nemo_local.stats import Stats
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nemo_local.config import LocalBackendConfig
+    from nemo_local.faults import Faults
+    from nemo_local.runner import LocalBackend, RunningBackend, serve_forever, start_in_thread
+    from nemo_local.stats import Stats
 
 __all__ = [
     "Faults",
@@ -36,3 +35,21 @@ __all__ = [
     "serve_forever",
     "start_in_thread",
 ]
+_HOMES = {
+    "Faults": "faults",
+    "LocalBackend": "runner",
+    "LocalBackendConfig": "config",
+    "RunningBackend": "runner",
+    "Stats": "stats",
+    "serve_forever": "runner",
+    "start_in_thread": "runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The package's names load with the module that has them: ``serve --local`` imports
+    ``nemo_local.persist`` and ``nemo_local.claim`` (the standard library only) before it answers
+    ``initialize``, and the server (uvicorn, the app) in the background after."""
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"nemo_local.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'nemo_local' has no attribute {name!r}")

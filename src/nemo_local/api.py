@@ -74,6 +74,8 @@ class Api:
 
     def __init__(self, backend: Backend) -> None:
         self.b = backend
+        self._pictures: Any = None
+        """``draft_picture.Pictures``, made at the first picture (it needs Pillow)."""
 
     # helpers ----------------------------------------------------------------------------------
 
@@ -144,6 +146,32 @@ class Api:
                 "session_id": session.id,
             }
         )
+
+    async def draft_picture(self, request: Request) -> Response:
+        """A local extension (the cloud has no such call): a JPEG contact sheet of the session's
+        draft, one frame per segment with its titles (``draft_picture``); 404 while the draft
+        shows nothing. Made in a worker thread, cached per draft version."""
+        account = self.account(request)
+        session = self.session(account, request.path_params["session_id"])
+        try:
+            from nemo_local import draft_picture
+            from nemo_local.render_plan import RenderError
+        except ImportError as exc:
+            raise ApiError(api_errors.CONFLICT, f"No picture of the draft: {exc}") from exc
+        if self._pictures is None:
+            self._pictures = draft_picture.Pictures(self.b.config.canvas)
+        draft = json.loads(json.dumps(session.draft))  # the agent may edit it meanwhile
+        media = self.b.store.media_paths(account)
+        try:
+            key, data = await anyio.to_thread.run_sync(
+                self._pictures.get, draft, media, abandon_on_cancel=True
+            )
+        except RenderError as exc:
+            raise ApiError(api_errors.CONFLICT, f"No picture of the draft: {exc}") from exc
+        if data is None:
+            raise ApiError(api_errors.NOT_FOUND, "The draft shows nothing yet.")
+        headers = {"ETag": f'"{key[:32]}"', "Cache-Control": "no-cache"}
+        return Response(data, media_type="image/jpeg", headers=headers)
 
     # uploads ----------------------------------------------------------------------------------
 

@@ -169,6 +169,7 @@ def build_app(backend: Backend) -> Starlette:
         get("/api/credits/balance/simple", api.credits, "credits"),
         post("/api/upload-video/nemo_agent/me/{session_id}", api.upload, "upload"),
         get("/api/state/nemo_agent/me/{session_id}/latest", api.state, "state"),
+        get("/api/local/draft-picture/{session_id}", api.draft_picture, "draft_picture"),
         post("/run_sse", run_sse, "run_sse"),
         post("/api/render/proxy/lambda", api.render_submit, "render_submit"),
         get("/api/render/proxy/lambda/{render_id}", api.render_status, "render_status"),

@@ -1,17 +1,21 @@
 """Render a draft to an H.264 MP4 with the bundled FFmpeg: the I/O half of the renderer.
 
 ``render_plan`` decides everything (timing, motion, transitions, mixing: rules in its docstring);
-this module finds FFmpeg, probes the media, prepares photos and text with Pillow, runs FFmpeg
-with progress and cancel, and moves the file into place only when it is complete.
+this module finds FFmpeg, probes the media, draws text with Pillow, runs the encoder with
+progress and cancel, feeds it the frames ``picture`` makes, and moves the file into place only
+when it is complete.
 
+- The picture is made a piece at a time (``picture``: one or two photos held at once) and piped
+  raw into one encoder that draws the titles and mixes the sound: memory stays flat however
+  long the draft. docs/PERFORMANCE.md has the figures.
 - Photos go through Pillow first: EXIF rotation applied, transparency flattened onto black,
-  cropped to cover the canvas. JPEGs decode at a reduced scale, so a 48 MP photo costs little,
-  and FFmpeg then moves a canvas-sized frame.
+  cropped to cover the canvas. JPEGs decode at a reduced scale, so a 48 MP photo costs little.
+  Every photo is opened before the encoder starts, so an unreadable one fails at once.
 - Text is drawn by Pillow (white with a dark outline and shadow) into transparent PNGs that
   FFmpeg overlays, in a font that has its glyphs (``fonts``: Pillow's built-in one for Latin,
   else a system font, else the bundled CJK subset), so a Chinese title never comes out as boxes.
-- Pillow is required for photos and text, FFmpeg for everything: when either is missing the
-  render fails with the install command instead of silently dropping part of the draft.
+- Pillow and FFmpeg are required: when either is missing the render fails with the install
+  command.
 - FFmpeg: ``-preset ultrafast -crf 23 -threads 2``, ``+faststart``, no metadata copied from the
   inputs (phone videos carry GPS positions). 30 fps by default: what phones record, and smooth
   enough for the photo motion. The issue's job (10 photos, 30 s, 1080x1920, music, a title) is
@@ -22,13 +26,15 @@ with progress and cancel, and moves the file into place only when it is complete
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
 import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -97,17 +103,31 @@ def render_draft(
             raise RenderError(f"media {media_id} is missing")
         infos[media_id] = probe(exe, media_id, Path(path))
     plan = plan_render(draft, infos, default_canvas=default_canvas, fps=fps)
+    try:
+        import PIL  # noqa: F401  (asked at each render: the modules below may be loaded already)
+
+        from nemo_local.photos import check_photo, prepare_photo
+        from nemo_local.picture import Pictures
+    except ImportError:
+        raise RenderError(_PILLOW_ADVICE) from None
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    sources = {m: Path(media[m]).resolve() for m in infos}
+    for media_id in sorted(
+        {v.media_id or "" for v in plan.base + plan.overlays if v.kind == "image"}
+    ):
+        check_photo(media_id, sources[media_id])
     with tempfile.TemporaryDirectory(prefix="nemo-render-") as tmp:
         work = Path(tmp)
-        sources = {m: Path(media[m]).resolve() for m in infos}
-        photos = {v.media_id for v in plan.base + plan.overlays if v.kind == "image"}
-        for i, media_id in enumerate(sorted(m for m in photos if m)):
-            _check(cancel)
-            sources[media_id] = prepare_photo(media_id, sources[media_id], work / f"p{i}.png", plan)
         texts = [draw_caption(c, plan, work / f"text{i}.png") for i, c in enumerate(plan.captions)]
         _check(cancel)
+        pictures = Pictures(
+            plan,
+            ffmpeg=exe,
+            sources=sources,
+            prepare=lambda m: prepare_photo(m, sources[m], plan),
+            work=work,
+        )
         fd, partial = tempfile.mkstemp(
             dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".part"
         )
@@ -121,7 +141,9 @@ def render_draft(
                 output=Path(partial),
                 threads=THREADS,
             )
-            run_ffmpeg(args, plan.duration_ms, work / "ffmpeg.log", progress, cancel)
+            run_ffmpeg(
+                args, plan.duration_ms, work / "ffmpeg.log", progress, cancel, pictures.frames()
+            )
             os.replace(partial, out_path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)
@@ -192,13 +214,15 @@ def run_ffmpeg(
     log_path: Path,
     progress: Callable[[float], None] | None,
     cancel: threading.Event | None,
+    frames: Iterator[Sequence[bytes]] | None = None,
 ) -> None:
-    """Run FFmpeg to the end, reporting progress; kill it on cancel or on any exception."""
+    """Run FFmpeg to the end, feeding it ``frames`` on stdin and reporting its progress; kill
+    it on cancel or on any exception."""
     try:
         with log_path.open("wb") as log:  # the child keeps its own handle
             proc = subprocess.Popen(
                 args,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if frames is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 encoding="utf-8",
@@ -207,26 +231,47 @@ def run_ffmpeg(
     except OSError as exc:
         raise RenderError(f"FFmpeg could not run ({exc})") from None
     finished = threading.Event()
-    watcher = None
+    watchers = [threading.Thread(target=_follow, args=(proc.stdout, total_ms, progress))]
     if cancel is not None:
-        watcher = threading.Thread(target=_kill_on_cancel, args=(proc, cancel, finished))
-        watcher.start()
+        watchers.append(threading.Thread(target=_kill_on_cancel, args=(proc, cancel, finished)))
     with proc:
         try:
             if progress is not None:
                 progress(0.0)
-            _follow(proc.stdout, total_ms, progress)
+            for watcher in watchers:
+                watcher.start()
+            if frames is not None:
+                _feed(proc, frames, cancel)
             code = proc.wait()
         finally:
             finished.set()
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            if watcher is not None:
-                watcher.join()
+            for watcher in watchers:
+                if watcher.ident is not None:
+                    watcher.join()
     _check(cancel)
     if code != 0:
         raise RenderError(f"FFmpeg failed: {_last_line(log_path) or f'exit code {code}'}")
+
+
+def _feed(
+    proc: subprocess.Popen[str], frames: Iterator[Sequence[bytes]], cancel: threading.Event | None
+) -> None:
+    """Write every frame to the encoder; stop early when it has gone (its exit code tells)."""
+    stdin = proc.stdin
+    assert isinstance(stdin, io.TextIOWrapper)
+    pipe = stdin.buffer  # the frames are bytes; the progress lines on stdout are text
+    with contextlib.suppress(BrokenPipeError):
+        try:
+            for frame in frames:
+                _check(cancel)
+                for plane in frame:
+                    pipe.write(plane)
+        finally:
+            getattr(frames, "close", lambda: None)()  # frees the pieces it holds
+            stdin.close()
 
 
 def _follow(
@@ -259,31 +304,7 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
-# Pillow: photos and text
-
-
-def prepare_photo(media_id: str, src: Path, dst: Path, plan: RenderPlan) -> Path:
-    """Upright, opaque, and cropped to cover the canvas, as a fast-to-decode PNG."""
-    try:
-        from PIL import Image, ImageOps
-    except ImportError:
-        raise RenderError(_PILLOW_ADVICE) from None
-
-    size = (plan.width, plan.height)
-    try:
-        with Image.open(src) as opened:
-            opened.draft("RGB", (max(size), max(size)))  # JPEG: decode at 1/2, 1/4... when enough
-            upright = ImageOps.exif_transpose(opened)
-            if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
-                rgba = upright.convert("RGBA")
-                flat = Image.new("RGB", rgba.size)
-                flat.paste(rgba, mask=rgba.getchannel("A"))
-            else:
-                flat = upright.convert("RGB")
-            ImageOps.fit(flat, size, Image.Resampling.LANCZOS).save(dst, "PNG", compress_level=1)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise RenderError(f"media {media_id} is not a readable image") from None
-    return dst
+# Pillow: text
 
 
 def draw_caption(caption: Caption, plan: RenderPlan, dst: Path) -> Path:

@@ -1,5 +1,6 @@
-"""The FFmpeg command that makes a render plan (``render_plan``): inputs, the filter graph, the
-encoder settings. Pure: it builds an argument list and runs nothing.
+"""The FFmpeg commands of a render (``render_plan``): the encoder (raw frames in, captions
+drawn over them, sounds mixed, H.264 + AAC out), a clip's decoder and a photo's conversion to
+yuv420p. Pure: they build argument lists and run nothing; ``picture`` makes the frames.
 """
 
 from __future__ import annotations
@@ -7,10 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from nemo_local.render_plan import RenderPlan, Role, Visual
+from nemo_local.render_plan import RenderPlan, Role
 
-ZOOM = 0.12
-"""How far photos zoom or pan (1.00 -> 1.12)."""
 SAMPLE_RATE = 48_000
 X264_PRESET = "ultrafast"
 """Photo motion changes every pixel of every frame, so the encoder's search is most of the cost:
@@ -18,6 +17,7 @@ ultrafast takes a third less CPU and 170 MiB less memory than veryfast on the 30
 job, at the same CRF and a higher PSNR to the source (bigger files: ~4.5 Mbit/s at 1080x1920)."""
 X264_CRF = 23
 AUDIO_BITRATE = "128k"
+_QUIET = ("-hide_banner", "-nostdin", "-loglevel", "error")
 
 
 def build_command(
@@ -30,15 +30,15 @@ def build_command(
     threads: int = 2,
     preset: str | None = None,
 ) -> list[str]:
-    """The FFmpeg argument list: ``sources`` maps media ids to files (photos already cover the
-    canvas), ``captions`` holds one transparent image per ``plan.captions``."""
+    """The encoder: ``plan.frames`` raw yuv420p frames on its stdin, ``captions`` (one
+    transparent image per ``plan.captions``) overlaid in their windows, the sounds of
+    ``sources`` (media id -> file) mixed."""
+    size = f"{plan.width}x{plan.height}"
     graph = _Graph(plan, sources)
-    current = graph.base()
-    for i, overlay in enumerate(plan.overlays):
-        label = graph.visual(overlay, f"o{i}")
-        graph.add(f"[{label}]setpts=PTS+{_sec(overlay.start, plan.fps)}/TB[od{i}]")
-        graph.add(f"[{current}][od{i}]overlay=eof_action=pass[ov{i}]")
-        current = f"ov{i}"
+    graph.inputs += ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", size]
+    graph.inputs += ["-framerate", str(plan.fps), "-i", "pipe:0"]
+    graph.count = 1
+    current = "0:v"
     for i, (caption, image) in enumerate(zip(plan.captions, captions, strict=True)):
         index = graph.input(image)
         graph.add(
@@ -69,6 +69,35 @@ def build_command(
     ]
 
 
+def decode_command(
+    ffmpeg: str, source: Path, frames: int, width: int, height: int, fps: int
+) -> list[str]:
+    """A clip as exactly ``frames`` canvas-sized yuv420p frames on stdout: from its start,
+    covering the canvas, the last frame held when the clip is shorter."""
+    steps = [
+        *("setpts=PTS-STARTPTS", f"fps={fps}"),
+        *(f"scale={width}:{height}:force_original_aspect_ratio=increase", f"crop={width}:{height}"),
+        *("format=yuv420p", "tpad=stop=-1:stop_mode=clone", f"trim=end_frame={frames}"),
+    ]
+    return [
+        ffmpeg,
+        *_QUIET,
+        *("-t", _sec(frames + 1, fps), "-i", f"file:{source}", "-an", "-sn"),
+        *("-vf", ",".join(steps), "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"),
+    ]
+
+
+def still_command(ffmpeg: str, width: int, height: int, output: Path) -> list[str]:
+    """A canvas-sized RGB photo on stdin to yuv420p planes in ``output`` (FFmpeg's own
+    conversion, as the photo's frames always had)."""
+    return [
+        ffmpeg,
+        *_QUIET,
+        *("-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "pipe:0"),
+        *("-vf", "format=yuv420p", "-frames:v", "1", "-f", "rawvideo", f"file:{output}"),
+    ]
+
+
 class _Graph:
     """Collects inputs and filter chains; labels are unique by construction."""
 
@@ -77,55 +106,15 @@ class _Graph:
         self.sources = sources
         self.inputs: list[str] = []
         self.filters: list[str] = []
-        self._count = 0
+        self.count = 0
 
     def input(self, path: Path, seconds: str | None = None) -> int:
         self.inputs += [*(("-t", seconds) if seconds else ()), "-i", f"file:{path}"]
-        self._count += 1
-        return self._count - 1
+        self.count += 1
+        return self.count - 1
 
     def add(self, chain: str) -> None:
         self.filters.append(chain)
-
-    def base(self) -> str:
-        """The base track as one stream: cuts concatenate, transitions xfade at the cut."""
-        fps = self.plan.fps
-        current = self.visual(self.plan.base[0], "b0")
-        for i in range(1, len(self.plan.base)):
-            prev, label = self.plan.base[i - 1], self.visual(self.plan.base[i], f"b{i}")
-            if prev.transition:
-                self.add(
-                    f"[{current}][{label}]xfade=transition={prev.transition}"
-                    f":duration={_sec(prev.tail, fps)}:offset={_sec(prev.end, fps)}[x{i}]"
-                )
-            else:
-                # concat outputs a microsecond timebase (which xfade refuses) and misjudges a
-                # one-frame piece's length; the chain is gapless, so renumber the frames
-                self.add(f"[{current}][{label}]concat=n=2:v=1:a=0,settb=1/{fps},setpts=N[x{i}]")
-            current = f"x{i}"
-        return current
-
-    def visual(self, v: Visual, label: str) -> str:
-        """One piece as exactly ``v.length`` canvas-sized yuv420p frames at ``fps``."""
-        w, h, fps, n = self.plan.width, self.plan.height, self.plan.fps, v.length
-        if v.kind == "black" or v.media_id is None:
-            head, steps = f"color=c=black:s={w}x{h}:r={fps},", ["format=yuv420p"]
-        elif v.kind == "image":
-            head = f"[{self.input(self.sources[v.media_id])}:v]"
-            steps = ["format=yuv420p", "loop=loop=-1:size=1", f"setpts=N/({fps}*TB)", f"fps={fps}"]
-        else:
-            index = self.input(self.sources[v.media_id], _sec(n + 1, fps))
-            head = f"[{index}:v]"
-            steps = [
-                *("setpts=PTS-STARTPTS", f"fps={fps}"),
-                *(f"scale={w}:{h}:force_original_aspect_ratio=increase", f"crop={w}:{h}"),
-                *("format=yuv420p", "tpad=stop=-1:stop_mode=clone"),
-            ]
-        steps += [f"trim=end_frame={n}", "setpts=PTS-STARTPTS", "setsar=1"]
-        if v.kind == "image" and v.motion != "none":
-            steps.append(motion_filter(v.motion, n))
-        self.add(head + ",".join(steps) + f"[{label}]")
-        return label
 
     def sound_mix(self) -> None:
         """Each sound trimmed, levelled and delayed; mixed unnormalised; padded and cut."""
@@ -146,26 +135,6 @@ class _Graph:
             mixed = "mix"
         total = _sec(self.plan.frames, self.plan.fps)
         self.add(f"[{mixed}]apad=whole_dur={total},atrim=duration={total}[aout]")
-
-
-def motion_filter(motion: str, frames: int) -> str:
-    """A Ken Burns move over ``frames`` as a per-frame ``perspective`` (sub-pixel smooth:
-    zoompan steps in whole pixels and jitters unless the photo is upscaled first, which is slow).
-    The window (``W/z`` by ``H/z``) slides from its left edge (fx 0) to its right (fx 1)."""
-    p = f"(in/{max(frames - 1, 1)})"
-    fx = "0.5"
-    if motion == "zoom_in":
-        z = f"(1+{ZOOM}*{p})"
-    elif motion == "zoom_out":
-        z = f"(1+{ZOOM}*(1-{p}))"
-    else:
-        z = f"{1 + ZOOM}"
-        fx = p if motion == "pan_right" else f"(1-{p})"
-    x0, y0 = f"{fx}*(W-W/{z})", f"0.5*(H-H/{z})"
-    x1, y2 = f"{x0}+W/{z}", f"{y0}+H/{z}"
-    corners = {"x0": x0, "y0": y0, "x1": x1, "y1": y0, "x2": x0, "y2": y2, "x3": x1, "y3": y2}
-    values = ":".join(f"{k}='{v}'" for k, v in corners.items())
-    return f"perspective={values}:interpolation=linear:eval=frame"
 
 
 def _text_y(role: Role) -> str:

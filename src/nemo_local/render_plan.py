@@ -19,7 +19,7 @@ Rules (pictures are timed in whole frames at ``fps``, sound in milliseconds):
   short-video apps do: no letterbox bars.
 - Photos move (``motion``): zoom_in (default; 1.00 -> 1.12), zoom_out, pan_left / pan_right
   (the view travels left / right across the photo at 1.12), none. The move spans the whole
-  rendered clip, transition tail included, with sub-pixel smoothness (``perspective``).
+  rendered clip, transition tail included, with sub-pixel smoothness (``motion.window``).
 - Transitions: a piece with ``transition`` (fade, slide; unknown names fade) blends into
   whatever follows it on screen, black included, over ``transition_ms`` (default 500). The
   incoming piece starts exactly at its draft start; the outgoing one is rendered that much longer

@@ -1,10 +1,11 @@
 """Starting and stopping a local backend: inside the current event loop (``LocalBackend``), in a
 thread of its own (``start_in_thread``), or in the foreground for the CLI (``serve_forever``).
 
-The socket is bound before uvicorn starts, so the URL is known (and connectable) at once, port 0
-picks a free port, and two backends never race for one. uvicorn never touches signal handlers or
-logging configuration here: an embedding program (``serve --local``) keeps its own, and nothing is
-ever written to stdout except the URL line of ``serve_forever``.
+The socket is bound before uvicorn starts (``claim``; a caller may bind it itself), so the URL is
+known (and connectable) at once, port 0 picks a free port, and two backends never race for one.
+uvicorn never touches signal handlers or logging configuration here: an embedding program
+(``serve --local``) keeps its own, and nothing is ever written to stdout except the URL line of
+``serve_forever``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import uvicorn
 
 from nemo_local import persist
 from nemo_local.app import build_app
+from nemo_local.claim import listening_socket, url_of
 from nemo_local.config import LocalBackendConfig
 from nemo_local.context import Backend
 from nemo_local.faults import Faults
@@ -61,36 +63,25 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket whose accepted connections send small writes at once.
-
-    The protocol is named (``IPPROTO_TCP``, not 0) because asyncio only disables Nagle on a
-    transport whose socket says it is TCP; with proto 0 every keep-alive answer (headers, then
-    body) waited ~40 ms on the client's delayed ACK. The listener also carries TCP_NODELAY,
-    which Linux hands down to accepted sockets."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 class LocalBackend:
     """A local backend served by uvicorn inside the current asyncio event loop.
 
     ``async with LocalBackend(config) as backend:`` -- ``backend.url`` answers from the first line
     of the block; ``backend.faults`` and ``backend.stats`` are live."""
 
-    def __init__(self, config: LocalBackendConfig) -> None:
+    def __init__(
+        self,
+        config: LocalBackendConfig,
+        *,
+        listening: socket.socket | None = None,
+        folder_owned: bool = False,
+    ) -> None:
+        """``listening`` and ``folder_owned``: a socket and the data folder's lock the caller
+        claimed already (``claim``; ``serve --local`` does, to answer before the backend runs)."""
         self.config = config
         self._backend = Backend(config)
+        self._listening = listening
+        self._folder_owned = folder_owned
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._owner = contextlib.ExitStack()
@@ -111,7 +102,7 @@ class LocalBackend:
     async def __aenter__(self) -> LocalBackend:
         """Start serving; with ``keep_state``, first take the data folder (``FolderBusy`` if
         another backend has it) and, once listening, write its URL in ``backend.url`` there."""
-        if self.config.keep_state:
+        if self.config.keep_state and not self._folder_owned:
             self._owner.enter_context(persist.owned(self.config.data_dir))
         try:
             await self._start()
@@ -125,10 +116,8 @@ class LocalBackend:
         return self
 
     async def _start(self) -> None:
-        sock = _bind(self.config.host, self.config.port)
-        host, port = sock.getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{port}"
+        sock = self._listening or listening_socket(self.config.host, self.config.port)
+        self.url = url_of(sock)
         logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)
         server_config = uvicorn.Config(
             build_app(self._backend),

@@ -76,6 +76,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             return serve_http(manifest, settings, host=args.host, port=args.port)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+    if local:
+        from nemo_mcp.offline import check_local_extra
+
+        check_local_extra()
     from nemo_mcp.logs import setup_logging
 
     setup_logging(settings.config_dir, settings.log_level)

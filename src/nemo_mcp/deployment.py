@@ -43,6 +43,10 @@ class SharedFolders:
 class Deployment:
     mode: Mode
     folders: SharedFolders | None = None
+    web_links: bool = True
+    """Whether ``NEMO_WEB_URL``'s pages (claim, project, register) belong to this backend: the
+    cloud's do, or ones an operator named; a backend of its own (the embedded one behind
+    ``NEMO_API_URL``, a staging API) is not reachable through nemovideo.com's pages."""
 
     @classmethod
     def of(
@@ -50,9 +54,12 @@ class Deployment:
     ) -> Deployment:
         """The mode: shared when serving many users, offline when the backend is the embedded
         one (``embedded``: it is about to be started), else the cloud."""
+        from nemo_mcp.settings import DEFAULT_API_URL, DEFAULT_WEB_URL
+
+        web = settings.api_url == DEFAULT_API_URL or settings.web_url != DEFAULT_WEB_URL
         if many_users:
-            return cls("shared")
-        return cls("offline" if embedded or settings.local else "cloud")
+            return cls("shared", web_links=web)
+        return cls("offline" if embedded or settings.local else "cloud", web_links=web)
 
     def for_user(self, folders: SharedFolders) -> Deployment:
         """A shared server's deployment as one user's tools see it: with their folders."""
@@ -92,8 +99,9 @@ class Deployment:
 
     @property
     def has_account(self) -> bool:
-        """Whether the backend has accounts: claim, register and project links make sense."""
-        return self.mode != "offline"
+        """Whether the backend has accounts on the web pages: claim, register and project links
+        make sense."""
+        return self.mode != "offline" and self.web_links
 
     @property
     def backend_is_local(self) -> bool:

@@ -23,7 +23,8 @@
     ├── DownloadFailed              the finished video could not be saved (the render is kept)
     ├── RenderFailed                an export render failed twice
     ├── EditFailed                  the backend could not do an edit
-    └── ToolTimedOut                a read the backend did not answer within the tool's wait
+    ├── ToolTimedOut                a read the backend did not answer within the tool's wait
+    └── StoreUnavailable            the shared server's database did not answer (nothing lost)
 
 Errors carry their own context (a limit, the accepted types, a link), given when they are made
 (``ErrorContext``; the backend client knows it), never added after a catch, so ``nemo_mcp.words``
@@ -228,6 +229,10 @@ class ToolTimedOut(NemoError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"no answer within {seconds:g} s")
         self.seconds = seconds
+
+
+class StoreUnavailable(NemoError):
+    """The shared server's database did not answer in time; what is on record stays there."""
 
 
 def backend_error(

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 TOKEN_SHAPE = re.compile(r"\b(nmv_usr_|clm_)[A-Za-z0-9_\-.]{6,}")
 API_TOKEN_SHAPE = re.compile(r"\bnmv_usr_[A-Za-z0-9_\-.]{6,}")
 PLACEHOLDER = "[redacted]"
 
 _secrets: set[str] = set()
+_outgoing: list[Callable[[str], str]] = []
+
+
+def register_outgoing(rewrite: Callable[[str], str]) -> Callable[[], None]:
+    """A last rewrite of every text a user reads (``claims=False``: tool output), not of logs:
+    a shared server takes its own paths and user keys out this way (``remote/answers.py``).
+    Returns what takes it away again (the server's end)."""
+    _outgoing.append(rewrite)
+    return lambda: _outgoing.remove(rewrite) if rewrite in _outgoing else None
 
 
 def register_secret(value: str | None) -> None:
@@ -31,6 +41,9 @@ def redact(text: str, *, claims: bool = True) -> str:
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, PLACEHOLDER)
+    if not claims:
+        for rewrite in _outgoing:
+            text = rewrite(text)
     return (TOKEN_SHAPE if claims else API_TOKEN_SHAPE).sub(PLACEHOLDER, text)
 
 

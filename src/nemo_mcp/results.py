@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue, WithJsonSchema
 
 from nemo_mcp.routing import Intent
+from nemo_mcp.store.records import JobKind
 
 
 def _compact(schema: dict[str, Any]) -> None:
@@ -41,7 +42,6 @@ class Compact(BaseModel):
 EditStatus = Literal["done", "running", "queued", "failed", "interrupted"]
 ExportStatus = Literal["done", "running", "failed"]
 UploadStatus = Literal["done", "running"]
-JobKindName = Literal["edit", "export", "upload"]
 
 
 class UploadedItem(Compact):
@@ -68,7 +68,7 @@ class UploadResult(Compact):
 
 class JobInfo(Compact):
     job_id: str
-    kind: JobKindName
+    kind: JobKind
     status: EditStatus
     what: str
     elapsed_s: int
@@ -134,10 +134,5 @@ class CreditsResult(Compact):
 
 
 JobResult = EditResult | ExportResult | UploadResult
-"""What a job leaves on record when it ends; which one follows from the job's kind."""
-
-RESULT_MODELS: dict[str, type[JobResult]] = {
-    "edit": EditResult,
-    "export": ExportResult,
-    "upload": UploadResult,
-}
+"""What a job leaves on record when it ends; which one follows from the job's kind
+(``flows.kinds``)."""

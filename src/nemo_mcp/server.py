@@ -20,9 +20,9 @@ from mcp.server.mcpserver import MCPServer
 from nemo_mcp import __version__
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.deployment import Deployment
-from nemo_mcp.jobs import JobManager, RunningJob
+from nemo_mcp.flows.kinds import SPECS, Work
+from nemo_mcp.jobs import JobManager
 from nemo_mcp.manifests import Manifest
-from nemo_mcp.results import JobResult
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
@@ -101,18 +101,19 @@ def create_server(
                 stack.push_async_callback(state.close)
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
-            runtime: Runtime | None = None
 
-            async def run(job: RunningJob) -> JobResult:
-                # Every job of this server is its one user's: run by that runtime's work.
-                assert runtime is not None, "jobs start once the runtime exists"
-                return await runtime.work(job)
+            def manager(work: Work) -> JobManager:
+                # Every job of this server is its one user's: the manager runs their work.
+                return JobManager(
+                    state, task_group, work, user_message, kinds=SPECS, holder=process_holder()
+                )
 
-            jobs = JobManager(state, task_group, run, user_message, holder=process_holder())
             deployment = Deployment.of(active, embedded=embedded)
-            runtime = build_runtime(active, manifest, state, jobs, deployment, transport=transport)
+            runtime = build_runtime(
+                active, manifest, state, manager, deployment, transport=transport
+            )
             stack.push_async_callback(runtime.client.aclose)
-            task_group.start_soon(_tidy, state, jobs, runtime.client)
+            task_group.start_soon(_tidy, state, runtime.jobs, runtime.client)
             running.runtime = runtime
             try:
                 yield runtime

@@ -9,6 +9,7 @@ logs at start (``Settings.warnings``).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -33,6 +34,11 @@ DEFAULT_RECOVERY_WAIT = 30.0
 DEFAULT_TOOL_WAIT = 45.0
 MAX_TOOL_WAIT = 55.0
 """Claude Desktop (and the TypeScript SDK's default) give up on a tool call at about 60 s."""
+DEFAULT_LINK_TTL = 3600.0
+DEFAULT_USER_JOBS = 4
+DEFAULT_USER_RPM = 120
+DEFAULT_MIN_FREE_MB = 256
+DEFAULT_METRICS_FROM = ("127.0.0.0/8", "::1/128")
 DEFAULT_CONNECT_TIMEOUT = 15.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -68,6 +74,21 @@ def parse_seconds(raw: str, name: str) -> float:
     if value < 0:
         raise ValueError(f"{name} must be zero or more seconds, got {raw!r}")
     return value
+
+
+def _networks(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``NEMO_METRICS_FROM``: comma-separated networks; unset is the default, empty is none."""
+    if raw is None:
+        return default
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"NEMO_METRICS_FROM must list networks like 10.0.0.0/8, got {network!r}"
+            ) from None
+    return networks
 
 
 def _paths(raw: str) -> tuple[Path, ...]:
@@ -110,6 +131,17 @@ class Settings:
     """Remote mode: the folder every worker shares for uploads and exported files."""
     public_url: str | None = None
     """Remote mode: the server's address as users reach it, for download links."""
+    link_ttl: float = DEFAULT_LINK_TTL
+    """Remote mode: how long a signed download link opens without a header."""
+    user_jobs: int = DEFAULT_USER_JOBS
+    """Remote mode: jobs one user may have running at once, over all workers (0: no limit)."""
+    user_rpm: int = DEFAULT_USER_RPM
+    """Remote mode: requests one user may make per minute, over all workers (0: no limit)."""
+    min_free_mb: int = DEFAULT_MIN_FREE_MB
+    """Remote mode: room kept free in ``remote_dir``; an upload or export that would eat it is
+    refused."""
+    metrics_from: tuple[str, ...] = DEFAULT_METRICS_FROM
+    """Remote mode: the networks (CIDR) ``/metrics`` answers; empty turns it off."""
     local: bool = False
     """The API is the embedded local backend (``serve --local``); set by the server, not the env."""
     offline: bool = False
@@ -135,6 +167,14 @@ class Settings:
         def seconds(name: str, default: float) -> float:
             raw = text(name)
             return default if raw is None else parse_seconds(raw, name)
+
+        def count(name: str, default: int) -> int:
+            raw = text(name)
+            if raw is None:
+                return default
+            if not raw.isdigit():
+                raise ValueError(f"{name} must be a whole number of 0 or more, got {raw!r}")
+            return int(raw)
 
         tool_wait = seconds("NEMO_TOOL_WAIT", DEFAULT_TOOL_WAIT)
         if tool_wait > MAX_TOOL_WAIT:
@@ -187,6 +227,11 @@ class Settings:
             remote_dir=Path(remote).expanduser() if (remote := text("NEMO_REMOTE_DIR")) else None,
             public_url=(text("NEMO_PUBLIC_URL") or "").rstrip("/") or None,
             contact_sheet=(text("NEMO_CONTACT_SHEET") or "1").lower() not in FALSE_WORDS,
+            link_ttl=seconds("NEMO_LINK_TTL", DEFAULT_LINK_TTL),
+            user_jobs=count("NEMO_USER_JOBS", DEFAULT_USER_JOBS),
+            user_rpm=count("NEMO_USER_RPM", DEFAULT_USER_RPM),
+            min_free_mb=count("NEMO_MIN_FREE_MB", DEFAULT_MIN_FREE_MB),
+            metrics_from=_networks(env.get("NEMO_METRICS_FROM"), DEFAULT_METRICS_FROM),
             offline=offline in TRUE_WORDS,
             warnings=tuple(warnings),
         )

@@ -15,6 +15,8 @@ from nemo_mcp.settings import Settings
 GENERATION_CREDITS = 100
 EDIT_CREDITS = 50
 OFFLINE_TIME = "a few seconds"
+ASK_AGAIN_S = 30
+"""When a tool suggests asking again about work still running."""
 """The embedded backend's generations land in seconds (``nemo_local.config.WORK_SECONDS``)."""
 
 

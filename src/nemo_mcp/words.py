@@ -26,6 +26,7 @@ from nemo_mcp.errors import (
     RequestRejected,
     ServerFault,
     SessionNotFound,
+    StoreUnavailable,
     StreamDropped,
     StreamTimedOut,
     TokenInvalid,
@@ -143,6 +144,9 @@ FIXED: dict[type[BaseException], str] = {
     StreamTimedOut: (
         "The backend stopped answering for too long. The request was not sent twice; "
         "check the timeline, then try again if nothing changed."
+    ),
+    StoreUnavailable: (
+        "The service cannot reach its database; try again in a minute. Nothing was lost."
     ),
     RenderFailed: (
         "The export failed on the backend, twice. Nothing was charged for it; try "

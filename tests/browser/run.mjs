@@ -112,6 +112,11 @@ async function main() {
       facts.timeline = timeline;
       facts.tracksShown = await app.locator(".lane.track").evaluateAll((lanes) => lanes.map((l) => ({ ...l.dataset })));
       facts.readyShown = await app.locator("#ready").textContent();
+      // get_timeline's picture of the draft (offline): decoded in the App, kept under the video.
+      await app.locator('#draft[src^="data:image/jpeg;base64,"]').waitFor({ state: "attached", timeout: 15_000 });
+      facts.draft = await app.locator("#draft").evaluate((img) => img.decode().then(() => ({
+        width: img.naturalWidth, height: img.naturalHeight, stage: img.parentElement.className,
+      })));
 
       step("playing the video");
       const frame = page.frame({ url: /about:srcdoc/ }) || page.frames()[1];

@@ -60,7 +60,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "NEMO_CONFIG_DIR": str(work / "config"),
         "NEMO_OUTPUT_DIR": str(work / "out"),
         "NEMO_MEDIA_ROOTS": str(media),
-        "NEMO_LOCAL_CANVAS": "360x640",
+        "NEMO_LOCAL_CANVAS": "720x1280",  # an export long enough to watch its progress
         "NEMO_POLL_INTERVAL": "0.2",
         "NEMO_RENDER_POLLS": "300",
         "NEMO_TOOL_WAIT": "40",
@@ -112,7 +112,7 @@ def test_the_exported_video_plays(report: dict[str, Any]) -> None:
     assert report["videoSrc"].startswith(report["shown"]["csp"]["resourceDomains"][0] + "/")
     assert report["videoSrc"].endswith(".mp4")
     video = report["video"]
-    assert video["error"] is None and (video["width"], video["height"]) == (360, 640)
+    assert video["error"] is None and (video["width"], video["height"]) == (720, 1280)
     times = report["currentTimes"]
     assert times[-1] > times[0] + 0.5, f"currentTime did not advance: {times}"
     assert times == sorted(times)
@@ -142,3 +142,9 @@ def test_a_running_exports_progress_moves(report: dict[str, Any]) -> None:
     assert {"call": "get_timeline"} in report["calls"]
     for shot in report["screenshots"]:
         assert Path(shot).stat().st_size > 10_000
+
+
+def test_the_app_has_get_timelines_picture_of_the_draft(report: dict[str, Any]) -> None:
+    draft = report["draft"]
+    assert draft["width"] > 300 and draft["height"] > 200, draft  # a sheet of 3 frames
+    assert "has-draft" in draft["stage"] and "has-video" in draft["stage"]  # the video shows

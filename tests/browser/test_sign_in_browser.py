@@ -25,9 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from nemo_local import RunningBackend
+from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
 from tests.browser.test_player_browser import CHROMIUM, HERE, browser_missing
-from tests.embedded import EmbeddedBackends
 from tests.remote.services import free_port
 
 DOCS = HERE.parents[1] / "docs"
@@ -36,21 +35,20 @@ TIMEOUT_S = 90
 
 
 @pytest.fixture(scope="module")
-def sign_in_backend(embedded_backends: EmbeddedBackends) -> RunningBackend:
-    """The run's ``quick`` embedded backend (tests/embedded.py), held for the whole module."""
-    return embedded_backends.get("quick")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
+    config = LocalBackendConfig(data_dir=tmp_path_factory.mktemp("lb"), tokens_per_address=10_000)
+    with start_in_thread(config) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def server(
-    sign_in_backend: RunningBackend, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def server(backend: RunningBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("try-out")
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": str(root),
         "PYTHONPATH": os.pathsep.join(sys.path),
-        "NEMO_API_URL": sign_in_backend.url, "NEMO_SERVER_KEY": "browser-test-key-" + "b" * 20,
+        "NEMO_API_URL": backend.url, "NEMO_SERVER_KEY": "browser-test-key-" + "b" * 20,
         "NEMO_CONFIG_DIR": str(root / "config"), "NEMO_LOG_LEVEL": "WARNING",
     }  # fmt: skip
     log = open(root / "server.log", "wb")  # noqa: SIM115 - the child keeps it
@@ -78,7 +76,7 @@ def server(
 
 @pytest.fixture(scope="module")
 def report(
-    server: str, sign_in_backend: RunningBackend, tmp_path_factory: pytest.TempPathFactory
+    server: str, backend: RunningBackend, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
     missing = browser_missing()
     if missing:
@@ -89,8 +87,7 @@ def report(
     artefacts = Path(os.environ.get("NEMO_BROWSER_ARTEFACTS") or work / "artefacts")
     artefacts.mkdir(parents=True, exist_ok=True)
     answer = httpx.post(
-        f"{sign_in_backend.url}/api/auth/anonymous-token",
-        headers={"X-Client-Id": str(uuid.uuid4())},
+        f"{backend.url}/api/auth/anonymous-token", headers={"X-Client-Id": str(uuid.uuid4())}
     )
     config = {
         "server": server, "redirect": REDIRECT, "token": answer.json()["data"]["token"],

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from mcp import Client, StdioServerParameters
+from mcp.types import ImageContent, TextContent
 
 from tests.e2e.conftest import CANVAS, MakeMedia, Workspace, read_mp4, structured
 
@@ -36,6 +39,16 @@ async def _export(client: Client, **arguments: object) -> dict[str, object]:
     raise AssertionError(f"still running: {result}")
 
 
+def _draft_picture(result: Any) -> bytes:
+    """Offline, get_timeline shows the draft: a JPEG contact sheet under 100 KB, said to be one."""
+    images = [c for c in result.content if isinstance(c, ImageContent)]
+    words = " ".join(c.text for c in result.content if isinstance(c, TextContent))
+    assert len(images) == 1 and "picture of the draft" in words, result.content
+    data = base64.b64decode(images[0].data)
+    assert images[0].mime_type == "image/jpeg" and data[:2] == b"\xff\xd8" and len(data) < 100_000
+    return data
+
+
 async def _edit(client: Client, message: str) -> dict[str, object]:
     result = structured(await client.call_tool("send_edit", {"message": message}))
     assert result["status"] == "done", result
@@ -56,7 +69,9 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         await _edit(client, "turn these photos into a video")
         await _edit(client, "add the title 'Day One'")
         await _edit(client, "add the caption 'by the sea'")
-        before = structured(await client.call_tool("get_timeline", {}))
+        timeline = await client.call_tool("get_timeline", {})
+        before = structured(timeline)
+        picture = _draft_picture(timeline)
         first = await _export(client)
         first_url = (data / "backend.url").read_text().strip()
     assert first["status"] == "done", first
@@ -72,7 +87,9 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         assert again["summary"] == before["summary"]
         assert "Day One" in again["summary"] and "by the sea" in again["summary"]
         fourth = await _edit(client, "remove the title")
-        after = structured(await client.call_tool("get_timeline", {}))
+        timeline = await client.call_tool("get_timeline", {})
+        after = structured(timeline)
+        assert _draft_picture(timeline) != picture, "the picture follows the draft"
         second = await _export(client, download=False)
         credits = structured(await client.call_tool("check_credits", {}))
         second_url = (data / "backend.url").read_text().strip()

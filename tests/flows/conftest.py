@@ -13,6 +13,7 @@ import respx
 from pydantic import BaseModel
 
 from nemo_mcp.backend.client import BackendClient
+from nemo_mcp.flows.kinds import SPECS
 from nemo_mcp.jobs import JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.results import JobResult
@@ -83,6 +84,7 @@ async def flow_env(
 
     async with BackendClient(s, manifest, store, transport=transport) as client:
         async with anyio.create_task_group() as tg:
-            yield Env(client, store, JobManager(store, tg, never, str, holder="t:1:x"), s)
+            jobs = JobManager(store, tg, never, str, kinds=SPECS, holder="t:1:x")
+            yield Env(client, store, jobs, s)
             tg.cancel_scope.cancel()
     await store.close()

@@ -13,7 +13,8 @@ import pytest
 import respx
 
 from nemo_mcp.errors import DownloadFailed, ExportBlocked, FolderUnusable, InputError, RenderFailed
-from nemo_mcp.flows.export import ExportFlow, ExportRequest, draft_digest
+from nemo_mcp.flows import export as export_module
+from nemo_mcp.flows.export import ExportFlow, ExportRequest, draft_digest, poll_delay
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import RenderRecord
@@ -211,3 +212,33 @@ async def test_a_failing_render_url_falls_back_to_the_download_route(
         result = await export(env, tmp_path)
     assert Path(result.path or "").read_bytes() == MP4
     assert fallback.call_count == 1
+
+
+def test_the_poll_schedule_starts_fast_and_settles_at_the_interval() -> None:
+    ages, age = [], 0.0
+    for _ in range(10):  # the vendor's cap: 10 polls per call
+        ages.append(age)
+        age += poll_delay(age, 30.0)
+    assert ages[:5] == [0, 2, 4, 8, 16]  # a 2-second render is seen at 2 s, not 30 s
+    assert poll_delay(ages[-1], 30.0) == 30.0 and age > 150  # 10 polls still cover minutes
+    assert poll_delay(600.0, 30.0) == 30.0  # a resumed old render: the interval at once
+    assert poll_delay(0.0, 0.2) == 0.2  # a short interval is never lengthened
+
+
+async def test_a_quick_render_is_reported_quickly_with_a_long_interval(
+    settings: Settings,
+    manifest: Manifest,
+    router: respx.MockRouter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(export_module, "FIRST_POLL_DELAY", 0.01)
+    router.get(STATE).mock(return_value=state(DRAFT))
+    _render_routes(router, [{"status": "processing"}] * 2 + [{"status": "completed"}])
+    router.route(method="GET", path__regex=r"/api/render/proxy/render_\d+/download").mock(
+        return_value=httpx.Response(200, content=MP4)
+    )
+    async with flow_env(settings, manifest, router, poll_interval=30.0) as env:
+        started = time.monotonic()
+        result = await export(env, tmp_path)
+    assert result.status == "done" and time.monotonic() - started < 5  # not 2 x 30 s

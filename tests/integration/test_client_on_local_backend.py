@@ -279,3 +279,24 @@ async def test_malformed_and_headerless_requests_get_codes_not_500(
         )
     assert (no_id.status_code, no_id.json()["code"]) == (400, 400)
     assert broken.status_code in (401, 422) and broken.status_code != 500
+
+
+async def test_the_draft_picture_is_asked_for_offline_only(
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend, tmp_path: Path
+) -> None:
+    photo = make_photo(tmp_path / "pic.jpg", 2, (300, 400))
+    offline = replace(live, local=True)
+    async with client_for(offline, manifest) as client:
+        assert await client.draft_picture() is None, "an empty draft shows nothing"
+        await client.upload_file(photo, filename="pic.jpg", content_type="image/jpeg")
+        await client.send_message("animate this image")
+        first = await client.draft_picture()
+        again = await client.draft_picture()
+    assert first is not None and first[:2] == b"\xff\xd8" and len(first) < 100_000
+    assert again == first
+    asked = embedded_backend.stats.count("draft_picture")
+    async with client_for(live, manifest) as client:  # the cloud: no such call, none made
+        await client.upload_file(photo, filename="pic.jpg", content_type="image/jpeg")
+        await client.send_message("animate this image")
+        assert await client.draft_picture() is None
+    assert embedded_backend.stats.count("draft_picture") == asked == 3

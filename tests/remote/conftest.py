@@ -23,6 +23,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from tests.remote.leaks import answers_leak_nothing  # noqa: F401 - every answer is checked
 from tests.remote.services import (
     BackendProcess,
     HAProxy,
@@ -77,6 +78,10 @@ def cluster(
         "NEMO_TOOL_WAIT": "45",
         "NEMO_RENDER_POLLS": "600",
         "NEMO_CONTACT_SHEET": "0",
+        # SIGTERM: /readyz says 503 this long (HAProxy here: inter 1s fall 3), then it stops.
+        "NEMO_DRAIN": "4",
+        # A partial upload of a killed worker is removed after this long without a write.
+        "NEMO_PART_IDLE": "5",
     }
     workers = [Worker(free_port(), env, root / f"worker{i}.log") for i in range(WORKERS)]
     proxy = None

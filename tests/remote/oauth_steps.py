@@ -114,6 +114,7 @@ class Flow:
         assert back.status_code == 303, back.text
         query = parse_qs(urlsplit(back.headers["location"]).query)
         assert query["state"] == [self.state]
+        assert query["iss"] == [self.resource.removesuffix("/mcp")]
         if decision != "allow":
             return query["error"][0]
         return query["code"][0]

@@ -102,19 +102,10 @@ class Postgres:
                           "-A", "trust", "--no-sync", "-E", "UTF8"]),
             **quiet,  # type: ignore[arg-type]
         )  # fmt: skip
-        port = free_port()
-        options = (
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        pg = cls(root, free_port(), bindir)
+        pg.resume()
         subprocess.run(
-            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
-                          "-l", str(root / "log"), "-w", "start"]),
-            **quiet,  # type: ignore[arg-type]
-        )  # fmt: skip
-        pg = cls(root, port, bindir)
-        subprocess.run(
-            _as_postgres([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+            _as_postgres([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(pg.port),
                           "-U", "postgres", "nemo"]),
             **quiet,  # type: ignore[arg-type]
         )  # fmt: skip
@@ -127,6 +118,26 @@ class Postgres:
         with psycopg.connect(self.url, autocommit=True) as db:
             db.execute(f"CREATE DATABASE {name}")
         return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def resume(self) -> None:
+        """Start the server (again, after ``halt``: same port, same data)."""
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-o",
+                          options, "-l", str(self.root / "log"), "-w", "start"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True,
+        )  # fmt: skip
+
+    def halt(self) -> None:
+        """Stop the server as a restart or failover does (connections cut), keeping its data."""
+        subprocess.run(
+            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"),
+                          "-m", "fast", "-w", "stop"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True,
+        )  # fmt: skip
 
     def stop(self) -> None:
         subprocess.run(
@@ -170,6 +181,11 @@ class Worker:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
+    def terminate(self) -> None:
+        """SIGTERM, as a rolling deploy sends it; the worker drains, then exits."""
+        assert self.proc is not None
+        self.proc.terminate()
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -196,6 +212,7 @@ defaults
     option redispatch
     option abortonclose
     retries 2
+    http-error status 503 content-type application/json string "{UNAVAILABLE}" hdr Retry-After 30
 frontend mcp
     bind 127.0.0.1:{port}
     default_backend workers
@@ -204,6 +221,14 @@ backend workers
     option httpchk GET /readyz
 {servers}
 """
+
+
+def haproxy_503_body() -> str:
+    """The worded 503 of deploy/haproxy.cfg (no worker ready), as the tests' HAProxy says it."""
+    for line in (Path(__file__).parents[2] / "deploy" / "haproxy.cfg").read_text().splitlines():
+        if line.strip().startswith("http-error status 503"):
+            return line.split('string "', 1)[1].split('" hdr', 1)[0]
+    raise LookupError("deploy/haproxy.cfg has no worded 503")
 
 
 @dataclass
@@ -224,7 +249,8 @@ class HAProxy:
             for i, w in enumerate(workers)
         )
         config = root / "haproxy.cfg"
-        config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
+        text = HAPROXY_CONFIG.format(port=port, servers=servers, UNAVAILABLE="{UNAVAILABLE}")
+        config.write_text(text.replace("{UNAVAILABLE}", haproxy_503_body()))
         proc = subprocess.Popen(
             [binary, "-f", str(config), "-db"],
             stdout=open(root / "haproxy.log", "ab"),  # noqa: SIM115

@@ -10,6 +10,7 @@ sees the NemoVideo token. Then: a refresh at each worker in turn, revocation at 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -83,7 +84,9 @@ class User:
             assert back.status_code == 303, back.text
             self.pages += [page, consent.text]
         query = parse_qs(urlsplit(back.headers["location"]).query)
-        self.answer = AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
+        self.answer = AuthorizationCodeResult(
+            code=query["code"][0], state=query["state"][0], iss=query["iss"][0]
+        )
 
     async def redirect(self, authorization_url: str) -> None:
         await anyio.to_thread.run_sync(self.sign_in, authorization_url)
@@ -119,9 +122,20 @@ async def test_a_connector_signs_in_makes_a_video_refreshes_anywhere_and_is_revo
         assert {"upload_media", "send_edit", "export_video"} <= names
         assert "jobs" in structured(await c.call_tool("get_timeline", {}))
     assert storage.tokens is not None and storage.client is not None
-    access = storage.tokens.access_token
-    assert access.startswith("nmo_at_") and nemo not in str(storage.tokens.model_dump())
+    first = storage.tokens
+    assert first.access_token.startswith("nmo_at_") and nemo not in str(first.model_dump())
     assert all(nemo not in page for page in user.pages)
+
+    # When the client finds its access token expired, the SDK refreshes it by itself.
+    oauth.context.token_expiry_time = time.time() - 1
+    transport = streamable_http_client(
+        f"{fresh.url}/mcp", http_client=create_mcp_http_client(auth=oauth)
+    )
+    async with Client(transport, mode="legacy") as c:
+        assert "jobs" in structured(await c.call_tool("get_timeline", {}))
+    assert storage.tokens.refresh_token != first.refresh_token
+    assert storage.tokens.access_token != first.access_token
+    access = storage.tokens.access_token
 
     # The connector's access token is all it needs to make a video through the load balancer.
     made = await make_video(fresh.url, access, tmp_path / "oauth", 7)
@@ -158,6 +172,19 @@ async def test_a_connector_signs_in_makes_a_video_refreshes_anywhere_and_is_revo
             assert gone.status_code == 401 and "not valid" in gone.json()["error"]
             assert "resource_metadata=" in gone.headers["www-authenticate"]
             assert refresh(direct, client, token).status_code == 400
+
+    # No token of either kind, no code and no sign-in handle in any worker's log.
+    logs = "".join(worker.log.read_text(errors="replace") for worker in fresh.workers)
+    assert "oauth_consent" in logs
+    for secret in (
+        nemo,
+        access,
+        issued["access_token"],
+        token,
+        user.answer.code if user.answer else "",
+    ):
+        assert secret and secret not in logs
+    assert not any(prefix in logs for prefix in ("nmo_at_", "nmo_rt_", "nmo_ac_", "nmo_rq_"))
 
 
 def test_a_code_issued_by_one_worker_is_redeemed_at_another(fresh: Cluster) -> None:

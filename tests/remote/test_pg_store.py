@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from nemo_mcp.remote.pg_store import PostgresStore
-from nemo_mcp.store import Scope, TokenRecord
+from nemo_mcp.store import Scope, SessionRecord, TokenRecord
 from tests.remote.services import empty_pg_store
 from tests.store.conftest import SCOPE, job
 
@@ -77,3 +77,25 @@ async def test_users_do_not_see_each_others_records(store: PostgresStore) -> Non
     other, joined = await store.add_job(replace(job("hello", scope=bob), id="e-bob"), serial=True)
     assert not joined and other.scope == bob
     assert len(await store.running_jobs()) == 2
+
+
+async def test_twenty_sign_ins_of_one_user_at_once_all_succeed(
+    store: PostgresStore, pg_store_url: str
+) -> None:
+    # Two workers, ten writes each, of the same user's token and session: upserts, so no
+    # write fails on the primary key and the last one stays.
+    stores = [store, await PostgresStore(pg_store_url).open()]
+    session = SessionRecord("s1", "t1", None, "en", time.time())
+    try:
+        async with anyio.create_task_group() as tg:
+            for n in range(20):
+                record = TokenRecord(f"sealed-{n}", time.time() + 60, "")
+                tg.start_soon(stores[n % 2].save_token, "api", "u_same", record)
+                tg.start_soon(stores[n % 2].save_session, SCOPE, session)
+    finally:
+        await stores[1].close()
+    kept = await store.token("api", "u_same")
+    assert kept is not None and kept.token.startswith("sealed-")
+    assert await store.session(SCOPE) == session
+    await store.save_token("api", "u_same", None)
+    assert await store.token("api", "u_same") is None

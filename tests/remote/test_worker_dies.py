@@ -102,6 +102,12 @@ async def test_a_killed_worker_render_is_finished_by_another(
                     "SELECT owner FROM nemo_jobs WHERE id = %s", (result["job_id"],)
                 ).fetchone()
             assert owners is not None and owners[0] != holder, "another worker finished it"
+            adoptions = [  # what an operator sees: the survivors' /metrics count the take-over
+                line for w in fresh.workers if w is not victim
+                for line in httpx.get(f"http://127.0.0.1:{w.port}/metrics").text.splitlines()
+                if line.startswith("nemo_adoptions_total ")
+            ]  # fmt: skip
+            assert sum(float(line.split()[1]) for line in adoptions) >= 1, adoptions
         finally:
             fresh.backend.faults.update({"slow_ms": 0})
             if victim is not None:

@@ -65,11 +65,11 @@ async def test_status_never_answers_with_the_timeline_while_a_result_waits(
     bare timeline (as if nothing had happened); the result comes with this answer or the next."""
     release = anyio.Event()
     fake.fail("run_sse", held(release, reply("All done.")))
-    take = JobManager.take_finished
+    take = JobManager.news
     racing = {"on": False}
 
-    async def take_then_the_edit_ends(self: JobManager, scope: Scope, **kw: Any) -> Any:
-        taken = await take(self, scope, **kw)
+    async def take_then_the_edit_ends(self: JobManager, scope: Scope, kind: Any) -> Any:
+        taken = await take(self, scope, kind)
         if racing["on"] and not taken:
             release.set()
             with anyio.fail_after(5):
@@ -77,7 +77,7 @@ async def test_status_never_answers_with_the_timeline_while_a_result_waits(
                     await anyio.sleep(0.01)
         return taken
 
-    monkeypatch.setattr(JobManager, "take_finished", take_then_the_edit_ends)
+    monkeypatch.setattr(JobManager, "news", take_then_the_edit_ends)
     async with open_session(tool_wait=0.3) as s:
         first = await s.data("send_edit", {"message": "make a long video"})
         racing["on"] = True

@@ -75,6 +75,11 @@ def state_path(session_id: str) -> str:
     return f"/api/state/{APP}/me/{quote(session_id, safe='')}/latest"
 
 
+def picture_path(session_id: str) -> str:
+    """The embedded backend's own call (``nemo_local``'s draft picture); the cloud has none."""
+    return f"/api/local/draft-picture/{quote(session_id, safe='')}"
+
+
 class BackendClient:
     """One backend, one user, one skill. Use as ``async with BackendClient(...) as client``."""
 
@@ -194,6 +199,25 @@ class BackendClient:
                 await self.sessions.remember_bind_id(str(bind_id))
             state = data.get("state", data)
             return state if isinstance(state, dict) else {}
+
+        return await self._in_session(call)
+
+    async def draft_picture(self) -> bytes | None:
+        """Offline only: the embedded backend's contact sheet of the session's draft (a JPEG,
+        one frame per segment with its titles), or None when the draft shows nothing or the
+        picture can't be made. The cloud has no such call: it is never asked there."""
+        if not self.deployment.backend_is_local:
+            return None
+
+        async def call(record: SessionRecord) -> bytes | None:
+            async def send(token: str) -> bytes | None:
+                request = self.http.build("GET", picture_path(record.session_id), token=token)
+                async with self.http.open(request, Phase.CALL) as response:
+                    if response.status_code != 200:
+                        return None
+                    return await response.aread()
+
+            return await self._authorized(send)
 
         return await self._in_session(call)
 
@@ -335,3 +359,8 @@ class BackendClient:
 
     def take_notices(self) -> list[str]:
         return self.sessions.take_notices()
+
+    def with_notices(self, reply: str) -> str:
+        """``reply`` with any notice for the user first ("the previous project had expired")."""
+        notices = self.take_notices()
+        return "\n".join([*notices, reply]) if notices else reply

@@ -1,6 +1,7 @@
 """An edit: one message to the backend, its stream read to the end, the result in plain words.
 
-Uploads asked for before the edit finish first (the message may be about them). The state is
+Uploads asked for before the edit finish first (the message may be about them; the job manager
+waits for them, by ``kinds.EDIT.after``). The state is
 read before the message so a silent edit (about 30% of them) is answered from a
 diff, never with silence; that draft is kept on the job's record too, so a server that dies
 mid-stream can still say what changed after a restart. The message is recorded as handed to the
@@ -117,7 +118,6 @@ class EditFlow:
         request = EditRequest.model_validate_json(job.record.request)
         if job.resumed and await self.store.handed_off(job.id):
             return await self._interrupted(request, job)
-        await job.settled(("upload",), "sending the request")
         state = await self.client.state()
         await job.remember(request.model_copy(update={"before": state.get("draft") or {}}))
         before = parse_draft(state)

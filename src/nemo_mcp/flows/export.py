@@ -1,13 +1,14 @@
 """An export: render the draft, poll the render, save the MP4. Nothing is ever rendered twice.
 
 - Uploads and edits asked for before it finish first (an export of a half-made edit is not
-  what anyone wants).
+  what anyone wants); the job manager waits for them, by ``kinds.EXPORT.after``.
 - The draft must be ready, and the output folder able to take the file, before a render is
   submitted: a bad folder costs nothing and names itself.
 - A render is recorded (with a digest of the draft) before it is submitted, so a restarted
   server resumes polling it. A refused submit or a failed render is tried once more with a new
-  id; a second failure is reported. Polling is capped (``NEMO_RENDER_POLLS`` polls every
-  ``NEMO_POLL_INTERVAL`` s): past the cap the record is kept and the answer says to ask again.
+  id; a second failure is reported. Polling starts fast and backs off (``poll_delay``) to
+  ``NEMO_POLL_INTERVAL`` s, capped at ``NEMO_RENDER_POLLS`` polls: past the cap the record is
+  kept and the answer says to ask again.
 - A render that finished but could not be saved stays on record: the next export of the same
   draft saves it (to whatever folder) without rendering again.
 """
@@ -54,6 +55,7 @@ from nemo_mcp.words import duration_words
 log = logging.getLogger(__name__)
 
 RENDER_SHARE = 0.8  # of the export's progress bar; the download is the rest
+FIRST_POLL_DELAY = 2.0
 UNREACHABLE_POLLS = 3
 # A refused submit is tried once more with a new id, unless another try cannot help.
 FINAL_SUBMIT_ERRORS = (ExportBlocked, OutOfCredits, TokenInvalid, SessionNotFound, RateLimited)
@@ -74,6 +76,15 @@ def new_render_id() -> str:
     return f"render_{int(time.time() * 1000)}{secrets.randbelow(10**6):06d}"
 
 
+def poll_delay(age: float, interval: float) -> float:
+    """Seconds to wait before polling a render that was submitted ``age`` seconds ago.
+
+    A short render is reported within ~2 s of its end, not a whole ``interval`` later; a long
+    one soon settles at ``interval`` (the wait doubles the render's age), so the vendor's
+    per-call poll budget still covers minutes. A resumed old render is polled at ``interval``."""
+    return min(interval, max(FIRST_POLL_DELAY, age))
+
+
 class PollBudgetSpent(Exception):
     """The render is still going after the allowed polls; it stays on record."""
 
@@ -92,7 +103,6 @@ class ExportFlow:
     async def run(self, job: RunningJob) -> ExportResult:
         request = ExportRequest.model_validate_json(job.record.request)
         folder = Path(request.output_dir)
-        await job.settled(("upload", "edit"), "exporting")
         session = await self.client.sessions.current()
         draft = (await self.client.state()).get("draft")
         digest = draft_digest(draft)
@@ -191,7 +201,7 @@ class ExportFlow:
                 unreachable += 1
                 if unreachable >= UNREACHABLE_POLLS:
                     raise
-                await anyio.sleep(self.settings.poll_interval)
+                await anyio.sleep(self._delay(record))
                 continue
             except BackendError as exc:
                 log.warning("render %s could not be read: %s", record.render_id, type(exc).__name__)
@@ -202,8 +212,11 @@ class ExportFlow:
             share = (render.progress or 0.0) / 100 * RENDER_SHARE
             await job.report(f"Rendering: {render.status} {render.progress or 0:.0f}%", share)
             if poll < self.settings.render_polls:  # past the last poll, say so at once
-                await anyio.sleep(self.settings.poll_interval)
+                await anyio.sleep(self._delay(record))
         raise PollBudgetSpent(record.render_id)
+
+    def _delay(self, record: RenderRecord) -> float:
+        return poll_delay(time.time() - record.submitted_at, self.settings.poll_interval)
 
     def _still_rendering(self, job: RunningJob, render_id: str) -> ExportResult:
         later = duration_words(self.settings.poll_interval * self.settings.render_polls)

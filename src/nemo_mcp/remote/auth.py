@@ -29,7 +29,9 @@ class Unauthorized(Exception):
 def bearer(header: str | None) -> str:
     """The token of an ``Authorization: Bearer ...`` header, or ``Unauthorized``."""
     if not header:
-        raise Unauthorized("Send your NemoVideo token as 'Authorization: Bearer <token>'.")
+        raise Unauthorized(
+            "Sign in (OAuth), or send your NemoVideo token as 'Authorization: Bearer <token>'."
+        )
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

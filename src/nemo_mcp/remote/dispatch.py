@@ -25,6 +25,7 @@ from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 
 from nemo_mcp.jobs import JobManager
+from nemo_mcp.remote.outage import Resilience
 from nemo_mcp.store import JobRecord
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,16 @@ async def apply_schema(url: str) -> None:
 class Engine:
     """The procrastinate app of one worker: defers new jobs, runs the ones it is handed."""
 
-    def __init__(self, url: str, jobs: JobManager | None = None) -> None:
+    def __init__(
+        self, url: str, jobs: JobManager | None = None, resilience: Resilience | None = None
+    ) -> None:
         self.jobs = jobs
+        options = (resilience or Resilience()).pool_options()
+        options.pop("check")  # procrastinate checks its connections itself
         self.app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(conninfo=url, min_size=1, max_size=4)
+            connector=procrastinate.PsycopgConnector(
+                conninfo=url, min_size=1, max_size=4, **options
+            )
         )
 
         @self.app.task(name=TASK, queue=QUEUE)
@@ -84,14 +91,21 @@ class Engine:
             await deferrer.defer_async(job_id=record.id, handed_at=record.heartbeat_at)
         except engine_errors.AlreadyEnqueued:
             log.info("%s: the same request is already queued", record.id)
+        except engine_errors.ConnectorException:
+            # The job is on record (owner "dispatched"): a sweep adopts it once its heartbeat
+            # is stale, so the call can answer "running" and nothing is lost.
+            log.warning("%s: the job engine did not take it; the sweep will", record.id)
 
     async def work(self, name: str) -> None:
-        """Take jobs until cancelled (the server's lifespan owns this task)."""
+        """Take jobs until cancelled (the server's lifespan owns this task, supervised).
+
+        On cancellation the engine stops fetching and lets go of the jobs it handed out after a
+        second: they run in the job manager's task group, not in the engine's."""
         await self.app.run_worker_async(
             queues=[QUEUE], name=name, concurrency=CONCURRENCY, wait=True,
             install_signal_handlers=False, listen_notify=True,
             fetch_job_polling_interval=1.0, update_heartbeat_interval=5.0,
-            stalled_worker_timeout=STALLED_AFTER_S,
+            stalled_worker_timeout=STALLED_AFTER_S, shutdown_graceful_timeout=1.0,
         )  # fmt: skip
 
     async def close_stalled(self) -> int:

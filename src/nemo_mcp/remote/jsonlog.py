@@ -42,5 +42,7 @@ def setup_json_logging(level: str = "INFO") -> None:
     # Redaction after the JSON is assembled: no field, traceback included, can carry a token.
     handler.setFormatter(RedactingFormatter(JsonFormatter()))
     root.addHandler(handler)
-    for name in (*QUIET, "procrastinate", "psycopg.pool"):
+    # The SDK logs "Terminating session: None" at INFO on every stateless request: noise.
+    sdk_http = ("mcp.server.streamable_http", "mcp.server.streamable_http_manager")
+    for name in (*QUIET, *sdk_http, "procrastinate", "psycopg.pool"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
+from nemo_mcp.remote.outage import Guard, Resilience
 from nemo_mcp.store.base import Housekeeping, Retention
 from nemo_mcp.store.records import (
     ACTIVE_STATES,
@@ -80,18 +79,25 @@ async def _line_up(db: AsyncConnection[Any], scope: Scope, kind: str) -> None:
 class PostgresStore:
     """The ``StateStore`` on a PostgreSQL database; safe for any number of workers."""
 
-    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 20) -> None:
-        self._pool: AsyncConnectionPool[AsyncConnection[dict[str, Any]]] = AsyncConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            open=False,
-            kwargs={"row_factory": dict_row, "autocommit": True},
-        )
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 20,
+        resilience: Resilience | None = None,
+    ) -> None:
+        # Bounded waits; a lost database becomes StoreUnavailable (remote/outage.py).
+        self._pool = Guard(url, resilience or Resilience(), min_size=min_size, max_size=max_size)
         self._ready = False
 
+    @property
+    def reachable(self) -> bool:
+        """Whether the last store call found the database (False during an outage)."""
+        return self._pool.up
+
     async def open(self) -> PostgresStore:
-        await self._pool.open(wait=True)
+        await self._pool.open()
         async with self._pool.connection() as db, db.transaction():
             await db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             await db.execute(SCHEMA)
@@ -102,8 +108,9 @@ class PostgresStore:
         await self._pool.close()
 
     @property
-    def pool(self) -> AsyncConnectionPool[AsyncConnection[dict[str, Any]]]:
-        """The connections, for the authorization server's records (remote/oauth/pg.py)."""
+    def pool(self) -> Guard:
+        """The connections, for the authorization server's records (remote/oauth/pg.py):
+        bounded and worded during an outage like the store's own (remote/outage.py)."""
         return self._pool
 
     async def ping(self) -> bool:
@@ -147,15 +154,19 @@ class PostgresStore:
         return TokenRecord(row["token"], row["expires_at"], row["client_id"]) if row else None
 
     async def save_token(self, backend: str, user: str, record: TokenRecord | None) -> None:
-        async with self._pool.connection() as db, db.transaction():
-            await db.execute(
-                "DELETE FROM nemo_tokens WHERE backend = %s AND user_key = %s", (backend, user)
-            )
-            if record is not None:
+        # One statement, idempotent: two sign-ins of one user at once both succeed.
+        async with self._pool.connection() as db:
+            if record is None:
                 await db.execute(
-                    "INSERT INTO nemo_tokens VALUES (%s, %s, %s, %s, %s)",
-                    (backend, user, record.token, record.expires_at, record.client_id),
+                    "DELETE FROM nemo_tokens WHERE backend = %s AND user_key = %s", (backend, user)
                 )
+                return
+            await db.execute(
+                "INSERT INTO nemo_tokens VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (backend, user_key) DO UPDATE SET token = EXCLUDED.token, "
+                "expires_at = EXCLUDED.expires_at, client_id = EXCLUDED.client_id",
+                (backend, user, record.token, record.expires_at, record.client_id),
+            )
 
     # -- sessions ------------------------------------------------------------------------
     async def session(self, scope: Scope) -> SessionRecord | None:
@@ -169,14 +180,21 @@ class PostgresStore:
         return SessionRecord(**row) if row else None
 
     async def save_session(self, scope: Scope, record: SessionRecord | None) -> None:
-        async with self._pool.connection() as db, db.transaction():
-            await db.execute(f"DELETE FROM nemo_sessions WHERE {SCOPE_WHERE}", scope_args(scope))
-            if record is not None:
+        async with self._pool.connection() as db:
+            if record is None:
                 await db.execute(
-                    "INSERT INTO nemo_sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (*scope_args(scope), record.session_id, record.task_id, record.bind_id,
-                     record.language, record.created_at),
-                )  # fmt: skip
+                    f"DELETE FROM nemo_sessions WHERE {SCOPE_WHERE}", scope_args(scope)
+                )
+                return
+            await db.execute(
+                "INSERT INTO nemo_sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (backend, user_key, skill) DO UPDATE SET "
+                "session_id = EXCLUDED.session_id, task_id = EXCLUDED.task_id, "
+                "bind_id = EXCLUDED.bind_id, language = EXCLUDED.language, "
+                "created_at = EXCLUDED.created_at",
+                (*scope_args(scope), record.session_id, record.task_id, record.bind_id,
+                 record.language, record.created_at),
+            )  # fmt: skip
 
     # -- renders -------------------------------------------------------------------------
     async def render(self, scope: Scope, session_id: str) -> RenderRecord | None:

@@ -1,23 +1,44 @@
 """``nemo-mcp serve --http``: the shared server in the foreground, until SIGINT or SIGTERM.
 
-uvicorn serves the ASGI app; on a signal it stops taking requests, lets the ones in flight
-finish, and the lifespan cancels the jobs this worker runs (they stay on record, and another
-worker's sweep takes them over).
+uvicorn serves the ASGI app. On the first signal the worker drains (drain.py): ``/readyz``
+answers 503 for ``NEMO_DRAIN`` seconds while it goes on serving, then it stops listening, lets
+the requests in flight finish (up to ``NEMO_TOOL_WAIT``), and the lifespan leaves the jobs it
+still runs on record for another worker. The exit status is non-zero when the worker could not
+start (3, uvicorn's) or stopped being able to serve (1): its supervisor then starts a new one.
 """
 
 from __future__ import annotations
 
+import os
+
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
+
+GRACE_MARGIN_S = 5.0
+STARTUP_FAILURE = 3
 
 
 def serve_http(manifest: Manifest, settings: Settings, *, host: str, port: int) -> int:
     import uvicorn
 
+    from nemo_mcp.remote.drain import DrainingServer, Lifecycle
     from nemo_mcp.remote.http_app import build_app
     from nemo_mcp.remote.jsonlog import setup_json_logging
+    from nemo_mcp.remote.outage import Resilience, quiet_retries
 
     setup_json_logging(settings.log_level)
-    app = build_app(manifest, settings, host=host)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
-    return 0
+    quiet_retries()
+    resilience = Resilience.from_env(os.environ)
+    lifecycle = Lifecycle()
+    app = build_app(
+        manifest, settings, host=host, port=port, resilience=resilience, lifecycle=lifecycle
+    )
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on",
+        timeout_graceful_shutdown=int(settings.tool_wait + GRACE_MARGIN_S),
+    )  # fmt: skip
+    server = DrainingServer(config, lifecycle, resilience.drain)
+    server.run()
+    if not server.started:
+        return STARTUP_FAILURE
+    return lifecycle.exit_code

@@ -4,7 +4,8 @@ A job's worker heartbeats its record; every ``SWEEP_S`` each worker looks at eve
 and adopts the ones whose worker is gone (its pid ended on this host, or no heartbeat for
 ``jobs.STALE_S``). Adoption is one conditional update in the store, so exactly one worker wins.
 The job then resumes from its record: an export polls its recorded render (never submitted
-again); an edit whose message went out is reported as interrupted (never sent again).
+again); an edit whose message went out is reported as interrupted (never sent again). Jobs this
+worker had to stop because the store did not answer are resumed here too, once it answers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from nemo_mcp.jobs import JobManager
+from nemo_mcp.remote.outage import Incident
 from nemo_mcp.store import Scope, StateStore
 
 if TYPE_CHECKING:
@@ -39,11 +41,15 @@ async def sweep_once(store: StateStore, jobs: JobManager) -> int:
 async def sweep(
     store: StateStore, jobs: JobManager, engine: Engine | None, every: float = SWEEP_S
 ) -> None:
+    """Sweep every ``every`` s; a failing store is logged once per outage (``Incident``)."""
+    incident = Incident("the sweep for orphaned work")
     while True:
         try:
+            await jobs.resume_stranded()
             await sweep_once(store, jobs)
             if engine is not None and (closed := await engine.close_stalled()):
                 log.info("closed %d queue entries of workers that died", closed)
-        except Exception:
-            log.warning("the sweep for orphaned work failed", exc_info=True)
+            incident.ok()
+        except Exception as exc:  # noqa: BLE001 - retried on the next round
+            incident.failed(exc)
         await anyio.sleep(every)

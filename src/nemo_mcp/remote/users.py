@@ -10,26 +10,31 @@ key (``auth.Keys``), so a worker that never saw the user can still finish their 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import functools
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
+from pydantic import BaseModel
 
 from nemo_mcp.deployment import Deployment, SharedFolders
-from nemo_mcp.jobs import Dispatch, JobManager, RunningJob
+from nemo_mcp.flows.kinds import SPECS
+from nemo_mcp.jobs import Admit, Dispatch, JobManager, RunningJob
 from nemo_mcp.manifests import Manifest
-from nemo_mcp.redact import register_secret
+from nemo_mcp.redact import register_outgoing, register_secret
+from nemo_mcp.remote.answers import Scrubber
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
-from nemo_mcp.results import JobResult
+from nemo_mcp.remote.signing import LinkSigner
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import StateStore, TokenRecord
 from nemo_mcp.tools.runtime import Runtime, build_runtime
-from nemo_mcp.words import user_message
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +53,19 @@ def user_folder(root: Path, kind: str, user_key: str) -> Path:
 
 class SharedTransport(httpx.AsyncBaseTransport):
     """One connection pool to the backend for every user of this worker (each user's client
-    closing does not close it; the worker does, at the end)."""
+    closing does not close it; the worker does, at the end). It also sees every refusal of a
+    token (401, the contract's 1001), and says so: a revoked token loses its trust at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, refused: Callable[[str], None] | None = None) -> None:
         self.pool = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=200))
+        self.refused = refused
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.pool.handle_async_request(request)
+        response = await self.pool.handle_async_request(request)
+        if response.status_code == 401 and self.refused is not None:
+            with contextlib.suppress(Unauthorized):
+                self.refused(bearer(request.headers.get("authorization")))
+        return response
 
     async def aclose(self) -> None:
         """Left open: other users' clients still use it."""
@@ -75,6 +86,7 @@ class Users:
         holder: str,
         data_dir: Path,
         dispatch: Dispatch | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self.settings = settings
         self.deployment = Deployment.of(settings, many_users=True)
@@ -82,11 +94,17 @@ class Users:
         self.store = store
         self.keys = keys
         self.data_dir = data_dir
+        self.links = LinkSigner(keys.secret, settings.link_ttl)
+        self.answers = Scrubber(data_dir)
+        self._unregister = register_outgoing(self.answers.scrub)
         self.jobs = JobManager(
-            store, task_group, self._run, user_message, holder=holder, dispatch=dispatch
-        )
+            store, task_group, self._run, self.answers.describe, kinds=SPECS, holder=holder,
+            dispatch=dispatch, admit=admit,
+        )  # fmt: skip
         self._users: dict[str, Runtime] = {}
-        self._transport = SharedTransport()
+        self._transport = SharedTransport(self._refused)
+        self.trust_lost: Callable[[str], object] = lambda key: None
+        """Told the user key of a token the backend refused (the server drops its trust)."""
         self._sealed: set[str] = set()
 
     # -- who is asking ---------------------------------------------------------------------
@@ -125,7 +143,7 @@ class Users:
         folders = SharedFolders(
             user_folder(self.data_dir, "uploads", key),
             user_folder(self.data_dir, "exports", key),
-            self._link,
+            functools.partial(self._link, key),
         )
         runtime = self._users[key] = build_runtime(
             self.settings, self.manifest, self.store, self.jobs,
@@ -133,22 +151,29 @@ class Users:
         )  # fmt: skip
         return runtime
 
-    def _link(self, name: str) -> str:
+    def _link(self, key: str, name: str) -> str:
+        """A link its owner's player or browser opens without a header, for ``link_ttl``."""
         base = self.settings.public_url or CURRENT_BASE.get("")
-        return f"{base}/downloads/{quote(name)}"
+        return f"{base}/downloads/{quote(name)}?{self.links.query(key, name, time.time())}"
+
+    def _refused(self, token: str) -> None:
+        key = self.keys.user_key(token)
+        log.info("the backend refused the token of %s; asking again on its next request", key[:12])
+        self.trust_lost(key)
 
     async def verify(self, key: str, token: str) -> None:
         """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""
         await self._runtime(key, token).client.credits()
 
     async def close(self) -> None:
+        self._unregister()
         for runtime in self._users.values():
             await runtime.client.aclose()
         self._users.clear()
         await self._transport.pool.aclose()
 
     # -- running a job, whoever asked for it -------------------------------------------------
-    async def _run(self, job: RunningJob) -> JobResult:
+    async def _run(self, job: RunningJob) -> BaseModel:
         key = job.scope.user
         runtime = self._users.get(key)
         if runtime is None:

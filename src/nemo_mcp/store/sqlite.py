@@ -158,13 +158,16 @@ class SQLiteStore:
 
     async def save_token(self, backend: str, user: str, record: TokenRecord | None) -> None:
         def write(db: sqlite3.Connection) -> None:
-            with self._write(db):
-                db.execute("DELETE FROM tokens WHERE backend = ? AND user_key = ?", (backend, user))
-                if record is not None:
+            with self._write(db):  # one statement either way: no window between two
+                if record is None:
                     db.execute(
-                        "INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
-                        (backend, user, record.token, record.expires_at, record.client_id),
+                        "DELETE FROM tokens WHERE backend = ? AND user_key = ?", (backend, user)
                     )
+                    return
+                db.execute(
+                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?)",
+                    (backend, user, record.token, record.expires_at, record.client_id),
+                )
 
         await self._run(write)
 
@@ -183,13 +186,14 @@ class SQLiteStore:
     async def save_session(self, scope: Scope, record: SessionRecord | None) -> None:
         def write(db: sqlite3.Connection) -> None:
             with self._write(db):
-                db.execute(f"DELETE FROM sessions WHERE {SCOPE_WHERE}", scope_args(scope))
-                if record is not None:
-                    db.execute(
-                        "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (*scope_args(scope), record.session_id, record.task_id,
-                         record.bind_id, record.language, record.created_at),
-                    )  # fmt: skip
+                if record is None:
+                    db.execute(f"DELETE FROM sessions WHERE {SCOPE_WHERE}", scope_args(scope))
+                    return
+                db.execute(
+                    "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*scope_args(scope), record.session_id, record.task_id,
+                     record.bind_id, record.language, record.created_at),
+                )  # fmt: skip
 
         await self._run(write)
 

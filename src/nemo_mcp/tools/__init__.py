@@ -1,2 +1,4 @@
-"""The MCP layer: one module per tool, ``registry`` registers them, ``boundary`` is the one edge
-(bounded time, errors into words, secrets removed), ``app`` the state the tools share."""
+"""The MCP layer: one module per tool, ``registry`` registers them, ``edge`` is the one edge every
+answer leaves through (a tool's whole call in one guard: deadline, words, redaction once),
+``runtime`` the server parts one user's call works with, ``extras`` what results give besides
+their JSON."""

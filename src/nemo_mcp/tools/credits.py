@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
 
 from nemo_mcp.backend.models import Credits
 from nemo_mcp.results import CreditsResult
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.boundary import Call, answer
+from nemo_mcp.tools.edge import ToolCall, run_tool
 from nemo_mcp.tools.runtime import Runtime
 
 
@@ -19,11 +22,11 @@ def credits_words(runtime: Runtime, credits: Credits) -> str:
     return words + runtime.deployment.credits_note
 
 
-async def check_credits(ctx: Context) -> CreditsResult:
-    return await answer(ctx, ToolName.CHECK_CREDITS, _credits)
+async def check_credits(ctx: Context) -> Annotated[CallToolResult, CreditsResult]:
+    return await run_tool(ctx, ToolName.CHECK_CREDITS, _credits)
 
 
-async def _credits(call: Call) -> CreditsResult:
+async def _credits(call: ToolCall) -> CreditsResult:
     credits = await call.runtime.client.credits()
     return CreditsResult(
         available=credits.available,

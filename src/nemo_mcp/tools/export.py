@@ -12,16 +12,22 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from nemo_mcp.downloads import ROOM_MARGIN, check_folder
-from nemo_mcp.errors import InputError
+from nemo_mcp.errors import FolderUnusable, InputError
 from nemo_mcp.flows.export import ExportRequest
+from nemo_mcp.flows.kinds import EXPORT
+from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.results import ExportResult, no_title
+from nemo_mcp.store import JobRecord
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.boundary import Call, answer
-from nemo_mcp.tools.media_results import with_media
-from nemo_mcp.tools.outcomes import export_outcome
-from nemo_mcp.tools.runtime import runtime_of
+from nemo_mcp.tool_text import ASK_AGAIN_S
+from nemo_mcp.tools.edge import ToolCall, refuse_a_lone_failure, run_tool
+from nemo_mcp.tools.extras import export_extras
+from nemo_mcp.tools.runtime import Runtime
 
-EXPORT_KEY = "export"
+SERVER_FULL = (
+    "The server cannot store the video right now (its disk is full or its storage refused the "
+    "file). Try export_video again later; nothing was rendered."
+)
 REMOTE_FOLDER = (
     "This server runs remotely and cannot write to your computer, so `output_dir` is not "
     "accepted here: the export answers with a download link instead."
@@ -47,33 +53,57 @@ async def export_video(
         bool, Field(description="save it on this computer", json_schema_extra=no_title)
     ] = True,
 ) -> Annotated[CallToolResult, ExportResult]:
-    started = anyio.current_time()
-    result = await answer(
-        ctx, ToolName.EXPORT_VIDEO, partial(start_export, output_dir=output_dir, download=download)
-    )
-    runtime = runtime_of(ctx)
-    return await with_media(
-        runtime, result, started + runtime.settings.tool_wait - anyio.current_time()
-    )
+    body = partial(start_export, output_dir=output_dir, download=download)
+    return await run_tool(ctx, ToolName.EXPORT_VIDEO, body, export_extras)
 
 
-async def start_export(call: Call, output_dir: str | None, *, download: bool) -> ExportResult:
+async def start_export(call: ToolCall, output_dir: str | None, *, download: bool) -> ExportResult:
     """Join the running export, hand out one that finished unseen, or start one."""
-    runtime = call.runtime
-    finished = await runtime.store.jobs(runtime.scope, kinds=["export"], unreported=True)
-    if done := [j for j in finished if not j.active]:
-        # An older export nobody saw is superseded by the latest one.
-        await runtime.jobs.take_finished(runtime.scope, ids=[j.id for j in done[:-1]])
-        return await export_outcome(call, done[-1])
+    runtime, jobs = call.runtime, call.runtime.jobs
+    if told := await jobs.news(runtime.scope, EXPORT.kind):
+        # An export that finished unseen is handed out (an older one is superseded by it).
+        return await export_reply(call, told[-1], told)
     if output_dir and not runtime.deployment.takes_output_dir:
         raise InputError(REMOTE_FOLDER)
     folder = output_folder(output_dir, runtime.settings.output_dir)
     download = download or runtime.deployment.always_saves
-    if download and not await runtime.jobs.active(runtime.scope, "export"):
-        await anyio.to_thread.run_sync(check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True)
+    if download and not await jobs.active(runtime.scope, EXPORT.kind):
+        try:
+            await anyio.to_thread.run_sync(
+                check_folder, folder, ROOM_MARGIN, abandon_on_cancel=True
+            )
+        except FolderUnusable:
+            if runtime.deployment.takes_output_dir:
+                raise
+            raise InputError(SERVER_FULL) from None  # the server's folder: not the user's to fix
     request = ExportRequest(output_dir=str(folder), download=download)
-    record, _ = await runtime.jobs.submit(
-        runtime.scope, "export", EXPORT_KEY, "export", request, serial=False
+    record, _ = await jobs.submit(runtime.scope, EXPORT, request)
+    record = await jobs.wait(record.id, call.remaining(), call.progress)
+    return await export_reply(call, record, await jobs.tell(record))
+
+
+async def export_reply(call: ToolCall, record: JobRecord, told: list[JobRecord]) -> ExportResult:
+    """The export to tell (the latest), else where ``record`` is."""
+    if told:
+        refuse_a_lone_failure(told[-1:])
+        result = EXPORT.result_of(told[-1])
+        if result is not None:
+            return as_link(call.runtime, result).model_copy(update={"job_id": told[-1].id})
+    _, message = call.runtime.jobs.progress(record)
+    return ExportResult(
+        status="running",
+        job_id=record.id,
+        reply=f"Still exporting ({elapsed_words(record.elapsed)} so far): {message.rstrip('.')}. "
+        f"It goes on in the background; call export_video again in about {ASK_AGAIN_S} seconds "
+        "to get the file.",
     )
-    record = await runtime.jobs.wait(record.id, call.remaining(), call.progress)
-    return await export_outcome(call, record)
+
+
+def as_link(runtime: Runtime, result: ExportResult) -> ExportResult:
+    """On a shared server the file is not the user's to open: they get a download link."""
+    link = runtime.deployment.shared_file(result.path) if result.path else None
+    if link is None:
+        return result
+    return result.model_copy(
+        update={"path": None, "url": link, "reply": f"The video is ready: {link}"}
+    )

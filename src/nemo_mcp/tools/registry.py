@@ -1,4 +1,5 @@
-"""The one place the tools, prompts and resources are registered. Only registers.
+"""The one place the tools, prompts and resources are registered: names, titles, descriptions
+and hints. What a call does, and how it is guarded, is in the tool modules and ``tools.edge``.
 
 ``get_timeline`` and ``export_video`` are bound to the player App (``nemo_mcp.player``) through the
 SDK's Apps extension, which must exist before the server does; the rest go on the server.
@@ -12,7 +13,6 @@ from collections.abc import Callable
 
 from mcp.server.apps import Apps
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import ToolAnnotations
 
 from nemo_mcp.manifests import Manifest
@@ -20,12 +20,12 @@ from nemo_mcp.player import PLAYER_URI, player_resource
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.credits import check_credits
+from nemo_mcp.tools.edge import read_resource
 from nemo_mcp.tools.edit import send_edit
 from nemo_mcp.tools.export import export_video
 from nemo_mcp.tools.runtime import Runtime
 from nemo_mcp.tools.timeline import get_timeline, timeline_document
 from nemo_mcp.tools.upload import upload_media
-from nemo_mcp.words import user_message
 
 # Honest hints, spelled out even where they equal the spec's defaults: all five reach the
 # backend (open world), none deletes anything the user has, the two readers change nothing.
@@ -103,12 +103,7 @@ def register(
         mime_type="application/json",
     )
     async def timeline_resource() -> str:
-        try:
-            return await timeline_document(runtime())
-        except LookupError:
-            raise ResourceError("The server is still starting; try again in a moment.") from None
-        except Exception as exc:
-            raise ResourceError(user_message(exc)) from None
+        return await read_resource(runtime, timeline_document)
 
 
 def _add_prompt(mcp: MCPServer[Runtime], example: str) -> None:

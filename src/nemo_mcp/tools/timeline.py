@@ -1,7 +1,7 @@
 """``get_timeline``: the project's tracks, whether it can be exported, and the work in flight.
 
-Jobs that finished are handed out here too (each once), so a result is never lost between the
-tools that can report it.
+Jobs that finished are listed here too, and so told (each once: ``JobManager.overview``), so a
+result is never lost between the tools that can report it.
 """
 
 from __future__ import annotations
@@ -9,17 +9,18 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from nemo_mcp.results import TimelineResult, TrackInfo
+from nemo_mcp.flows.kinds import SPECS
+from nemo_mcp.jobs import LABEL_CHARS
+from nemo_mcp.results import ExportResult, JobInfo, TimelineResult, TrackInfo
+from nemo_mcp.store import JobRecord
 from nemo_mcp.timeline import Timeline, is_ready, parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
-from nemo_mcp.tools.boundary import Call, answer
-from nemo_mcp.tools.media_results import MEDIA_MAX_S, finished_videos, json_result
-from nemo_mcp.tools.outcomes import job_info, with_notices
-from nemo_mcp.tools.runtime import Runtime, runtime_of
+from nemo_mcp.tools.edge import ToolCall, run_tool
+from nemo_mcp.tools.extras import timeline_extras
+from nemo_mcp.tools.runtime import Runtime
 
 
 def track_infos(timeline: Timeline) -> list[TrackInfo]:
@@ -33,25 +34,17 @@ def track_infos(timeline: Timeline) -> list[TrackInfo]:
 
 
 async def get_timeline(ctx: Context) -> Annotated[CallToolResult, TimelineResult]:
-    started = anyio.current_time()
-    result = await answer(ctx, ToolName.GET_TIMELINE, _timeline)
-    runtime = runtime_of(ctx)
-    videos: dict[str, str] = {}
-    with anyio.move_on_after(
-        min(MEDIA_MAX_S, started + runtime.settings.tool_wait - anyio.current_time())
-    ):
-        videos = await finished_videos(runtime, result.jobs)
-    return json_result(result, player={"videos": videos} if videos else None)
+    return await run_tool(ctx, ToolName.GET_TIMELINE, _timeline, timeline_extras)
 
 
-async def _timeline(call: Call) -> TimelineResult:
+async def _timeline(call: ToolCall) -> TimelineResult:
     runtime = call.runtime
     timeline = parse_draft(await runtime.client.state())
-    outstanding = await runtime.jobs.outstanding(runtime.scope)
-    infos = [await job_info(runtime, record) for record in outstanding]
-    await runtime.jobs.take_finished(runtime.scope, ids=[r.id for r in outstanding if not r.active])
+    infos = [
+        await job_info(runtime, record) for record in await runtime.jobs.overview(runtime.scope)
+    ]
     return TimelineResult(
-        summary=with_notices(runtime, summarize(timeline)),
+        summary=runtime.client.with_notices(summarize(timeline)),
         ready=is_ready(timeline),
         duration_ms=timeline.duration_ms,
         tracks=track_infos(timeline),
@@ -69,3 +62,24 @@ async def timeline_document(runtime: Runtime) -> str:
         "draft": state.get("draft"),
     }
     return json.dumps(body, ensure_ascii=False)
+
+
+async def job_info(runtime: Runtime, record: JobRecord) -> JobInfo:
+    percent, message = runtime.jobs.progress(record)
+    result = SPECS[record.kind].result_of(record)
+    if result is not None:
+        message = result.reply
+    elif record.status == "failed":
+        message = record.error or "It failed."
+    elif record.status == "queued":
+        message = f"Queued (place {await runtime.jobs.queue_position(record)})."
+    return JobInfo(
+        job_id=record.id,
+        kind=record.kind,
+        status=record.status,
+        what=record.label[:LABEL_CHARS],
+        elapsed_s=int(record.elapsed),
+        message=message,
+        percent=int(percent) if record.active else None,
+        url=result.url if isinstance(result, ExportResult) else None,
+    )

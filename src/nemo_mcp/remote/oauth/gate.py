@@ -14,10 +14,11 @@ raw NemoVideo token, as before.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -35,7 +36,7 @@ from starlette.types import Receive, Scope, Send
 from nemo_mcp.remote.auth import Unauthorized
 from nemo_mcp.remote.oauth.provider import SITE, Provider, Site
 from nemo_mcp.remote.oauth.records import ACCESS_PREFIX, SCOPE, same_resource
-from nemo_mcp.remote.oauth.signin import Limits, SignIn
+from nemo_mcp.remote.oauth.signin import Limits, SignIn, client_address
 from nemo_mcp.remote.oauth.store import OAuthStore, SQLiteOAuthStore
 from nemo_mcp.remote.users import SEALED_FOR_S, Users
 from nemo_mcp.settings import Settings
@@ -54,6 +55,8 @@ SDK_PATHS = (
 )
 PAGE_PATHS = ("/oauth/sign-in", "/oauth/anonymous", "/oauth/consent")
 PRUNE_EVERY_S = 3600.0
+REGISTRATIONS_PER_HOUR = 30
+"""Client registrations one address may make per hour (each is a record kept for months)."""
 SITES_KEPT = 8
 
 
@@ -153,6 +156,11 @@ class OAuth:
                 return
             await (await handler(request))(scope, receive, send)
             return
+        if path == "/register" and request.method == "POST" and await self._too_many(request):
+            words = "Too many client registrations from this address; try again in an hour."
+            await JSONResponse({"error": "too_many_requests", "error_description": words}, 429,
+                               {"Retry-After": "3600"})(scope, receive, send)  # fmt: skip
+            return
         router = self.router(site)
         if router is None:
             words = (
@@ -163,6 +171,10 @@ class OAuth:
                                503)(scope, receive, send)  # fmt: skip
             return
         await router(scope, receive, send)
+
+    async def _too_many(self, request: Request) -> bool:
+        address = hashlib.sha256(client_address(request).encode()).hexdigest()[:32]
+        return await self.store.hit(f"register:{address}", 3600.0) > REGISTRATIONS_PER_HOUR
 
     def resource_metadata(self, request: Request) -> str:
         """The RFC 9728 document's address, for the 401's ``WWW-Authenticate``."""
@@ -194,6 +206,19 @@ class OAuth:
             raise Unauthorized(gone) from None
         self._tokens[access.user_key] = nemo
         return nemo
+
+    async def refused_behind(self, token: str, signing_in: Awaitable[str]) -> str:
+        """The user key, or, when NemoVideo no longer takes the token behind an access token
+        (a free anonymous one lasts 7 days), that sign-in ended (its refresh token too, so the
+        client signs in again rather than refreshing) and words that say so."""
+        try:
+            return await signing_in
+        except Unauthorized:
+            if (access := await self.provider.load_access_token(token)) is not None:
+                await self.store.drop_family(access.family)
+            raise Unauthorized(
+                "NemoVideo no longer accepts the token you signed in with: sign in again."
+            ) from None
 
     async def renew(self, user_key: str) -> bool:
         """Keep the user's sealed token on record as long as their refresh token (30 days)."""

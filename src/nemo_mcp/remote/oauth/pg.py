@@ -7,12 +7,9 @@ creates its two tables on first use, under the same advisory lock as the rest of
 from __future__ import annotations
 
 import time
-from typing import Any
-
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
 from nemo_mcp.remote.oauth.records import Kind, Row
+from nemo_mcp.remote.outage import Guard
 
 SCHEMA_LOCK = 0x6E656D6F  # the same lock as pg_store's schema
 SCHEMA = """
@@ -25,7 +22,8 @@ CREATE TABLE IF NOT EXISTS nemo_oauth_attempts (
     name TEXT PRIMARY KEY, window_start DOUBLE PRECISION NOT NULL, count INTEGER NOT NULL);
 """
 
-Pool = AsyncConnectionPool[AsyncConnection[dict[str, Any]]]
+Pool = Guard
+"""The store's pool, guarded: bounded waits, a lost database is ``StoreUnavailable``."""
 
 
 class PostgresOAuthStore:

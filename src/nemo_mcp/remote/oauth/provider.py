@@ -50,6 +50,7 @@ from nemo_mcp.remote.oauth.records import (
     REQUEST_TTL_S,
     Row,
     digest,
+    is_s256_challenge,
     new_family,
     new_secret,
     redirect_uri_refusal,
@@ -150,6 +151,12 @@ class Provider(OAuthAuthorizationServerProvider[Code, Refresh, Access]):
         if not params.state:
             raise AuthorizeError(
                 "invalid_request", "the client sent no 'state'; this server requires one"
+            )
+        if not is_s256_challenge(params.code_challenge):
+            raise AuthorizeError(
+                "invalid_request",
+                "PKCE is required: code_challenge must be the S256 hash of a code verifier "
+                "(43 base64url characters)",
             )
         handle = new_secret(REQUEST_PREFIX)
         request = {

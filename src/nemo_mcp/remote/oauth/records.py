@@ -70,6 +70,14 @@ class Row:
         return self.expires_at <= now
 
 
+def is_s256_challenge(challenge: str) -> bool:
+    """Whether ``challenge`` can be an S256 PKCE challenge: a SHA-256, base64url, unpadded."""
+    return len(challenge) == 43 and all(c in _BASE64URL for c in challenge)
+
+
+_BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
 def _loopback(host: str | None) -> bool:
     if host == "localhost":
         return True

@@ -33,7 +33,7 @@ from nemo_mcp.errors import NemoError, TokenInvalid
 from nemo_mcp.redact import register_secret
 from nemo_mcp.remote.auth import MAX_TOKEN_CHARS
 from nemo_mcp.remote.oauth import pages
-from nemo_mcp.remote.oauth.provider import Provider
+from nemo_mcp.remote.oauth.provider import SITE, Provider
 from nemo_mcp.remote.oauth.records import REQUEST_PREFIX, Row, digest
 from nemo_mcp.remote.users import Users
 from nemo_mcp.words import user_message
@@ -109,16 +109,18 @@ class SignIn:
             data, nonce = await self._checked(request, form)
             if not data.get("user_key") or data.get("browser") != digest(nonce):
                 raise Refused("Sign in first: this browser has not signed in to this request.", 403)
+            if not await self.provider.store.use("request", digest(handle)):  # one answer only
+                raise Refused("This sign-in was finished already. Go back to the app.", 410)
         except Refused as exc:
             return _problem("This sign-in cannot go on", str(exc), exc.status)
-        await self.provider.store.drop("request", digest(handle))
-        target = str(data["redirect_uri"])
+        # ``iss`` (RFC 9207) lets the client check which server answered (no mix-up).
+        target, back = str(data["redirect_uri"]), {"state": data["state"], "iss": SITE.get().issuer}
         if form.get("decision") != "allow":
-            location = _with_query(target, error="access_denied", state=data["state"])
+            location = _with_query(target, error="access_denied", **back)
             log.info("oauth consent refused", extra={"event": "oauth_denied"})
         else:
             code = await self.provider.issue_code(data, str(data["user_key"]))
-            location = _with_query(target, code=code, state=data["state"])
+            location = _with_query(target, code=code, **back)
             log.info(
                 "oauth consent given",
                 extra={"event": "oauth_consent", "user": str(data["user_key"])[:12]},
@@ -167,7 +169,7 @@ class SignIn:
         if not handle.startswith(REQUEST_PREFIX):
             raise Refused("The link has no sign-in request. Go back to the app and connect again.")
         row = await self.provider.store.get("request", digest(handle))
-        if row is None or row.expired(time.time()):
+        if row is None or row.used or row.expired(time.time()):
             raise Refused(
                 "This sign-in has expired or was finished already (they last 10 minutes). "
                 "Go back to the app and connect again.",

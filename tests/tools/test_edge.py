@@ -123,3 +123,46 @@ async def test_a_streamed_reply_is_kept_after_a_broken_line(
     async with open_session() as s:
         data = await s.data("send_edit", {"message": "go"})
     assert data["reply"] == "Still fine."
+
+
+async def test_extras_that_fail_leave_the_result_standing_in_its_own_words(
+    open_session: Any,
+    fake: FakeBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The media extras run inside the edge's guard: a store error there is logged, and the
+    result (a finished job may already be handed out with it) still reaches the user whole,
+    never as the SDK's "Error executing tool ..."."""
+    from nemo_mcp.tools import extras
+
+    async def store_down(*_: Any) -> Any:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(extras, "finished_videos", store_down)
+    monkeypatch.setattr(extras, "video_url", store_down)
+    caplog.set_level(logging.WARNING)
+    async with open_session() as s:
+        timeline = await s.call("get_timeline")
+        await s.data("upload_media", {"urls": ["https://example.com/a.jpg"]})
+        await s.data("send_edit", {"message": "make a video"})
+        exported = await s.call("export_video", {"download": False})
+    for result in (timeline, exported):
+        assert not result.is_error, text_of(result)
+        assert "Error executing tool" not in text_of(result)
+    assert exported.structured_content and exported.structured_content["status"] == "done"
+    assert "database is locked" not in text_of(exported)
+    assert sum("extras failed" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_a_refused_argument_and_an_unknown_tool_are_plain_words(open_session: Any) -> None:
+    """What the SDK answers before a tool runs goes out through the same edge: worded, with
+    the rejected value not echoed back."""
+    async with open_session() as s:
+        bad = await s.client.call_tool("send_edit", {"message": ["nmv_usr_pasted_here_1234"]})
+        unknown = await s.client.call_tool("no_such_tool", {})
+    assert bad.is_error and unknown.is_error
+    words = text_of(bad)
+    assert words.startswith("send_edit was called with arguments it does not take (`message`")
+    assert "nmv_usr_pasted" not in words and "pydantic" not in words
+    assert "Unknown tool" in text_of(unknown)

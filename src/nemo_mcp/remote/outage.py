@@ -1,0 +1,220 @@
+"""A database outage is an answer in words, not a hang: bounded waits, one log line per incident.
+
+Every store call of the shared server takes its connection through ``Guard``: it waits at most
+``NEMO_DB_POOL_TIMEOUT`` for one (``NEMO_DB_QUICK_TIMEOUT`` while the database is known to be
+down, so a tool call that touches the store twice still answers within the bound), checks a
+pooled connection before handing it out (after a restart every idle one is dead), and turns
+"no connection" and "connection lost" into ``StoreUnavailable``, which ``words.py`` says in plain
+words. A load peak is not an outage: when no connection came in time but a fresh one can be
+made, every connection is merely busy, and the call waits up to ``NEMO_DB_BUSY_TIMEOUT``.
+The pool gives up a reconnection attempt after the pool timeout, so the next request starts a
+fresh one: a returning database is used within a second or two of its return, not
+after an exponential backoff that grew through a long outage.
+
+``Incident`` is the log discipline of every loop that retries (the sweep, the job engine's
+worker, the database itself): the first failure is a warning, the repeats are debug lines, and
+the recovery is one info line with how long it lasted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.responses import JSONResponse
+
+from nemo_mcp.errors import StoreUnavailable
+from nemo_mcp.settings import parse_seconds
+from nemo_mcp.store import StateStore
+from nemo_mcp.words import user_message
+
+log = logging.getLogger("nemo_mcp.remote")
+
+READY_WAIT_S = 2.5
+RETRY_AFTER_S = 30
+
+Connection = AsyncConnection[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Resilience:
+    """The timeouts on the database path and the drain on SIGTERM (environment settings)."""
+
+    pool_timeout: float = 5.0
+    """``NEMO_DB_POOL_TIMEOUT``: the longest a request waits for a database connection."""
+    quick_timeout: float = 1.0
+    """``NEMO_DB_QUICK_TIMEOUT``: the same while the database is known to be down."""
+    busy_timeout: float = 30.0
+    """``NEMO_DB_BUSY_TIMEOUT``: the wait when the database answers but every connection is
+    in use (a load peak, not an outage: no bound of 10 s applies)."""
+    connect_timeout: float = 3.0
+    """``NEMO_DB_CONNECT_TIMEOUT``: one connection attempt (a host that drops packets)."""
+    backoff_max: float = 5.0
+    """``NEMO_RETRY_MAX``: the longest pause between two restarts of a failed loop."""
+    drain: float = 8.0
+    """``NEMO_DRAIN``: after SIGTERM, how long ``/readyz`` says 503 before the worker stops
+    listening (longer than the balancer's health-check interval times its ``fall``)."""
+    part_idle: float = 600.0
+    """``NEMO_PART_IDLE``: a partial upload nothing wrote to for this long was abandoned."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Resilience:
+        def seconds(name: str, default: float) -> float:
+            raw = (environ.get(name) or "").strip()
+            return parse_seconds(raw, name) if raw else default
+
+        base = cls()
+        return cls(
+            pool_timeout=seconds("NEMO_DB_POOL_TIMEOUT", base.pool_timeout),
+            quick_timeout=seconds("NEMO_DB_QUICK_TIMEOUT", base.quick_timeout),
+            busy_timeout=seconds("NEMO_DB_BUSY_TIMEOUT", base.busy_timeout),
+            connect_timeout=seconds("NEMO_DB_CONNECT_TIMEOUT", base.connect_timeout),
+            backoff_max=seconds("NEMO_RETRY_MAX", base.backoff_max),
+            drain=seconds("NEMO_DRAIN", base.drain),
+            part_idle=seconds("NEMO_PART_IDLE", base.part_idle),
+        )
+
+    def pool_options(self) -> dict[str, Any]:
+        """Keyword arguments for a psycopg pool (the store's and the job engine's)."""
+        return {
+            "timeout": self.pool_timeout,
+            "reconnect_timeout": self.pool_timeout,
+            "check": AsyncConnectionPool.check_connection,
+            "kwargs": {"connect_timeout": max(2, round(self.connect_timeout))},
+        }
+
+
+RETRYING_LOGGERS = ("psycopg.pool", "procrastinate")
+
+
+def quiet_retries() -> None:
+    """Each reconnection attempt of the pools and the job engine is not a log line of its own:
+    ``Incident`` says when the database went and came back (one line each)."""
+    for name in RETRYING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+class Incident:
+    """One warning when a thing starts failing, one info line when it works again."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.since: float | None = None
+
+    @property
+    def ongoing(self) -> bool:
+        return self.since is not None
+
+    def failed(self, exc: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s failed (%s); retrying until it works", self.what, type(exc).__name__)
+        else:
+            log.debug("%s still failing: %s", self.what, type(exc).__name__)
+
+    def ok(self) -> None:
+        if self.since is not None:
+            took = time.monotonic() - self.since
+            log.info("%s works again after %.1f s", self.what, took)
+            self.since = None
+
+
+LOST = (PoolTimeout, psycopg.OperationalError)
+"""No connection within the wait, or the connection broke (server gone, restarting, network)."""
+
+
+class Guard:
+    """The store's connection pool, bounded and worded (see the module's docstring)."""
+
+    def __init__(self, url: str, resilience: Resilience, *, min_size: int, max_size: int) -> None:
+        options = resilience.pool_options()
+        kwargs = {**options.pop("kwargs"), "row_factory": dict_row, "autocommit": True}
+        self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            url, min_size=min_size, max_size=max_size, open=False, kwargs=kwargs, **options
+        )
+        self.resilience = resilience
+        self.conninfo = url
+        self.incident = Incident("the database")
+
+    @property
+    def up(self) -> bool:
+        return not self.incident.ongoing
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=self.resilience.pool_timeout)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[Connection]:
+        try:
+            db = await self._getconn(timeout)
+            try:
+                yield db
+            finally:
+                await self.pool.putconn(db)
+        except LOST as exc:
+            self.incident.failed(exc)
+            raise StoreUnavailable(type(exc).__name__) from exc
+        self.incident.ok()
+
+    async def _getconn(self, timeout: float | None) -> Connection:
+        """A connection within the pool timeout (the short one while the database is known to
+        be down). When none came, a fresh connection tells busy from down: only a database that
+        answers, with every connection in use, earns the longer wait of a load peak."""
+        r = self.resilience
+        if timeout is not None or self.incident.ongoing:
+            return await self.pool.getconn(r.quick_timeout if timeout is None else timeout)
+        try:
+            return await self.pool.getconn(r.pool_timeout)
+        except PoolTimeout:
+            if not await self._answers():
+                raise
+            log.debug("every database connection is busy; waiting longer for one")
+            return await self.pool.getconn(r.busy_timeout)
+
+    async def _answers(self) -> bool:
+        try:
+            connect_timeout = max(2, round(self.resilience.connect_timeout))
+            with anyio.fail_after(self.resilience.connect_timeout + 0.5):
+                probe = await psycopg.AsyncConnection.connect(
+                    self.conninfo, connect_timeout=connect_timeout
+                )
+            await probe.close()
+            return True
+        except Exception:  # noqa: BLE001 - any failure: not answering
+            return False
+
+
+async def answers(store: StateStore | None, serving: bool) -> bool:
+    """Whether the store answers now (readiness), within ``READY_WAIT_S``."""
+    if store is None or not serving:
+        return False
+    ping = getattr(store, "ping", None)
+    try:
+        with anyio.fail_after(READY_WAIT_S):
+            if ping is not None:
+                return bool(await ping())
+            await store.job("readyz")
+            return True
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+
+
+def unavailable(exc: StoreUnavailable) -> JSONResponse:
+    """A route's answer while the database is down: 503, when to try again, and plain words."""
+    return JSONResponse(
+        {"error": user_message(exc)},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )

@@ -1,0 +1,104 @@
+"""The pieces that keep a worker alive, in memory: supervised loops, the drain, the exit on a
+fatal error, worded 503s, partial uploads left by a killed worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from starlette.testclient import TestClient
+
+from nemo_mcp.errors import StoreUnavailable
+from nemo_mcp.manifests import Manifest
+from nemo_mcp.remote.drain import FATAL_EXIT, Lifecycle
+from nemo_mcp.remote.http_app import build_app
+from nemo_mcp.remote.leftovers import drop_idle_parts
+from nemo_mcp.remote.outage import Resilience, unavailable
+from nemo_mcp.remote.supervise import next_pause, supervised
+from nemo_mcp.settings import Settings
+from nemo_mcp.words import user_message
+
+
+async def test_a_failing_loop_is_restarted_and_its_incident_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runs: list[float] = []
+    healthy = anyio.Event()
+
+    async def flaky() -> None:
+        runs.append(time.monotonic())
+        if len(runs) <= 4:
+            raise ConnectionError("the database is gone")
+        healthy.set()
+        await anyio.sleep_forever()
+
+    caplog.set_level(logging.DEBUG, logger="nemo_mcp.remote")
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: supervised("the loop", flaky, backoff_max=1.0, healthy_after=0.3))
+            await healthy.wait()
+            await anyio.sleep(0.5)
+            tg.cancel_scope.cancel()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(runs) == 5 and len(warnings) == 1, [r.getMessage() for r in caplog.records]
+    assert any("works again" in r.getMessage() for r in caplog.records)
+    assert [next_pause(p, 5.0) for p in (0.5, 1.0, 4.0, 5.0)] == [1.0, 2.0, 5.0, 5.0]
+
+
+def test_the_settings_scale_the_timeouts() -> None:
+    scaled = Resilience.from_env({"NEMO_DB_POOL_TIMEOUT": "2", "NEMO_DRAIN": "0"})
+    assert scaled.pool_timeout == 2.0 and scaled.drain == 0.0
+    assert Resilience.from_env({}) == Resilience()
+    assert Resilience().pool_timeout + Resilience().quick_timeout < 10, "inside the 10 s bound"
+    with pytest.raises(Exception, match="NEMO_DRAIN"):
+        Resilience.from_env({"NEMO_DRAIN": "soon"})
+
+
+def test_an_outage_is_a_worded_503_with_retry_after() -> None:
+    response = unavailable(StoreUnavailable("PoolTimeout"))
+    assert response.status_code == 503 and response.headers["retry-after"] == "30"
+    words = user_message(StoreUnavailable("PoolTimeout"))
+    assert words == (
+        "The service cannot reach its database; try again in a minute. Nothing was lost."
+    )
+    assert words.encode() in response.body
+
+
+def test_draining_turns_readyz_to_503_while_the_worker_still_serves(
+    manifest: Manifest, tmp_path: Path
+) -> None:
+    settings = Settings(config_dir=tmp_path, server_key="k" * 32)
+    life = Lifecycle()
+    app = build_app(manifest, settings, host="127.0.0.1", lifecycle=life)
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 200
+        life.drain()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.headers["retry-after"]
+        assert client.get("/healthz").status_code == 200
+        assert client.post("/uploads").status_code == 401, "still serving (and asking who)"
+
+
+def test_a_fatal_error_makes_the_worker_exit_non_zero() -> None:
+    class Server:
+        should_exit = False
+
+    life = Lifecycle()
+    life.server = Server()  # type: ignore[assignment]
+    life.fatal(RuntimeError("the lifespan ended"))
+    assert life.exit_code == FATAL_EXIT and life.server.should_exit
+
+
+def test_partial_uploads_are_removed_once_idle(tmp_path: Path) -> None:
+    folder = tmp_path / "uploads" / "u_someone"
+    folder.mkdir(parents=True)
+    stale, live, done = folder / ".a-x.jpg.part", folder / ".b-y.jpg.part", folder / "c-z.jpg"
+    for path in (stale, live, done):
+        path.write_bytes(b"data")
+    os.utime(stale, (time.time() - 100, time.time() - 100))
+    assert drop_idle_parts(tmp_path / "uploads", idle_s=60) == 1
+    assert not stale.exists() and live.exists() and done.exists()

@@ -1,0 +1,73 @@
+"""How far one send_edit message travels: the modules whose code runs while it is answered.
+
+docs/ARCHITECTURE.md lists the path; this keeps the list true. Pure helpers (words, routing, the
+timeline reader, redaction ...) are left out: they are leaves, not stops on the way.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from tests.fakes.backend import FakeBackend
+
+LEAVES = {
+    "nemo_mcp.errors", "nemo_mcp.words", "nemo_mcp.redact", "nemo_mcp.timeline", "nemo_mcp.gui",
+    "nemo_mcp.lazyre", "nemo_mcp.results", "nemo_mcp.tool_names", "nemo_mcp.language",
+    "nemo_mcp.settings", "nemo_mcp.manifests", "nemo_mcp.attribution", "nemo_mcp.routing",
+    "nemo_mcp.deployment", "nemo_mcp.store.records", "nemo_mcp.backend.models",
+    "nemo_mcp.backend.refusals", "nemo_mcp.backend.envelope", "nemo_mcp.backend.multipart",
+}  # fmt: skip
+PATH = [
+    "nemo_mcp.tools.edge",
+    "nemo_mcp.tools.edit",
+    "nemo_mcp.tools.runtime",
+    "nemo_mcp.jobs",
+    "nemo_mcp.flows.kinds",
+    "nemo_mcp.store.sqlite",
+    "nemo_mcp.flows.edit",
+    "nemo_mcp.backend.client",
+    "nemo_mcp.backend.sessions",
+    "nemo_mcp.store.lease",
+    "nemo_mcp.backend.credentials",
+    "nemo_mcp.backend.http",
+    "nemo_mcp.backend.stream",
+    "nemo_mcp.backend.sse",
+]
+"""The 14 stops, in the order the message reaches them (16 before issue 21)."""
+
+
+def _module(frame: FrameType) -> str | None:
+    name = frame.f_globals.get("__name__", "")
+    if not isinstance(name, str) or not name.startswith("nemo_mcp."):
+        return None
+    for package in ("nemo_mcp.timeline", "nemo_mcp.jobs"):
+        if name.startswith(package):
+            return package
+    return name
+
+
+async def test_a_send_edit_message_crosses_the_documented_modules(
+    open_session: Any, fake: FakeBackend
+) -> None:
+    async with open_session() as s:
+        await s.data("check_credits")  # the token and the session exist before the message
+        reached: list[str] = []
+
+        def profile(frame: FrameType, event: str, _: object) -> None:
+            if event == "call" and (name := _module(frame)) and name not in reached:
+                reached.append(name)
+
+        sys.setprofile(profile)
+        threading.setprofile(profile)  # type: ignore[arg-type]
+        try:
+            data = await s.data("send_edit", {"message": "make a video"})
+        finally:
+            sys.setprofile(None)
+            threading.setprofile(None)  # type: ignore[arg-type]
+    assert data["status"] == "done"
+    stops = [m for m in reached if m not in LEAVES]
+    assert [m for m in stops if m not in PATH] == [], "a new stop on the way"
+    assert len(stops) >= len(PATH) - 1, stops
