@@ -16,6 +16,7 @@ from nemo_mcp.store import Scope, SessionRecord, TokenRecord
 from tests.remote.services import Postgres
 from tests.store.conftest import SCOPE, job
 from tests.store.test_sqlite import (  # noqa: F401 - collected again, on PostgreSQL
+    test_a_finished_job_nobody_saw_is_joined_only_when_asked,
     test_a_lease_has_one_holder_until_it_is_released_or_expires,
     test_a_message_hand_off_is_recorded_once,
     test_adopting_needs_a_silent_owner,
