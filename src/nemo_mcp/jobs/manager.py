@@ -91,7 +91,9 @@ class JobManager:
             percent=percent,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip
-        stored, joined = await self.store.add_job(record, serial=spec.serial)
+        # A kind told "latest" hands out a finished result nobody saw rather than redo it.
+        unseen = spec.tells == "latest"
+        stored, joined = await self.store.add_job(record, serial=spec.serial, join_unseen=unseen)
         if not joined and stored.status == "running" and self._dispatch is not None:
             await self._dispatch(stored)
         elif not joined and stored.status == "running":
