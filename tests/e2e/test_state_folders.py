@@ -115,7 +115,8 @@ async def test_a_render_that_could_not_be_saved_is_saved_later_elsewhere_without
     assert read_mp4(Path(done["path"]))["video_codec"] == "h264"
     assert workspace.backend.stats.count("render_submit") == 1
     with sqlite3.connect(workspace.config / STATE_FILE) as db:
-        assert db.execute("SELECT COUNT(*) FROM renders").fetchone()[0] == 0
+        kept = db.execute("SELECT status FROM renders").fetchall()
+    assert kept == [("completed",)], "kept for the next export of the same draft, not rendered"
 
 
 async def test_polling_stops_at_its_cap_keeps_the_render_and_says_when_to_ask_again(

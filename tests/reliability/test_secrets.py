@@ -30,7 +30,9 @@ SPOILERS: list[tuple[str, dict[str, Any]]] = [
     ("check_credits", {"html_error_next": 1}),
     ("check_credits", {"bad_json_next": 1}),
     ("get_timeline", {"rate_limit_next": 2, "retry_after_s": 0}),
-    ("send_edit", {"html_error_next": 1}),
+    # Two: a client that cannot be asked before spending has the balance read first (for the
+    # answer), so both that read and the message's own request meet an HTML error page.
+    ("send_edit", {"html_error_next": 2}),
     ("export_video", {"bad_json_next": 1}),
 ]
 
