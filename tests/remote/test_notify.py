@@ -8,14 +8,11 @@ import time
 from typing import Any
 
 import anyio
-import psycopg
-import pytest
 
 from nemo_mcp.flows.kinds import SPECS
 from nemo_mcp.jobs import JobManager, Wake
 from nemo_mcp.remote.notify import Notifier
 from nemo_mcp.remote.pg_store import PostgresStore
-from tests.remote.services import Postgres
 from tests.store.conftest import job
 
 STEPS = 4
@@ -74,18 +71,12 @@ async def waiting_call(
     return counting.calls, time.monotonic() - finished[0]
 
 
-@pytest.fixture(scope="module")
-def store_url(postgres: Postgres) -> str:
-    url = postgres.url.rsplit("/", 1)[0] + "/nemo_notify_tests"
-    with psycopg.connect(postgres.url, autocommit=True) as db:
-        db.execute("CREATE DATABASE nemo_notify_tests")
-    return url
-
-
-@pytest.mark.slow
-async def test_a_waiting_call_is_woken_by_notify_not_by_polling(store_url: str) -> None:
-    runner, waiter = await PostgresStore(store_url).open(), await PostgresStore(store_url).open()
-    notifier = Notifier(store_url)
+async def test_a_waiting_call_is_woken_by_notify_not_by_polling(pg_store_url: str) -> None:
+    runner, waiter = (
+        await PostgresStore(pg_store_url).open(),
+        await PostgresStore(pg_store_url).open(),
+    )
+    notifier = Notifier(pg_store_url)
     await notifier.install()
     try:
         polled = await waiting_call(runner, waiter, "polled", None)
