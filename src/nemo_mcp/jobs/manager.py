@@ -57,6 +57,7 @@ class JobManager:
         self.store = store
         self.admit = admit
         self.adopted = 0
+        self._quiet_until = 0.0
         """Jobs this process took over from a process that died (for the metrics)."""
         self.holder = holder
         self._tg = task_group
@@ -258,6 +259,11 @@ class JobManager:
                 await listener(record.percent, 100.0, record.message)
             await (self.wake(job_id) if self.wake is not None else anyio.sleep(POLL_S))
 
+    def store_returned(self) -> None:
+        """The store answers again after an outage: no job is taken for silent (rather than
+        dead) for ``stale_s``, while their living owners heartbeat and resume them."""
+        self._quiet_until = time.monotonic() + self._stale_s
+
     def held(self) -> list[str]:
         """The ids of the jobs this process runs now."""
         return list(self._live)
@@ -283,7 +289,10 @@ class JobManager:
         if record.status != "running" or record.id in self._live:
             return
         now = time.time()
-        silent_since = now + 1 if holder_is_gone(record.owner) else now - self._stale_s
+        gone = holder_is_gone(record.owner)
+        if not gone and time.monotonic() < self._quiet_until:
+            return  # after a store outage every heartbeat is old: let the owners speak first
+        silent_since = now + 1 if gone else now - self._stale_s
         adopted = await self.store.adopt(record.id, self.holder, silent_since)
         if adopted is not None:
             log.info("%s: its process is gone; taking it over", record.id)
