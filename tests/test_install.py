@@ -75,10 +75,11 @@ def test_the_readme_shows_exactly_what_config_prints() -> None:
     assert {kind for _, kind, _, _ in blocks} >= {"pipx", "venv", "uvx"}
     for client, kind, local, shown in blocks:
         install = detect(facts(kind), local=bool(local))
-        printed = config_block(client, "picture-to-video-ai", install.command, local=bool(local))
+        printed = config_block(client, None, install.command, local=bool(local))
         assert printed == shown, f"README block {client} {kind}{local}"
 
 
+@pytest.mark.real  # a process
 def test_config_in_a_venv_prints_its_script_and_offline_needs_no_token() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "nemo_mcp", "config", "--client", "claude",

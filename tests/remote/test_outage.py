@@ -148,7 +148,6 @@ async def outage(cluster: Cluster, postgres: Postgres, tmp_path: Path, seconds: 
             assert text.count(line) <= 1, f"{line!r} logged more than once per incident"
 
 
-@pytest.mark.slow
 async def test_a_database_outage_is_answered_in_words_and_survived(
     fresh: Cluster, postgres: Postgres, tmp_path: Path
 ) -> None:

@@ -199,7 +199,9 @@ class SignIn:
 
     async def _anonymous_token(self) -> str:
         settings = self.users.settings
-        attribution = attribution_headers(self.users.manifest, settings.skill_source, PACKAGE_DIR)
+        attribution = attribution_headers(
+            self.users.first_manifest, settings.skill_source, PACKAGE_DIR
+        )
         http = ApiHttp(settings, attribution, local=settings.local)
         try:
             built = http.build(
