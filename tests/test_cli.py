@@ -20,6 +20,7 @@ def test_skills_lists_every_manifest(capsys: pytest.CaptureFixture[str]) -> None
     assert "up to 500 MB" in out
 
 
+@pytest.mark.real  # the installed command, as a process
 def test_skills_json_through_the_installed_command() -> None:
     """The console script, as a user runs it."""
     done = subprocess.run(

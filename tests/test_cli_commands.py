@@ -7,16 +7,17 @@ import json
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import RunningBackend
 from nemo_mcp.client_config import config_block
 from nemo_media.ffmpeg import parse_streams
 from tests.conftest import SENTINEL_TOKEN
+
+pytestmark = pytest.mark.real  # runs the command in subprocesses, a backend on a port
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -44,21 +45,16 @@ def test_config_never_contains_the_token() -> None:
     assert json.loads(block)["mcpServers"]["nemo-dreamface-ai"]["args"][-1] == "--local"
 
 
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    running = start_in_thread(LocalBackendConfig(data_dir=tmp_path_factory.mktemp("lb")))
-    yield running
-    running.stop()
-
-
-def test_doctor_is_happy_with_a_reachable_backend(backend: RunningBackend, tmp_path: Path) -> None:
-    env = {"NEMO_API_URL": backend.url, "NEMO_CONFIG_DIR": str(tmp_path / "c"),
+def test_doctor_is_happy_with_a_reachable_backend(
+    embedded_backend: RunningBackend, tmp_path: Path
+) -> None:
+    env = {"NEMO_API_URL": embedded_backend.url, "NEMO_CONFIG_DIR": str(tmp_path / "c"),
            "NEMO_OUTPUT_DIR": str(tmp_path / "o"), "HOME": str(tmp_path), "PATH": ""}  # fmt: skip
     done = run("doctor", "--skill", "picture-to-video-ai", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "answers (HTTP" in done.stdout and "all good" in done.stdout
     assert "no token yet" in done.stdout
-    assert backend.stats.count("anonymous_token") == 0, "doctor spends nothing"
+    assert embedded_backend.stats.count("anonymous_token") == 0, "doctor spends nothing"
 
 
 def test_doctor_says_what_to_fix(tmp_path: Path) -> None:
@@ -79,9 +75,9 @@ def test_doctor_says_what_to_fix(tmp_path: Path) -> None:
     assert "2 thing(s) to fix" in done.stdout
 
 
-def test_doctor_checks_a_user_token(backend: RunningBackend, tmp_path: Path) -> None:
-    env = {"NEMO_API_URL": backend.url, "NEMO_TOKEN": SENTINEL_TOKEN, "HOME": str(tmp_path),
-           "NEMO_CONFIG_DIR": str(tmp_path / "c"), "PATH": ""}  # fmt: skip
+def test_doctor_checks_a_user_token(embedded_backend: RunningBackend, tmp_path: Path) -> None:
+    env = {"NEMO_API_URL": embedded_backend.url, "NEMO_TOKEN": SENTINEL_TOKEN,
+           "HOME": str(tmp_path), "NEMO_CONFIG_DIR": str(tmp_path / "c"), "PATH": ""}  # fmt: skip
     done = run("doctor", env=env)
     assert done.returncode == 1
     assert "NEMO_TOKEN is invalid or has expired" in done.stdout

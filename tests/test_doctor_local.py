@@ -5,8 +5,12 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
 from nemo_local import LocalBackendConfig, start_in_thread
 from tests.test_cli_commands import run
+
+pytestmark = pytest.mark.real  # runs doctor in subprocesses, a backend on a port
 
 
 def _env(tmp_path: Path, **more: str) -> dict[str, str]:

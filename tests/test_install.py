@@ -79,6 +79,7 @@ def test_the_readme_shows_exactly_what_config_prints() -> None:
         assert printed == shown, f"README block {client} {kind}{local}"
 
 
+@pytest.mark.real  # a process
 def test_config_in_a_venv_prints_its_script_and_offline_needs_no_token() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "nemo_mcp", "config", "--client", "claude",

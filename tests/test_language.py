@@ -52,6 +52,7 @@ def test_the_order_override_then_message_then_locale_then_english() -> None:
     assert choose_language(None, "make a video", "C") == "en"
 
 
+@pytest.mark.real  # a backend on a port
 async def test_sessions_are_created_in_the_detected_language_and_keep_it(
     settings: Settings, manifest: Manifest, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -244,7 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, starting: bool = False) -> int:
+    """The command's exit status. ``starting``: run from ``__main__``, whose start-up handler
+    exits on Ctrl-C; it is handed back to Python inside the ``try`` below, so a Ctrl-C at any
+    point ends in 130 without a traceback."""
+    if starting:
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            return _main(argv)
+        except KeyboardInterrupt:
+            return 130
+    return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if rest and getattr(args, "run", None) is not _cmd_local_backend:

@@ -45,6 +45,7 @@ def _best_times(small: list[str], large: list[str]) -> tuple[float, float]:
     return best_small, best_large
 
 
+@pytest.mark.real  # times long streams, several runs each
 @pytest.mark.parametrize("with_ids", [True, False], ids=["one-id", "no-ids"])
 def test_twice_the_events_take_about_twice_the_time(with_ids: bool) -> None:
     n = 4000
@@ -77,6 +78,7 @@ def test_merged_text_is_exact_on_a_long_stream() -> None:
     assert parser.turn.heartbeats == n // 50
 
 
+@pytest.mark.real  # traces memory over a long stream
 def test_memory_does_not_grow_with_the_stream() -> None:
     parts = chunks(adk_partial_stream(100_000))
     tracemalloc.start()

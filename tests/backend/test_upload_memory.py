@@ -21,6 +21,8 @@ from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore
 
+pytestmark = pytest.mark.real  # 1 GB through a loopback server
+
 GIB = 1024**3
 LIMIT = 50 * 1024 * 1024
 
@@ -64,7 +66,6 @@ def sink_url() -> Iterator[str]:
     thread.join(10)
 
 
-@pytest.mark.slow
 async def test_1gb_sparse_upload_streams_in_constant_memory(
     sink_url: str, settings: Settings, manifest: Manifest, tmp_path: Path
 ) -> None:

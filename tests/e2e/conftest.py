@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
-from mcp import StdioServerParameters
+from mcp import Client, StdioServerParameters
 
-from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import RunningBackend
+from tests.embedded import STDIO_CANVAS
 
-CANVAS = (180, 320)
+CANVAS = STDIO_CANVAS
 REDIRECTED = (
     "import os, sys; fd = os.open({path!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND); "
     "os.dup2(fd, 2); from nemo_mcp.cli import main; "
@@ -24,28 +25,9 @@ REDIRECTED = (
 )
 
 
-@pytest.fixture(scope="session")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    config = LocalBackendConfig(
-        data_dir=tmp_path_factory.mktemp("local-backend"),
-        canvas=CANVAS,
-        seed=7,
-        work_seconds=1.0,
-        heartbeat_interval=0.2,
-        starting_credits=10_000,
-        tokens_per_address=1000,
-    )
-    running = start_in_thread(config)
-    yield running
-    running.stop()
-
-
 @pytest.fixture
-def fresh_backend(backend: RunningBackend) -> RunningBackend:
-    """The shared backend with every fault switch off and the counters at zero."""
-    backend.faults.all_off()
-    backend.stats.reset()
-    return backend
+def embedded_variant() -> str:
+    return "stdio"
 
 
 @dataclass
@@ -89,10 +71,18 @@ class Workspace:
             args = ["-c", REDIRECTED.format(path=str(stderr_to), skill=skill)]
         return StdioServerParameters(command=sys.executable, args=args, env=full)
 
+    def serve(self, skill: str = "picture-to-video-ai", **env: str) -> Client:
+        """The stdio server helper: ``async with workspace.serve(**env) as client`` starts
+        ``nemo-mcp serve`` as a subprocess and connects the SDK's client with the handshake real
+        clients use. One process can answer many checks: start one per promise, not per case."""
+        return Client(self.params(skill, **env), mode="legacy")
+
 
 @pytest.fixture
-def workspace(tmp_path: Path, fresh_backend: RunningBackend) -> Workspace:
-    ws = Workspace(tmp_path, fresh_backend)
+def workspace(tmp_path: Path, embedded_backend: RunningBackend) -> Workspace:
+    """A user's folders (media, out, config, home) and ``params()`` to start a stdio server on
+    the embedded backend; the backend's variant is the folder's (``stdio`` here)."""
+    ws = Workspace(tmp_path, embedded_backend)
     ws.media.mkdir()
     (tmp_path / "home").mkdir()
     return ws

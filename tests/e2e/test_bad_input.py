@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-from mcp import Client
-
 from tests.e2e.conftest import MakeMedia, Workspace, error_text, structured
 
 BACKEND_WORK = ("upload", "run_sse", "render_submit", "anonymous_token", "session_create")
@@ -67,61 +64,47 @@ def _hidden(ws: Workspace) -> Path:
     return make_photo(folder / "a.jpg", 0, (64, 64))
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-async def test_bad_uploads_are_refused_before_anything_is_sent(
-    workspace: Workspace, case: str
-) -> None:
-    make_args, words = CASES[case]
-    args = make_args(workspace)
-    async with Client(workspace.params(), mode="legacy") as client:
-        result = await client.call_tool("upload_media", args)
-    text = error_text(result)
-    for word in words:
-        assert word in text, text
-    assert "Traceback" not in text
-    for route in BACKEND_WORK:
-        assert workspace.backend.stats.count(route) == 0, route
-
-
-async def test_a_symlink_cannot_lead_outside_the_roots(workspace: Workspace) -> None:
-    link = workspace.media / "link.jpg"
-    os.symlink(_outside(workspace), link)
-    async with Client(workspace.params(), mode="legacy") as client:
-        text = error_text(await client.call_tool("upload_media", {"paths": [str(link)]}))
-    assert "outside the folders" in text
-    assert workspace.backend.stats.count("upload") == 0
-
-
-async def test_good_and_bad_together_uploads_the_good_and_lists_the_bad(
+async def test_bad_input_over_stdio_gets_plain_words_and_costs_nothing(
     workspace: Workspace, photos: MakeMedia
 ) -> None:
-    good = photos(1)[0]
-    async with Client(workspace.params(), mode="legacy") as client:
-        result = structured(
+    """One server process answers every kind of bad input in turn (the rules themselves are
+    tested in memory: tests/tools, tests/reliability/test_files.py); here the words must cross
+    the real stdio framing, and the backend must see nothing until the one good file."""
+    link = workspace.media / "link.jpg"
+    os.symlink(_outside(workspace), link)
+    not_a_folder = workspace.root / "file.txt"
+    not_a_folder.write_text("x")
+    refused: dict[str, tuple[str, dict[str, object], list[str]]] = {
+        f"upload: {case}": ("upload_media", make_args(workspace), words)
+        for case, (make_args, words) in sorted(CASES.items())
+    }
+    refused["upload: a symlink out of the roots"] = (
+        "upload_media", {"paths": [str(link)]}, ["outside the folders"])  # fmt: skip
+    for message in ["", "   ", "\n\t"]:
+        refused[f"edit: {message!r}"] = (
+            "send_edit", {"message": message}, ["The message is empty", "for example"])  # fmt: skip
+    refused["export: to a file"] = (
+        "export_video", {"output_dir": str(not_a_folder)}, ["is a file, not a folder"])  # fmt: skip
+
+    wrong: dict[str, str] = {}
+    async with workspace.serve() as client:
+        for case, (tool, args, words) in refused.items():
+            text = error_text(await client.call_tool(tool, args))
+            if not all(word in text for word in words) or "Traceback" in text:
+                wrong[case] = text
+        for route in BACKEND_WORK:
+            assert workspace.backend.stats.count(route) == 0, route
+
+        good = photos(1)[0]
+        mixed = structured(
             await client.call_tool(
                 "upload_media", {"paths": [str(good), str(_text_as_jpg(workspace))]}
             )
         )
-    assert [u["name"] for u in result["uploaded"]] == ["p0.jpg"]
-    assert [r["name"] for r in result["rejected"]] == ["notes.jpg"]
+    assert wrong == {}, wrong
+    assert [u["name"] for u in mixed["uploaded"]] == ["p0.jpg"]
+    assert [r["name"] for r in mixed["rejected"]] == ["notes.jpg"]
     assert workspace.backend.stats.count("upload") == 1
-
-
-@pytest.mark.parametrize("message", ["", "   ", "\n\t"])
-async def test_an_empty_message_is_refused(workspace: Workspace, message: str) -> None:
-    async with Client(workspace.params(), mode="legacy") as client:
-        text = error_text(await client.call_tool("send_edit", {"message": message}))
-    assert "The message is empty" in text and "for example" in text
-    assert workspace.backend.stats.count("run_sse") == 0
-
-
-async def test_export_to_a_file_instead_of_a_folder_is_refused(workspace: Workspace) -> None:
-    not_a_folder = workspace.root / "file.txt"
-    not_a_folder.write_text("x")
-    async with Client(workspace.params(), mode="legacy") as client:
-        text = error_text(await client.call_tool("export_video", {"output_dir": str(not_a_folder)}))
-    assert "is a file, not a folder" in text
-    assert workspace.backend.stats.count("render_submit") == 0
 
 
 async def test_unknown_skill_exits_with_the_list(workspace: Workspace) -> None:

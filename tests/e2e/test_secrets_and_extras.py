@@ -14,6 +14,8 @@ from mcp.types import ListRootsResult, Root
 from tests.conftest import SENTINEL_TOKEN
 from tests.e2e.conftest import CANVAS, MakeMedia, Workspace, error_text, read_mp4, structured
 
+WEB_URL = "https://web.nemo.test"
+
 
 def _everything_said(results: list[object]) -> str:
     return json.dumps(
@@ -170,7 +172,9 @@ async def test_out_of_credits_says_so_with_a_registration_link(
     poor = start_in_thread(LocalBackendConfig(data_dir=tmp_path / "poor", starting_credits=40))
     try:
         images = photos(2)
-        params = workspace.params(NEMO_API_URL=poor.url)
+        # The embedded backend plays the cloud here; links to the web app are given for a
+        # backend whose web address is known (the operator's NEMO_WEB_URL), never invented.
+        params = workspace.params(NEMO_API_URL=poor.url, NEMO_WEB_URL=WEB_URL)
         async with Client(params, mode="legacy") as client:
             structured(await client.call_tool("upload_media", {"paths": [str(p) for p in images]}))
             text = error_text(
@@ -180,5 +184,5 @@ async def test_out_of_credits_says_so_with_a_registration_link(
     finally:
         poor.stop()
     assert "out of free credits" in text
-    assert "https://nemovideo.com?bind=" in text
+    assert f"{WEB_URL}?bind=" in text
     assert credits["available"] == 40, "nothing was charged"

@@ -50,23 +50,30 @@ def unusable(kind: str, root: Path) -> Iterator[Path]:
             yield folder
 
 
-@pytest.mark.parametrize(
-    ("kind", "words"),
-    [
-        ("through a file", "notes.txt is a file"),
-        ("not writable", "can't be written"),
-        ("no room", "MB free and the video needs about"),
-    ],
-)
+UNUSABLE = {
+    "through a file": "notes.txt is a file",
+    "not writable": "can't be written",
+    "no room": "MB free and the video needs about",
+}
+
+
 async def test_an_unusable_folder_is_named_before_anything_is_rendered(
-    workspace: Workspace, kind: str, words: str
+    workspace: Workspace,
 ) -> None:
-    with unusable(kind, workspace.root) as folder:
-        async with Client(workspace.params(), mode="legacy") as client:
-            text = error_text(await client.call_tool("export_video", {"output_dir": str(folder)}))
-    assert f"can't be saved in {folder}" in text and words in text, text
-    assert "nothing was rendered" in text
-    assert "unexpected" not in text.lower()
+    """One server process, the three kinds of unusable folder in turn (each kind is also tested
+    in memory, tests/tools/test_export_video.py and tests/reliability/test_edges.py)."""
+    wrong: dict[str, str] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        folders = {kind: stack.enter_context(unusable(kind, workspace.root)) for kind in UNUSABLE}
+        async with workspace.serve() as client:
+            for kind, words in UNUSABLE.items():
+                folder = folders[kind]
+                asked = {"output_dir": str(folder)}
+                text = error_text(await client.call_tool("export_video", asked))
+                named = f"can't be saved in {folder}" in text and words in text
+                if not named or "nothing was rendered" not in text or "unexpected" in text.lower():
+                    wrong[kind] = text
+    assert wrong == {}, wrong
     assert workspace.backend.stats.count("render_submit") == 0
 
 
@@ -108,8 +115,8 @@ async def test_a_render_that_could_not_be_saved_is_saved_later_elsewhere_without
     assert read_mp4(Path(done["path"]))["video_codec"] == "h264"
     assert workspace.backend.stats.count("render_submit") == 1
     with sqlite3.connect(workspace.config / STATE_FILE) as db:
-        # Kept (completed): another copy of this draft is saved from it, never rendered again.
-        assert db.execute("SELECT status FROM renders").fetchall() == [("completed",)]
+        kept = db.execute("SELECT status FROM renders").fetchall()
+    assert kept == [("completed",)], "kept for the next export of the same draft, not rendered"
 
 
 async def test_polling_stops_at_its_cap_keeps_the_render_and_says_when_to_ask_again(

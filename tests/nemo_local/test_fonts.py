@@ -144,7 +144,7 @@ def frame_at(path: Path, t: float) -> Image.Image:
     return min(frames, key=lambda f: abs(f[0] - t))[1]
 
 
-@pytest.mark.slow
+@pytest.mark.real  # a backend on a port, a real render
 async def test_a_chinese_request_renders_a_title_that_is_not_boxes(tmp_path: Path) -> None:
     """The issue's words through the embedded backend: the quoted title is taken (ASCII quotes
     in Chinese), the reply is Chinese, and the exported frame shows two different characters."""

@@ -219,9 +219,9 @@ async def test_same_token_while_live_and_credits_are_not_reset(user: User) -> No
 
 
 async def test_a_new_token_after_expiry_keeps_the_account(
-    backend: RunningBackend, user: User
+    embedded_backend: RunningBackend, user: User
 ) -> None:
-    backend.faults.expire_token = True
+    embedded_backend.faults.expire_token = True
     message = envelope_error(
         await user.http.get("/api/credits/balance/simple", headers=user.headers), 401, 1001
     )

@@ -82,10 +82,10 @@ async def test_rate_limit_next_n_calls(user: User) -> None:
 
 
 async def test_drop_next_stream_cuts_after_the_edit_landed(
-    backend: RunningBackend, user: User
+    embedded_backend: RunningBackend, user: User
 ) -> None:
     await user.upload(("a.jpg", jpeg()), ("b.jpg", jpeg()))
-    backend.faults.drop_next_stream = True
+    embedded_backend.faults.drop_next_stream = True
     received = bytearray()
     with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
         async with user.http.stream(
@@ -104,9 +104,11 @@ async def test_drop_next_stream_cuts_after_the_edit_landed(
     assert events(follow_up), "only the next stream was dropped"
 
 
-async def test_heartbeat_only_seconds_delays_the_work(backend: RunningBackend, user: User) -> None:
+async def test_heartbeat_only_seconds_delays_the_work(
+    embedded_backend: RunningBackend, user: User
+) -> None:
     await user.upload(("a.jpg", jpeg()))
-    backend.faults.heartbeat_only_seconds = 0.4
+    embedded_backend.faults.heartbeat_only_seconds = 0.4
     started = time.monotonic()
     first_event_at = None
     heartbeats_before = 0
@@ -120,7 +122,7 @@ async def test_heartbeat_only_seconds_delays_the_work(backend: RunningBackend, u
                 first_event_at = time.monotonic() - started
     assert first_event_at is not None and first_event_at >= 0.4
     assert heartbeats_before >= 3
-    assert backend.faults.heartbeat_only_seconds == 0, "one-shot"
+    assert embedded_backend.faults.heartbeat_only_seconds == 0, "one-shot"
 
 
 async def test_slow_ms_delays_api_answers_but_not_admin(user: User) -> None:
@@ -174,7 +176,7 @@ def test_config_faults_are_a_template_not_live_state(tmp_path: Path) -> None:
 
 
 async def test_stats_count_routes_and_never_keep_the_token(
-    backend: RunningBackend, user: User
+    embedded_backend: RunningBackend, user: User
 ) -> None:
     await user.upload(("a.jpg", jpeg()))
     await user.send("add the title 'Counted'")
@@ -206,7 +208,7 @@ async def test_stats_count_routes_and_never_keep_the_token(
     assert recent[-1]["authorization"] is False
     assert recent[0]["route"] == "anonymous_token" and recent[0]["skill_source"] is False
     assert user.token not in json.dumps(stats)
-    assert backend.stats.count("run_sse") == 1
+    assert embedded_backend.stats.count("run_sse") == 1
     reset = await user.http.post("/_local/reset-stats")
     assert reset.status_code == 200
     assert (await user.http.get("/_local/stats")).json() == {"routes": {}, "recent": []}

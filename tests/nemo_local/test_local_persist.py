@@ -24,6 +24,8 @@ from nemo_local.persist import (
 from .conftest import fast_config
 from .local_backend_helpers import User, jpeg
 
+pytestmark = pytest.mark.real  # backends stopped and restarted on ports, processes
+
 
 async def _until_saved(data: Path, text: str) -> None:
     """The writer task saves in the background: wait (briefly) until the file shows ``text``."""

@@ -105,16 +105,16 @@ async def test_title_on_one_image(tmp_path: Path, user: User) -> None:
     assert bright_share(path, 4.0) == 0, "and only from 0 to 3 s"
 
 
-async def test_fail_next_render(backend: RunningBackend, user: User) -> None:
+async def test_fail_next_render(embedded_backend: RunningBackend, user: User) -> None:
     await user.upload(("a.jpg", jpeg()))
     await user.send("animate this image")
-    backend.faults.fail_next_render = True
+    embedded_backend.faults.fail_next_render = True
     assert (await user.submit_render("render_doomed")).status_code == 200
     done = await user.wait_render("render_doomed")
     assert done["status"] == "failed"
     assert "fail_next_render" in done["error"]
     assert "output" not in done
-    assert backend.faults.fail_next_render is False
+    assert embedded_backend.faults.fail_next_render is False
     download = await user.http.get("/api/render/proxy/render_doomed/download", headers=user.headers)
     assert (download.status_code, download.json()["code"]) == (409, 409)
 

@@ -25,6 +25,8 @@ from nemo_local.app import GuardMiddleware
 from .conftest import fast_config
 from .local_backend_helpers import User, jpeg
 
+pytestmark = pytest.mark.real  # backends on ports, the module's command as a process
+
 
 def free_port() -> int:
     with socket.socket() as sock:

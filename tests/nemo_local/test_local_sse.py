@@ -105,10 +105,10 @@ async def test_edit_stream_has_no_opening_and_no_heartbeats(user: User) -> None:
     ],
 )
 async def test_silent_edit_only_calls_tools(
-    backend: RunningBackend, user: User, streaming: bool, closing: list[dict[str, Any]]
+    embedded_backend: RunningBackend, user: User, streaming: bool, closing: list[dict[str, Any]]
 ) -> None:
     await user.upload(("a.jpg", jpeg()))
-    backend.faults.silent_next = True
+    embedded_backend.faults.silent_next = True
     evs = events(await user.send("add the title 'Quiet'", streaming=streaming))
     assert collected_text(evs) == ""
     assert [ev["content"]["role"] for ev in evs[:2]] == ["model", "user"]

@@ -47,8 +47,8 @@ async def post_chunked(user: User, body: AsyncIterator[bytes]) -> httpx.Response
 
 
 @pytest.fixture
-def media_dir(backend: RunningBackend) -> Path:
-    return backend.config.data_dir / "media"
+def media_dir(embedded_backend: RunningBackend) -> Path:
+    return embedded_backend.config.data_dir / "media"
 
 
 async def test_several_files_and_a_chinese_name(user: User, media_dir: Path) -> None:
@@ -177,11 +177,11 @@ async def test_url_mode_fetches_loopback_urls(user: User) -> None:
     ],
 )
 async def test_url_mode_refusals(
-    backend: RunningBackend, user: User, url: str, status: int, code: int
+    embedded_backend: RunningBackend, user: User, url: str, status: int, code: int
 ) -> None:
     answer = await user.http.post(
         f"/api/upload-video/nemo_agent/me/{user.session_id}",
-        json={"urls": [url.format(base=backend.url)], "source_type": "url"},
+        json={"urls": [url.format(base=embedded_backend.url)], "source_type": "url"},
         headers=user.headers,
     )
     assert error_code(answer) == (status, code)

@@ -42,6 +42,8 @@ from nemo_local.render_plan import (
     plan_render,
 )
 
+pytestmark = pytest.mark.real  # FFmpeg renders real frames, in subprocesses
+
 av = pytest.importorskip("av")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
 

@@ -96,7 +96,6 @@ def _as_the_host_runs_it(values: dict[str, str]) -> tuple[list[str], dict[str, s
     return [sys.executable, "-m", "nemo_mcp", *args[args.index("nemo-mcp") + 1 :]], config["env"]
 
 
-@pytest.mark.slow
 async def test_the_bundles_command_with_the_switch_on_works_offline(tmp_path: Path) -> None:
     """The real path: the bundle's command and settings, spawned over stdio, answer from the
     embedded backend (no cloud address is reachable here)."""
@@ -130,7 +129,6 @@ def test_the_registry_entry_names_the_pypi_package_and_its_secret() -> None:
     assert f"mcp-name: {SERVER['name']}" in (ROOT / "README.md").read_text()
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not MCPB.exists(), reason="run `npm ci` in packaging/ (CI does)")
 def test_the_bundle_builds_and_validates_with_the_official_tool(tmp_path: Path) -> None:
     done = subprocess.run(

@@ -11,8 +11,6 @@ import venv
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from nemo_mcp import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +29,6 @@ def _run(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess
     return done
 
 
-@pytest.mark.slow
 def test_the_wheel_installs_into_a_clean_venv_and_lists_every_skill(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     _run(sys.executable, "-m", "hatchling", "build", "-d", dist)

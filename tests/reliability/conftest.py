@@ -4,7 +4,7 @@
 off, counters at zero) with short waits, and yields an entered ``Client``. Every test adds what
 it tried to ``figures`` (faults injected, bad inputs, files refused, parallel calls); at the end
 of the run the totals are written to pytest's cache (``.pytest_cache/v/reliability/figures``)
-and printed, and docs/RELIABILITY.md quotes them.
+and printed (``figures.py``), and docs/RELIABILITY.md quotes them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,81 +22,38 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
-from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
+from nemo_local import RunningBackend
 from nemo_mcp import errors
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.server import create_server
 from nemo_mcp.settings import Settings
-from tests.e2e.conftest import fresh_backend, workspace  # noqa: F401 - stdio cells, on `backend`
+from tests.e2e.conftest import workspace  # noqa: F401 - stdio cells, on the reliability variant
+from tests.embedded import RELIABILITY_CANVAS
+from tests.reliability.figures import FIGURES
 
-CANVAS = (90, 160)
+CANVAS = RELIABILITY_CANVAS
 TOOL_WAIT = 3.0
 DEADLINE_SLACK = 2.0 + 1.5
 """The boundary's own margin (``DEADLINE_MARGIN_S``) and a little for a shared machine."""
 
-FIGURES: Counter[str] = Counter()
-
 
 @pytest.fixture
 def figures() -> Counter[str]:
+    """The run's counters (tests/reliability/figures.py adds them up across workers)."""
     return FIGURES
 
 
-def totals(figures: Counter[str]) -> dict[str, int]:
-    """The headline figures of docs/RELIABILITY.md, each a sum of named counters."""
-
-    def total(*prefixes: str) -> int:
-        return sum(n for name, n in figures.items() if name.startswith(prefixes))
-
-    return {
-        "TOTAL faults injected and survived": total("fault cells", "faults injected ("),
-        "TOTAL bad inputs tried": total("bad inputs tried ("),
-        "TOTAL files and links refused alone": total("bad paths and links refused alone"),
-        "TOTAL parallel calls held": total("parallel calls held"),
-    }
-
-
-def _report() -> dict[str, int]:
-    return dict(sorted(FIGURES.items())) | totals(FIGURES)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    cache = getattr(session.config, "cache", None)  # absent under -p no:cacheprovider
-    if FIGURES and cache is not None:
-        cache.set("reliability/figures", _report())
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if FIGURES:
-        terminalreporter.write_line(f"reliability figures: {json.dumps(_report())}")
-
-
-@pytest.fixture(scope="session")
-def reliability_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    config = LocalBackendConfig(
-        data_dir=tmp_path_factory.mktemp("reliability-backend"), canvas=CANVAS, seed=3,
-        work_seconds=0.2, heartbeat_interval=0.1, starting_credits=1_000_000,
-        tokens_per_address=100_000, max_upload_mb=5,
-    )  # fmt: skip
-    running = start_in_thread(config)
-    yield running
-    running.stop()
+@pytest.fixture
+def embedded_variant() -> str:
+    return "reliability"
 
 
 @pytest.fixture
-def backend(reliability_backend: RunningBackend) -> RunningBackend:
-    """The shared backend with every fault switch off and the counters at zero."""
-    reliability_backend.faults.all_off()
-    reliability_backend.stats.reset()
-    return reliability_backend
-
-
-@pytest.fixture
-def live_settings(settings: Settings, backend: RunningBackend, tmp_path: Path) -> Settings:
+def live_settings(settings: Settings, embedded_backend: RunningBackend, tmp_path: Path) -> Settings:
     media = tmp_path / "media"
     media.mkdir(exist_ok=True)
     return replace(
-        settings, api_url=backend.url, media_roots=(media,), output_dir=tmp_path / "out",
+        settings, api_url=embedded_backend.url, media_roots=(media,), output_dir=tmp_path / "out",
         tool_wait=TOOL_WAIT, poll_interval=0.05, render_polls=400, retry_after=0.1,
         recovery_wait=0.3, heartbeat_timeout=2.0, sse_timeout=20.0, request_timeout=2.0,
         connect_timeout=2.0,
@@ -125,7 +82,7 @@ class Live:
 
 
 @pytest.fixture
-def open_live(live_settings: Settings, manifest: Manifest, backend: RunningBackend):  # type: ignore[no-untyped-def]
+def open_live(live_settings: Settings, manifest: Manifest, embedded_backend: RunningBackend):  # type: ignore[no-untyped-def]
     """``async with open_live(**settings) as live``: a fresh server on the live backend."""
 
     @asynccontextmanager
@@ -133,7 +90,7 @@ def open_live(live_settings: Settings, manifest: Manifest, backend: RunningBacke
         settings = replace(live_settings, **overrides)
         server = create_server(manifest, settings)
         async with Client(server, mode="legacy") as client:
-            yield Live(client, settings, backend)
+            yield Live(client, settings, embedded_backend)
 
     return open_
 

@@ -132,7 +132,7 @@ FIGURES_BAD: Counter[str] = Counter()
 @pytest.fixture(autouse=True, scope="module")
 def _count_bad_inputs() -> Any:
     yield
-    from tests.reliability.conftest import FIGURES
+    from tests.reliability.figures import FIGURES
 
     for kind, n in FIGURES_BAD.items():
         FIGURES[f"bad inputs tried ({kind})"] += n

@@ -1,4 +1,7 @@
-"""Session fixtures: PostgreSQL, the embedded backend, 3 workers on loopback behind HAProxy.
+"""Session fixtures: the embedded backend in a process, 3 workers on loopback behind HAProxy, on
+the run's one PostgreSQL (``postgres``, in tests/conftest.py). Use ``fresh`` (the cluster with
+every fault switch off and the counters at zero), ``new_token`` and ``connect``; the cluster
+starts once per run, and tests/conftest.py pins every test using it to one xdist worker.
 
 Skipped only when PostgreSQL or HAProxy is not installed and ``NEMO_REQUIRE_REMOTE`` is unset;
 CI sets it (after ``.ci/install-remote``), so there a missing service fails instead of skipping.
@@ -27,30 +30,11 @@ from tests.remote.services import (
     Postgres,
     Worker,
     free_port,
-    haproxy_bin,
-    pg_bin,
+    require_services,
 )
 
 WORKERS = 3
 SERVER_KEY = "test-server-key-" + "x" * 16
-
-
-def _require() -> tuple[Path, str]:
-    bindir, haproxy = pg_bin(), haproxy_bin()
-    if bindir is None or haproxy is None:
-        missing = "PostgreSQL" if bindir is None else "HAProxy"
-        if os.environ.get("NEMO_REQUIRE_REMOTE"):
-            pytest.fail(f"{missing} is not installed (run .ci/install-remote)")
-        pytest.skip(f"{missing} is not installed (run .ci/install-remote)")
-    return bindir, haproxy
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    bindir, _ = _require()
-    pg = Postgres.start(bindir)
-    yield pg
-    pg.stop()
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +60,7 @@ class Cluster:
 def cluster(
     tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, remote_backend: BackendProcess
 ) -> Iterator[Cluster]:
-    _, haproxy = _require()
+    _, haproxy = require_services()
     keep = os.environ.get("NEMO_REMOTE_KEEP")  # a folder to keep the workers' logs in
     root = Path(keep) if keep else tmp_path_factory.mktemp("cluster")
     root.mkdir(parents=True, exist_ok=True)
@@ -111,6 +95,9 @@ def cluster(
     finally:  # also when a worker never became ready: no process outlives the session
         if proxy is not None:
             proxy.stop()
+        for worker in workers:  # all drain at once, then each is waited for
+            if worker.proc is not None and worker.proc.poll() is None:
+                worker.terminate()
         for worker in workers:
             worker.stop()
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from nemo_local import Faults
 
@@ -45,6 +46,30 @@ def haproxy_bin() -> str | None:
     return shutil.which("haproxy") or (
         "/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None
     )
+
+
+def require_services() -> tuple[Path, str]:
+    """PostgreSQL's binaries and HAProxy, or skip (fail under ``NEMO_REQUIRE_REMOTE``, as in CI)."""
+    bindir, haproxy = pg_bin(), haproxy_bin()
+    if bindir is None or haproxy is None:
+        missing = "PostgreSQL" if bindir is None else "HAProxy"
+        if os.environ.get("NEMO_REQUIRE_REMOTE"):
+            pytest.fail(f"{missing} is not installed (run .ci/install-remote)")
+        pytest.skip(f"{missing} is not installed (run .ci/install-remote)")
+    return bindir, haproxy
+
+
+STORE_TABLES = "nemo_tokens, nemo_leases, nemo_sessions, nemo_renders, nemo_jobs, nemo_handoffs"
+
+
+async def empty_pg_store(url: str) -> Any:
+    """A ``PostgresStore`` on ``url`` with every table emptied (the store tests' clean slate)."""
+    from nemo_mcp.remote.pg_store import PostgresStore
+
+    db = await PostgresStore(url).open()
+    async with db._pool.connection() as conn:
+        await conn.execute(f"TRUNCATE {STORE_TABLES}")
+    return db
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -85,6 +110,14 @@ class Postgres:
             **quiet,  # type: ignore[arg-type]
         )  # fmt: skip
         return pg
+
+    def create_database(self, name: str) -> str:
+        """A new empty database in this cluster; its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as db:
+            db.execute(f"CREATE DATABASE {name}")
+        return self.url.rsplit("/", 1)[0] + "/" + name
 
     def resume(self) -> None:
         """Start the server (again, after ``halt``: same port, same data)."""

@@ -26,7 +26,6 @@ def parts(cluster: Cluster) -> list[Path]:
     return sorted(cluster.data_dir.glob("uploads/*/.*.part"))
 
 
-@pytest.mark.slow
 async def test_kill_9_mid_upload_loses_nothing_and_leaves_nothing(
     fresh: Cluster, tmp_path: Path
 ) -> None:

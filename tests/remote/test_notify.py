@@ -8,12 +8,11 @@ import time
 from typing import Any
 
 import anyio
-import pytest
 
+from nemo_mcp.flows.kinds import SPECS
 from nemo_mcp.jobs import JobManager, Wake
 from nemo_mcp.remote.notify import Notifier
 from nemo_mcp.remote.pg_store import PostgresStore
-from tests.remote.test_pg_store import store_url  # noqa: F401 - the session's test database
 from tests.store.conftest import job
 
 STEPS = 4
@@ -63,7 +62,7 @@ async def waiting_call(
         raise AssertionError("the waiting worker never runs the job")
 
     async with anyio.create_task_group() as tg:
-        manager = JobManager(counting, tg, never, str, holder="host-a:1:waiter")  # type: ignore[arg-type]
+        manager = JobManager(counting, tg, never, str, kinds=SPECS, holder="host-a:1:waiter")  # type: ignore[arg-type]
         manager.wake = wake
         tg.start_soon(the_other_worker)
         with anyio.fail_after(30):
@@ -72,10 +71,12 @@ async def waiting_call(
     return counting.calls, time.monotonic() - finished[0]
 
 
-@pytest.mark.slow
-async def test_a_waiting_call_is_woken_by_notify_not_by_polling(store_url: str) -> None:  # noqa: F811
-    runner, waiter = await PostgresStore(store_url).open(), await PostgresStore(store_url).open()
-    notifier = Notifier(store_url)
+async def test_a_waiting_call_is_woken_by_notify_not_by_polling(pg_store_url: str) -> None:
+    runner, waiter = (
+        await PostgresStore(pg_store_url).open(),
+        await PostgresStore(pg_store_url).open(),
+    )
+    notifier = Notifier(pg_store_url)
     await notifier.install()
     try:
         polled = await waiting_call(runner, waiter, "polled", None)

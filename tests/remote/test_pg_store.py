@@ -1,5 +1,6 @@
-"""The PostgreSQL store keeps the same contract as the SQLite one: the store tests, run again on
-a real PostgreSQL, plus what only a shared database must get right (two workers at once)."""
+"""What only a shared database must get right (two workers at once, users kept apart). The
+store contract itself runs on PostgreSQL too: tests/store's ``store`` fixture has a ``[postgres]``
+case."""
 
 from __future__ import annotations
 
@@ -8,47 +9,28 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import anyio
-import psycopg
 import pytest
 
 from nemo_mcp.remote.pg_store import PostgresStore
 from nemo_mcp.store import Scope, SessionRecord, TokenRecord
-from tests.remote.services import Postgres
+from tests.remote.services import empty_pg_store
 from tests.store.conftest import SCOPE, job
-from tests.store.test_sqlite import (  # noqa: F401 - collected again, on PostgreSQL
-    test_a_lease_has_one_holder_until_it_is_released_or_expires,
-    test_a_message_hand_off_is_recorded_once,
-    test_adopting_needs_a_silent_owner,
-    test_finished_results_are_handed_out_once_in_order,
-    test_jobs_of_other_kinds_and_scopes_run_side_by_side,
-    test_prune_follows_the_retention_rules,
-    test_the_same_key_joins_and_a_second_edit_queues,
-)
-
-TABLES = "nemo_tokens, nemo_leases, nemo_sessions, nemo_renders, nemo_jobs, nemo_handoffs"
-
-
-@pytest.fixture(scope="session")
-def store_url(postgres: Postgres) -> str:
-    url = postgres.url.rsplit("/", 1)[0] + "/nemo_store_tests"
-    with psycopg.connect(postgres.url, autocommit=True) as db:
-        db.execute("CREATE DATABASE nemo_store_tests")
-    return url
 
 
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[PostgresStore]:
-    db = await PostgresStore(store_url).open()
-    async with db._pool.connection() as conn:
-        await conn.execute(f"TRUNCATE {TABLES}")
+async def store(pg_store_url: str) -> AsyncIterator[PostgresStore]:
+    db: PostgresStore = await empty_pg_store(pg_store_url)
     yield db
     await db.close()
 
 
 async def test_two_workers_adding_the_same_request_get_one_job(
-    store: PostgresStore, store_url: str
+    store: PostgresStore, pg_store_url: str
 ) -> None:
-    first, second = await PostgresStore(store_url).open(), await PostgresStore(store_url).open()
+    first, second = (
+        await PostgresStore(pg_store_url).open(),
+        await PostgresStore(pg_store_url).open(),
+    )
     results: list[tuple[str, bool]] = []
 
     async def add(store: PostgresStore, n: int) -> None:
@@ -67,9 +49,9 @@ async def test_two_workers_adding_the_same_request_get_one_job(
 
 
 async def test_a_result_is_handed_out_once_between_workers(
-    store: PostgresStore, store_url: str
+    store: PostgresStore, pg_store_url: str
 ) -> None:
-    stores = [await PostgresStore(store_url).open() for _ in range(3)]
+    stores = [await PostgresStore(pg_store_url).open() for _ in range(3)]
     try:
         record, _ = await stores[0].add_job(job("r1"), serial=False)
         await stores[0].update_job(record.id, status="done", result="{}", finished_at=time.time())
@@ -98,11 +80,11 @@ async def test_users_do_not_see_each_others_records(store: PostgresStore) -> Non
 
 
 async def test_twenty_sign_ins_of_one_user_at_once_all_succeed(
-    store: PostgresStore, store_url: str
+    store: PostgresStore, pg_store_url: str
 ) -> None:
     # Two workers, ten writes each, of the same user's token and session: upserts, so no
     # write fails on the primary key and the last one stays.
-    stores = [store, await PostgresStore(store_url).open()]
+    stores = [store, await PostgresStore(pg_store_url).open()]
     session = SessionRecord("s1", "t1", None, "en", time.time())
     try:
         async with anyio.create_task_group() as tg:

@@ -10,7 +10,6 @@ from pathlib import Path
 import anyio
 import httpx
 import psycopg
-import pytest
 
 from nemo_mcp.samples import make_photo
 from tests.e2e.conftest import structured
@@ -61,7 +60,6 @@ async def upload_photo(http: httpx.AsyncClient, url: str, token: str, photo: Pat
         structured(await client.call_tool("upload_media", {"urls": [ref.json()["ref"]]}))
 
 
-@pytest.mark.slow
 async def test_a_killed_worker_render_is_finished_by_another(
     fresh: Cluster, postgres: Postgres, tmp_path: Path
 ) -> None:
@@ -117,7 +115,6 @@ async def test_a_killed_worker_render_is_finished_by_another(
                 victim.wait_ready()
 
 
-@pytest.mark.slow
 async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
     fresh: Cluster, postgres: Postgres, tmp_path: Path
 ) -> None:

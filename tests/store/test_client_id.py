@@ -6,6 +6,8 @@ import multiprocessing
 import uuid
 from pathlib import Path
 
+import pytest
+
 from nemo_mcp.store import ensure_client_id, read_client_id, replace_client_id
 
 
@@ -35,6 +37,7 @@ def _ensure(folder: str, out: multiprocessing.Queue[str]) -> None:
     out.put(ensure_client_id(Path(folder)))
 
 
+@pytest.mark.real  # several processes
 def test_processes_started_together_agree(tmp_path: Path) -> None:
     for attempt in range(5):
         folder = tmp_path / str(attempt)

@@ -1,5 +1,8 @@
 """The SQLite store: records that survive a reopen, jobs joined or queued in one transaction,
-results handed out once, hand-offs recorded once, and stale records pruned by the rules."""
+results handed out once, hand-offs recorded once, and stale records pruned by the rules.
+
+A test taking ``store`` is the store contract: it runs again on PostgreSQL (``[postgres]``,
+tests/store/conftest.py); ``sqlite_store`` is for what only the SQLite file must do."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import socket
 import sqlite3
 import stat
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -19,13 +23,15 @@ from nemo_mcp.store import (
     Scope,
     SessionRecord,
     SQLiteStore,
+    StateStore,
     TokenRecord,
 )
 from nemo_mcp.store.sqlite_schema import MIGRATIONS
 from tests.store.conftest import SCOPE, job
 
 
-async def test_the_file_is_private_in_wal_mode_and_versioned(store: SQLiteStore) -> None:
+async def test_the_file_is_private_in_wal_mode_and_versioned(sqlite_store: SQLiteStore) -> None:
+    store = sqlite_store
     await store.save_token("api", "", TokenRecord("nmv_usr_secret_abcdef", time.time() + 60, "c"))
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     with sqlite3.connect(store.path) as db:
@@ -52,7 +58,7 @@ async def test_records_survive_a_new_store_and_stay_in_their_scope(tmp_path: Pat
     await again.close()
 
 
-async def test_a_lease_has_one_holder_until_it_is_released_or_expires(store: SQLiteStore) -> None:
+async def test_a_lease_has_one_holder_until_it_is_released_or_expires(store: StateStore) -> None:
     assert await store.acquire("token", "a", ttl=60)
     assert not await store.acquire("token", "b", ttl=60)
     assert await store.acquire("token", "a", ttl=60), "the holder may renew"
@@ -62,7 +68,10 @@ async def test_a_lease_has_one_holder_until_it_is_released_or_expires(store: SQL
     assert await store.acquire("token", "c", ttl=60), "an expired lease is free"
 
 
-async def test_a_lease_whose_holder_process_is_gone_is_handed_over(store: SQLiteStore) -> None:
+async def test_a_lease_whose_holder_process_is_gone_is_handed_over(
+    sqlite_store: SQLiteStore,
+) -> None:
+    store = sqlite_store
     here = socket.gethostname()
     assert await store.acquire("token", f"{here}:{os.getpid()}:alive", ttl=60)
     assert not await store.acquire("token", f"{here}:1:other", ttl=60), "a live holder keeps it"
@@ -73,7 +82,7 @@ async def test_a_lease_whose_holder_process_is_gone_is_handed_over(store: SQLite
     assert not await store.acquire("session", "b", ttl=60), "not ours to judge on another host"
 
 
-async def test_the_same_key_joins_and_a_second_edit_queues(store: SQLiteStore) -> None:
+async def test_the_same_key_joins_and_a_second_edit_queues(store: StateStore) -> None:
     first, joined = await store.add_job(job("a"), serial=True)
     assert (first.status, joined) == ("running", False)
     same, joined = await store.add_job(job("a"), serial=True)
@@ -87,7 +96,20 @@ async def test_the_same_key_joins_and_a_second_edit_queues(store: SQLiteStore) -
     assert claimed.status == "running" and claimed.started_at
 
 
-async def test_jobs_of_other_kinds_and_scopes_run_side_by_side(store: SQLiteStore) -> None:
+async def test_a_finished_job_nobody_saw_is_joined_only_when_asked(store: StateStore) -> None:
+    first, _ = await store.add_job(job("export", kind="export"), serial=False)
+    await store.update_job(first.id, status="done", finished_at=time.time())
+    again = replace(job("export", kind="export"), id="export-again")
+    seen, joined = await store.add_job(again, serial=False, join_unseen=True)
+    assert joined and seen.id == first.id and seen.status == "done", "handed out, not redone"
+    await store.take_unreported(SCOPE, ids=[first.id])
+    fresh, joined = await store.add_job(again, serial=False, join_unseen=True)
+    assert not joined and fresh.id == "export-again", "once told, asking again starts anew"
+    other, joined = await store.add_job(replace(again, id="e3"), serial=False, join_unseen=True)
+    assert joined and other.id == "export-again", "a running one is joined as ever"
+
+
+async def test_jobs_of_other_kinds_and_scopes_run_side_by_side(store: StateStore) -> None:
     elsewhere = Scope("local", "", "dreamface-ai")
     await store.add_job(job("a"), serial=True)
     other, _ = await store.add_job(job("a", scope=elsewhere), serial=True)
@@ -95,7 +117,7 @@ async def test_jobs_of_other_kinds_and_scopes_run_side_by_side(store: SQLiteStor
     assert other.status == "running" and export.status == "running"
 
 
-async def test_finished_results_are_handed_out_once_in_order(store: SQLiteStore) -> None:
+async def test_finished_results_are_handed_out_once_in_order(store: StateStore) -> None:
     ids = []
     for key in ("a", "b", "c"):
         record, _ = await store.add_job(job(key), serial=False)
@@ -115,7 +137,7 @@ async def test_finished_results_are_handed_out_once_in_order(store: SQLiteStore)
     assert await store.take_unreported(SCOPE) == []
 
 
-async def test_adopting_needs_a_silent_owner(store: SQLiteStore) -> None:
+async def test_adopting_needs_a_silent_owner(store: StateStore) -> None:
     record, _ = await store.add_job(job("a", owner="gone"), serial=True)
     assert await store.adopt(record.id, "me", silent_since=time.time() - 30) is None
     adopted = await store.adopt(record.id, "me", silent_since=time.time() + 1)
@@ -123,14 +145,14 @@ async def test_adopting_needs_a_silent_owner(store: SQLiteStore) -> None:
     assert await store.adopt(record.id, "third", silent_since=time.time() + 1) is not None
 
 
-async def test_a_message_hand_off_is_recorded_once(store: SQLiteStore) -> None:
+async def test_a_message_hand_off_is_recorded_once(store: StateStore) -> None:
     assert not await store.handed_off("edit-a")
     assert await store.record_handoff("edit-a", "s1", "digest")
     assert not await store.record_handoff("edit-a", "s1", "digest")
     assert await store.handed_off("edit-a")
 
 
-async def test_prune_follows_the_retention_rules(store: SQLiteStore) -> None:
+async def test_prune_follows_the_retention_rules(store: StateStore) -> None:
     now = time.time()
     day = 24 * 3600
     old_done, _ = await store.add_job(job("old-done"), serial=False)
@@ -170,6 +192,7 @@ async def test_two_connections_never_lose_a_write(tmp_path: Path) -> None:
         await store.close()
 
 
+@pytest.mark.real  # several processes
 def test_many_processes_opening_a_fresh_folder_at_once_all_get_in(tmp_path: Path) -> None:
     """The switch to WAL is raced by every opener of a fresh file; none may be told "locked"."""
     import multiprocessing

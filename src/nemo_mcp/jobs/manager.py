@@ -57,6 +57,7 @@ class JobManager:
         self.store = store
         self.admit = admit
         self.adopted = 0
+        self._quiet_until = 0.0
         """Jobs this process took over from a process that died (for the metrics)."""
         self.holder = holder
         self._tg = task_group
@@ -91,7 +92,9 @@ class JobManager:
             percent=percent,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip
-        stored, joined = await self.store.add_job(record, serial=spec.serial)
+        # A kind told "latest" hands out a finished result nobody saw rather than redo it.
+        unseen = spec.tells == "latest"
+        stored, joined = await self.store.add_job(record, serial=spec.serial, join_unseen=unseen)
         if not joined and stored.status == "running" and self._dispatch is not None:
             await self._dispatch(stored)
         elif not joined and stored.status == "running":
@@ -103,11 +106,14 @@ class JobManager:
     async def run_dispatched(self, job_id: str, handed_at: float) -> None:
         """Run a job the engine handed to this worker, unless another worker already took it
         (its heartbeat moved since ``handed_at``); returns when it ends."""
-        record = await self.store.adopt(job_id, self.holder, silent_since=handed_at + 1e-3)
-        if record is None:
-            log.info("%s: already taken by another worker", job_id)
-            return
-        live = self._start(record, resumed=False)
+        # Taken and started as one step: an engine stopping (a drain) cancels this task, and
+        # a job taken on record but never started would wait for nobody until it looked stale.
+        with anyio.CancelScope(shield=True):
+            record = await self.store.adopt(job_id, self.holder, silent_since=handed_at + 1e-3)
+            if record is None:
+                log.info("%s: already taken by another worker", job_id)
+                return
+            live = self._start(record, resumed=False)
         await live.done.wait()
 
     async def job(self, job_id: str) -> JobRecord | None:
@@ -253,6 +259,11 @@ class JobManager:
                 await listener(record.percent, 100.0, record.message)
             await (self.wake(job_id) if self.wake is not None else anyio.sleep(POLL_S))
 
+    def store_returned(self) -> None:
+        """The store answers again after an outage: no job is taken for silent (rather than
+        dead) for ``stale_s``, while their living owners heartbeat and resume them."""
+        self._quiet_until = time.monotonic() + self._stale_s
+
     def held(self) -> list[str]:
         """The ids of the jobs this process runs now."""
         return list(self._live)
@@ -278,7 +289,10 @@ class JobManager:
         if record.status != "running" or record.id in self._live:
             return
         now = time.time()
-        silent_since = now + 1 if holder_is_gone(record.owner) else now - self._stale_s
+        gone = holder_is_gone(record.owner)
+        if not gone and time.monotonic() < self._quiet_until:
+            return  # after a store outage every heartbeat is old: let the owners speak first
+        silent_since = now + 1 if gone else now - self._stale_s
         adopted = await self.store.adopt(record.id, self.holder, silent_since)
         if adopted is not None:
             log.info("%s: its process is gone; taking it over", record.id)

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_mcp import __version__
 from nemo_mcp.deployment import Deployment
-from nemo_mcp.errors import StoreUnavailable, TokenInvalid
+from nemo_mcp.errors import BackendUnreachable, StoreUnavailable, TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.drain import Lifecycle, let_jobs_finish, release, take_work
@@ -272,7 +272,8 @@ class BearerMiddleware:
                     user = await issuer.refused_behind(issued, self._sign_in(token))
                 else:
                     user = await self._sign_in(token)
-            except StoreUnavailable as exc:
+            except (StoreUnavailable, BackendUnreachable) as exc:
+                # The token cannot be checked now (database or backend away): a 503 in words.
                 await unavailable(exc)(scope, receive, observed)
                 return
             except Unauthorized as exc:

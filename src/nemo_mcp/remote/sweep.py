@@ -46,6 +46,8 @@ async def sweep(
     while True:
         try:
             await jobs.resume_stranded()
+            if incident.ongoing:  # the store is back: owners first, then adoption by silence
+                jobs.store_returned()
             await sweep_once(store, jobs)
             if engine is not None and (closed := await engine.close_stalled()):
                 log.info("closed %d queue entries of workers that died", closed)

@@ -123,7 +123,6 @@ class Users:
     # -- who is asking ---------------------------------------------------------------------
     async def sign_in(self, token: str) -> str:
         """The user key of ``token``; its sealed copy on record for work that outlives us."""
-        register_secret(token)
         key = self.keys.user_key(token)
         if key not in self._sealed:
             record = TokenRecord(
@@ -173,7 +172,6 @@ class Users:
         skill = skill if skill in self.manifests else next(iter(self.manifests))
         if (runtime := self._users.get((key, skill))) is not None:
             return runtime
-        register_secret(token)
         folders = SharedFolders(
             user_folder(self.data_dir, "uploads", key),
             user_folder(self.data_dir, "exports", key),
@@ -198,6 +196,9 @@ class Users:
     async def verify(self, key: str, token: str) -> None:
         """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""
         await self._runtime(key, token).client.credits()
+        # Registered for redaction only now: a made-up "token" ("the") would otherwise be taken
+        # out of every other user's output on this worker.
+        register_secret(token)
 
     async def close(self) -> None:
         self._unregister()
@@ -215,6 +216,7 @@ class Users:
             if record is None:
                 raise Unauthorized("the user's token is no longer on record")
             token = self.keys.open(record.token, key)
+            register_secret(token)  # sealed once the backend took it
             self._sealed.add(key)
             runtime = self._runtime(key, token, skill)
         return await runtime.work(job)
