@@ -30,6 +30,8 @@ PURE = (
     "nemo_mcp.deployment",
     "nemo_mcp.tool_names",
     "nemo_mcp.language",
+    "nemo_mcp.skill_choice",
+    "nemo_mcp.spend",
     "nemo_mcp.backend.sse",
     "nemo_mcp.backend.models",
     "nemo_mcp.backend.refusals",

@@ -75,7 +75,7 @@ def test_the_readme_shows_exactly_what_config_prints() -> None:
     assert {kind for _, kind, _, _ in blocks} >= {"pipx", "venv", "uvx"}
     for client, kind, local, shown in blocks:
         install = detect(facts(kind), local=bool(local))
-        printed = config_block(client, "picture-to-video-ai", install.command, local=bool(local))
+        printed = config_block(client, None, install.command, local=bool(local))
         assert printed == shown, f"README block {client} {kind}{local}"
 
 

@@ -17,6 +17,7 @@ from nemo_mcp.results import EditResult, JobResult
 from nemo_mcp.routing import Intent
 from nemo_mcp.store import JobKind, JobRecord, Scope, SQLiteStore
 from nemo_mcp.store.lease import holder_is_gone
+from nemo_mcp.tools.cancel import stop_job
 
 SCOPE = Scope("api", "", "skill")
 
@@ -344,3 +345,65 @@ async def test_a_job_can_be_stopped_and_is_told_in_the_words_given(store: SQLite
         assert (stopped.status, stopped.error) == ("failed", "Stopped at your request.")
         assert not jobs.stop(record.id, "again"), "a finished job is not running here"
         assert [j.id for j in await jobs.tell(stopped)] == [record.id]
+
+
+STOPPED = EditResult(status="cancelled", intent=Intent.CANCEL, reply="stopped")
+
+
+async def test_a_queued_job_that_is_stopped_never_runs(store: SQLiteStore) -> None:
+    gate = Gate()
+    async with manager(store, gate) as jobs:
+        running, _ = await submit(jobs, "first")
+        queued, _ = await submit(jobs, "second")
+        assert queued.status == "queued"
+        assert await stop_job(jobs, queued, STOPPED, "stopped")
+        gate.release.set()
+        assert (await jobs.wait(running.id, 5)).status == "done"
+        await anyio.sleep(0.05)
+    assert [key for key, _ in gate.runs] == ["first"], "the stopped one was never claimed"
+    left = await store.job(queued.id)
+    assert left is not None and left.status == "cancelled" and left.reported
+    assert not await stop_job(jobs, queued, STOPPED, "stopped"), "only once"
+
+
+async def test_a_running_job_stops_at_once_and_keeps_its_words(store: SQLiteStore) -> None:
+    gate = Gate()
+    async with manager(store, gate) as jobs:
+        record, _ = await submit(jobs, "k")
+        await jobs.wait(record.id, 0.05)
+        assert await stop_job(jobs, record, STOPPED, "stopped")
+        ended = await jobs.wait(record.id, 5)
+    assert ended.status == "cancelled" and ended.result == STOPPED.model_dump_json()
+    assert await store.take_unreported(SCOPE) == [], "the stop's own answer told it"
+
+
+async def test_a_stop_through_the_store_reaches_the_process_that_runs_it(
+    store: SQLiteStore,
+) -> None:
+    gate = Gate()
+    async with manager(store, gate, holder="host:1:a", tick=0.05) as runner:
+        async with manager(store, gate, holder="host:1:b") as other:
+            record, _ = await submit(runner, "k")
+            await runner.wait(record.id, 0.05)
+            assert await stop_job(other, record, STOPPED, "stopped")
+            with anyio.fail_after(5):
+                while record.id in runner._live:
+                    await anyio.sleep(0.02)
+    ended = await store.job(record.id)
+    assert ended is not None and ended.status == "cancelled"
+
+
+async def test_a_job_stopped_while_its_server_was_down_is_not_taken_up_again(
+    store: SQLiteStore,
+) -> None:
+    gate = Gate()
+    async with manager(store, gate, holder="host:1:first") as jobs:
+        record, _ = await submit(jobs, "k")
+        await jobs.wait(record.id, 0.05)
+    async with manager(store, gate, holder="host:2:second", stale_s=0.0) as jobs:
+        assert await stop_job(jobs, record, STOPPED, "stopped")
+        await jobs.recover(SCOPE)
+        await anyio.sleep(0.05)
+    assert gate.runs == [("k", False)], "nobody resumed it"
+    ended = await store.job(record.id)
+    assert ended is not None and ended.status == "cancelled"

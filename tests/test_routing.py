@@ -9,7 +9,15 @@ import random
 
 import pytest
 
-from nemo_mcp.routing import Intent, Route, explain_route, quoted_spans, route
+from nemo_mcp.routing import (
+    CancelTarget,
+    Intent,
+    Route,
+    cancel_target,
+    explain_route,
+    quoted_spans,
+    route,
+)
 
 EXPORT, CREDITS, STATE, UPLOAD, EDIT = (
     Intent.EXPORT,
@@ -225,3 +233,58 @@ def test_route_handles_long_hostile_text() -> None:
     for text in ("a" * 200_000, "'a " * 60_000, "「" * 200_000, "a." * 100_000, "x/" * 100_000):
         assert route(text) is EDIT
     assert route("don't export " * 20_000 + ", upload") is UPLOAD
+
+
+# -- Stop: a segment that is only a stop phrase (rules in the routing docstring) ----------------
+CANCEL = Intent.CANCEL
+STOPS = [
+    pytest.param("stop", CancelTarget(), id="stop"),
+    pytest.param("Cancel!", CancelTarget(), id="cancel"),
+    pytest.param("never mind", CancelTarget(), id="never-mind"),
+    pytest.param("nevermind, thanks", CancelTarget(), id="nevermind"),
+    pytest.param("please stop", CancelTarget(), id="polite"),
+    pytest.param("ok, cancel that", CancelTarget(), id="cancel-that"),
+    pytest.param("forget it", CancelTarget(), id="forget-it"),
+    pytest.param("cancel the export", CancelTarget(kind="export"), id="the-export"),
+    pytest.param("stop rendering please", CancelTarget(kind="export"), id="rendering"),
+    pytest.param("stop the generation now", CancelTarget(kind="edit"), id="generation"),
+    pytest.param("cancel the upload", CancelTarget(kind="upload"), id="upload"),
+    pytest.param("stop edit-1a2b3c4d5e", CancelTarget(job_id="edit-1a2b3c4d5e"), id="job-id"),
+    pytest.param("取消", CancelTarget(), id="zh-cancel"),
+    pytest.param("停止", CancelTarget(), id="zh-stop"),
+    pytest.param("算了吧", CancelTarget(), id="zh-never-mind"),
+    pytest.param("请停止生成", CancelTarget(kind="edit"), id="zh-stop-generation"),
+    pytest.param("取消导出", CancelTarget(kind="export"), id="zh-cancel-export"),
+    pytest.param("ＳＴＯＰ", CancelTarget(), id="full-width"),
+]
+
+
+@pytest.mark.parametrize(("message", "target"), STOPS)
+def test_stop_phrases_cancel(message: str, target: CancelTarget) -> None:
+    assert route(message) is CANCEL
+    assert cancel_target(message) == target
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "don't stop the music",
+        "stop the music at 0:30",
+        "cancel the fade-out",
+        "never mind the music, make it brighter",
+        "不要取消",
+        "别停止音乐",
+        "add a stop sign at the start",
+        "stop it. add music",  # an edit verb opens a clause: the backend gets the whole message
+        "the 'stop' title",
+    ],
+)
+def test_stop_words_inside_edits_are_edits(message: str) -> None:
+    assert route(message) is EDIT
+
+
+def test_a_negated_stop_never_cancels_and_the_keyword_it_negated_stays_negated() -> None:
+    assert route("don't cancel the export") is EDIT
+    assert route("cancel export") is CANCEL
+    assert route("export, then stop") is EXPORT
+    assert cancel_target("export the video") is None

@@ -1,7 +1,8 @@
 """What the backend saw, for tests: calls per route and the last requests.
 
 A request is recorded as method, path, route, status and whether the ``Authorization`` and
-``X-Skill-*`` headers were *present*; header values (the token above all) are never kept.
+``X-Skill-*`` headers were *present*; header values (the token above all) are never kept, but
+for ``X-Skill-Source``'s: the skill a request is attributed to (a skill's name, no secret).
 """
 
 from __future__ import annotations
@@ -82,5 +83,7 @@ class StatsMiddleware:
                 "authorization": b"authorization" in names,
             }
             entry |= {key: header in names for header, key in SKILL_HEADERS.items()}
+            source = dict(scope.get("headers", [])).get(b"x-skill-source", b"")
+            entry["skill"] = source.decode("latin-1")[:64]
             if not scope["path"].startswith("/_local/"):
                 self.stats.record(entry)

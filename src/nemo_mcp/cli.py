@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from nemo_mcp.settings import Settings
 
 SKILL_ENV = "NEMO_SKILL"
+ALL = "all"
+"""``--skill all``: every skill, as without ``--skill`` (to override ``NEMO_SKILL``)."""
 
 
 def _say(text: str) -> None:
@@ -50,8 +52,30 @@ def _manifest(name: str | None, settings: Settings) -> Manifest:
     return get_manifest(name or settings.skill, _manifests(settings))
 
 
+def _served(name: str | None, settings: Settings) -> dict[str, Manifest]:
+    """The skills a server serves: the one named (``--skill``, else ``NEMO_SKILL``), else all."""
+    narrowed = name or settings.skill
+    if narrowed in (None, ALL):
+        return _manifests(settings)
+    manifest = _manifest(narrowed, settings)
+    return {manifest.name: manifest}
+
+
+def _pick_lines(args: argparse.Namespace, manifests: dict[str, Manifest]) -> list[str]:
+    """What ``--pick PHRASE`` (with ``--media``) would choose on a server of every skill."""
+    from nemo_mcp.skill_choice import explain_choice, media_types
+
+    if args.pick is None:
+        return []
+    return [explain_choice(manifests, args.pick, media_types(args.media or []))]
+
+
 def _cmd_skills(args: argparse.Namespace) -> int:
     manifests = _manifests(_settings())
+    if args.pick is not None:
+        for line in _pick_lines(args, manifests):
+            print(line)
+        return 0
     if args.json:
         print(json.dumps([m.summary() for m in manifests.values()], indent=2, ensure_ascii=False))
         return 0
@@ -65,7 +89,7 @@ def _cmd_skills(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
-    manifest = _manifest(args.skill, settings)
+    manifests = _served(args.skill, settings)
     local = args.local or (settings.offline and not args.http)
     if args.http:
         if args.local:
@@ -73,7 +97,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         from nemo_mcp.remote.serve_http import serve_http
 
         try:
-            return serve_http(manifest, settings, host=args.host, port=args.port)
+            return serve_http(manifests, settings, host=args.host, port=args.port)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if local:
@@ -85,7 +109,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     setup_logging(settings.config_dir, settings.log_level)
     from nemo_mcp.serve import serve_stdio
 
-    return serve_stdio(manifest, settings, local=local)
+    return serve_stdio(manifests, settings, local=local)
 
 
 def _cmd_local_backend(args: argparse.Namespace) -> int:
@@ -111,8 +135,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     from nemo_mcp.doctor import run_doctor
 
     settings = _settings()
+    for line in _pick_lines(args, _manifests(settings)):
+        _say(f"pick: {line}")
+    skill = args.skill or settings.skill
     local = args.local or settings.offline
-    return anyio.run(partial(run_doctor, args.skill or settings.skill, _say, local=local))
+    return anyio.run(partial(run_doctor, None if skill == ALL else skill, _say, local=local))
 
 
 def _cmd_state(args: argparse.Namespace) -> int:
@@ -127,9 +154,10 @@ def _cmd_config(args: argparse.Namespace) -> int:
     from nemo_mcp import install
     from nemo_mcp.client_config import WHERE, config_block, hints
 
-    manifest = _manifest(args.skill, _settings())
+    settings = _settings()
+    skill = None if args.skill in (None, ALL) else _manifest(args.skill, settings).name
     found = install.detect(install.current(), local=args.local)
-    print(config_block(args.client, manifest.name, found.command, local=args.local))
+    print(config_block(args.client, skill, found.command, local=args.local))
     print(f"\nPaste it into {WHERE[args.client]}.", file=sys.stderr)
     for line in hints(found.kind, local=args.local):
         print(line, file=sys.stderr)
@@ -157,6 +185,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pick_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pick", metavar="PHRASE", help="say which skill PHRASE would be sent to")
+    p.add_argument(
+        "--media", nargs="*", metavar="FILE", help="with --pick: the files (or types) it comes with"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nemo-mcp",
@@ -164,10 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nemo-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    skill_help = f"the skill (default: ${SKILL_ENV}); see `nemo-mcp skills`"
+    skill_help = f"narrow to one skill (default: ${SKILL_ENV}, else all); see `nemo-mcp skills`"
 
     p = sub.add_parser("skills", help="list the skills (one per manifest)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _pick_arguments(p)
     p.set_defaults(run=_cmd_skills)
 
     p = sub.add_parser("serve", help="run the MCP server (stdio; --http for many users)")
@@ -188,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check the configuration and say what to fix")
     p.add_argument("--skill", help="check one skill (default: $NEMO_SKILL, else every skill)")
     p.add_argument("--local", action="store_true", help="check the offline set-up (serve --local)")
+    _pick_arguments(p)
     p.set_defaults(run=_cmd_doctor)
 
     p = sub.add_parser("state", help="what the config folder's store holds; --prune tidies it")
@@ -196,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("config", help="print the JSON block for an MCP client's settings")
     p.add_argument("--client", choices=["claude", "cursor"], required=True)
-    p.add_argument("--skill", help=skill_help)
+    p.add_argument("--skill", help="narrow the entry to one skill (default: every skill)")
     p.add_argument("--local", action="store_true", help="run offline on the local backend")
     p.set_defaults(run=_cmd_config)
 

@@ -18,10 +18,12 @@ WHERE = {
 
 
 def server_entry(
-    client: Client, skill: str, command: list[str], *, local: bool = False
+    client: Client, skill: str | None, command: list[str], *, local: bool = False
 ) -> dict[str, object]:
-    """One server: the absolute command (clients do not use the shell's PATH) and its args."""
-    args = [*command[1:], "serve", "--skill", skill] + (["--local"] if local else [])
+    """One server: the absolute command (clients do not use the shell's PATH) and its args.
+    Without ``skill`` it serves every skill; with one, only that one."""
+    narrow = ["--skill", skill] if skill else []
+    args = [*command[1:], "serve", *narrow] + (["--local"] if local else [])
     entry: dict[str, object] = {"command": command[0], "args": args}
     if client == "cursor":
         # The platform header's documented value for Cursor (DESIGN: X-Skill-Platform).
@@ -29,10 +31,12 @@ def server_entry(
     return entry
 
 
-def config_block(client: Client, skill: str, command: list[str], *, local: bool = False) -> str:
+def config_block(
+    client: Client, skill: str | None, command: list[str], *, local: bool = False
+) -> str:
     """The ``mcpServers`` object for ``client``; no token is ever written into it."""
     entry = server_entry(client, skill, command, local=local)
-    return dump({"mcpServers": {f"nemo-{skill}": entry}})
+    return dump({"mcpServers": {f"nemo-{skill}" if skill else "nemo": entry}})
 
 
 def dump(value: object, indent: str = "") -> str:

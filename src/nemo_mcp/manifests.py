@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -29,6 +29,19 @@ PACKAGE_MANIFEST_DIR = Path(__file__).resolve().parent / "skill_manifests"
 SOURCE_MANIFEST_DIR = Path(__file__).resolve().parents[2] / "skill_manifests"
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+MediaShape = Literal["one-image", "one-image-audio", "photos", "video-audio"]
+
+
+class Choosing(BaseModel):
+    """When a server of every skill picks this one (``nemo_mcp.skill_choice`` has the rules):
+    the words that point to it (English whole words, Chinese anywhere) and the media it fits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    words: tuple[NonEmpty, ...] = ()
+    media: tuple[MediaShape, ...] = ()
+    choice: Annotated[str, Field(max_length=160)] = ""
+    """One sentence for the ``skill`` argument's description: when to pick this skill."""
 
 
 class Manifest(BaseModel):
@@ -45,6 +58,7 @@ class Manifest(BaseModel):
     typical_seconds: tuple[int, int]
     examples: Annotated[tuple[NonEmpty, ...], Field(min_length=1)]
     tips: tuple[NonEmpty, ...] = ()
+    choosing: Choosing = Choosing()
 
     @field_validator("version", mode="before")
     @classmethod

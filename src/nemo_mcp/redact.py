@@ -17,6 +17,8 @@ from collections.abc import Callable
 TOKEN_SHAPE = re.compile(r"\b(nmv_usr_|clm_)[A-Za-z0-9_\-.]{6,}")
 API_TOKEN_SHAPE = re.compile(r"\bnmv_usr_[A-Za-z0-9_\-.]{6,}")
 PLACEHOLDER = "[redacted]"
+MIN_TOKEN_CHARS = 16
+MAX_TOKEN_CHARS = 4096
 
 _secrets: set[str] = set()
 _outgoing: list[Callable[[str], str]] = []
@@ -30,8 +32,21 @@ def register_outgoing(rewrite: Callable[[str], str]) -> Callable[[], None]:
     return lambda: _outgoing.remove(rewrite) if rewrite in _outgoing else None
 
 
+def could_be_token(value: str) -> bool:
+    """Whether ``value`` can be a token at all: 16 to 4096 printable characters, no spaces.
+
+    The one definition, for the bearer, the pasted token and what is registered here: what is
+    registered is taken out of every text of the process, other users' included, so a word
+    ("the", "video") sent as a token must never get this far."""
+    return MIN_TOKEN_CHARS <= len(value) <= MAX_TOKEN_CHARS and all(
+        c.isprintable() and not c.isspace() for c in value
+    )
+
+
 def register_secret(value: str | None) -> None:
-    if value and len(value) >= 6:
+    """Redact ``value`` from now on. A shared server registers a user's token only once the
+    backend took it: a made-up one could otherwise redact anything from other users' output."""
+    if value and could_be_token(value):
         _secrets.add(value)
 
 

@@ -39,9 +39,10 @@ class Compact(BaseModel):
     model_config = ConfigDict(json_schema_extra=lambda schema, _: _compact(schema))
 
 
-EditStatus = Literal["done", "running", "queued", "failed", "interrupted"]
-ExportStatus = Literal["done", "running", "failed"]
-UploadStatus = Literal["done", "running"]
+EditStatus = Literal["done", "running", "queued", "failed", "interrupted", "cancelled", "declined"]
+JobStatus = Literal["done", "running", "queued", "failed", "interrupted", "cancelled"]
+ExportStatus = Literal["done", "running", "failed", "cancelled"]
+UploadStatus = Literal["done", "running", "cancelled"]
 
 
 class UploadedItem(Compact):
@@ -69,7 +70,7 @@ class UploadResult(Compact):
 class JobInfo(Compact):
     job_id: str
     kind: JobKind
-    status: EditStatus
+    status: JobStatus
     what: str
     elapsed_s: int
     message: str

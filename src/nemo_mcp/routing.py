@@ -47,8 +47,9 @@ Rules, applied in this order:
    likewise (累积分).
    "remaining" alone (listed by one seed) is not a keyword: it is too common in edits.
 6. Negation: a keyword is cancelled by don't, do not, not, no, never, without, won't, cancel,
-   stop, skip, avoid, hold off (within the 3 words before it) or by 不要, 不用, 不必, 不需要, 不想,
-   不准, 别, 勿, 没(有), 甭, 无需, 先不, 暂不, 还不 (within the 6 characters before it; a bare 不
+   stop, skip, avoid, hold off (within the 3 words before it) or by 取消, 停止, 停掉, 中止,
+   不要, 不用, 不必, 不需要, 不想, 不准, 别, 勿, 没(有), 甭, 无需, 先不, 暂不, 还不
+   (within the 6 characters before it; a bare 不
    right before it; not 特别, 还不错, 没问题), in the same segment. An edit verb between the
    negation and the keyword ends its reach ("don't add music, just export", 不要加音乐直接导出
    are exports), and so do but, instead, rather, just, 而是, 但是, 只. "don't forget to
@@ -56,6 +57,18 @@ Rules, applied in this order:
    complaints, not negations: "I can't download it" is EXPORT.
    A message whose keywords are all negated is EDIT ("don't export yet").
 7. Nothing matched: EDIT.
+
+Stop (CANCEL) is checked after rule 6 and before rule 7 (so "export, then stop" is still an
+export, and a stop only ever stops what nothing else was asked beside): a segment that is only a
+stop phrase, after polite openers, is CANCEL: "stop", "cancel", "abort", "never mind",
+"forget it", optionally with "it", "that", "this", "everything", "all" or "the/this/my" + export,
+render, generation, edit, request, message, upload, job, work, video, and optionally a job id
+(the App's Stop button sends "stop edit-1a2b3c4d5e"); 取消, 停止, 停下(来), 停掉, 中止, 终止, 算了,
+不要了, 别做了, 不做了 (+ 吧/了/一下, + 这个/当前的/正在进行的 + 生成/编辑/导出/渲染/上传/任务).
+Being a whole segment is what makes it negation-aware and keeps edits edits: "don't stop the
+music", "stop the music at 0:30", "不要取消" and "cancel the fade-out" are EDIT. What is stopped
+(``cancel_target``): the export for export/render/导出/渲染, uploads for upload/上传, edits for
+generation/edit/request/message/生成/编辑/请求, a job by its id, else all running and queued work.
 """
 
 from __future__ import annotations
@@ -68,7 +81,15 @@ from enum import StrEnum
 
 from nemo_mcp.lazyre import lazy_compile
 
-__all__ = ["Intent", "Route", "explain_route", "quoted_spans", "route"]
+__all__ = [
+    "CancelTarget",
+    "Intent",
+    "Route",
+    "cancel_target",
+    "explain_route",
+    "quoted_spans",
+    "route",
+]
 
 
 class Intent(StrEnum):
@@ -78,6 +99,7 @@ class Intent(StrEnum):
     CREDITS = "credits"
     STATE = "state"
     UPLOAD = "upload"
+    CANCEL = "cancel"
     EDIT = "edit"
 
 
@@ -232,7 +254,8 @@ _NEGATION = lazy_compile(
         r"don't|dont|do not|does not|doesn't|did not|didn't|(?<!why )not|no|never|without|"
         r"won't|wont|will not|shouldn't|should not|cancel|stop|skip|avoid|hold off(?: on)?"
     )
-    + r")|(?:不要|不用|不必|不需要|不想|不可以|不准|不许|先不|暂不|还不(?!错)|没有|没(?!问题|事)"
+    + r")|(?:取消|停止|停掉|中止"
+    r"|不要|不用|不必|不需要|不想|不可以|不准|不许|先不|暂不|还不(?!错)|没有|没(?!问题|事)"
     r"|(?<![特区分级识类告性个派差])别(?![的人])|勿|甭|无需|无须|不(?=\s*$))"
 )
 _GAP_WORD = lazy_compile(r"[\w'-]+")
@@ -240,6 +263,48 @@ _NEGATION_BREAK = lazy_compile(
     _words(r"but|instead|rather|just|forget|hesitate|fail") + "|而是|但|只|忘"
 )
 _LOOKBACK = 60
+
+_JOB_ID = r"(?:edit|export|upload)-[0-9a-f]{6,32}"
+_CANCEL = lazy_compile(
+    r"(?:"
+    + _words(r"stop|cancel|abort|halt|never ?mind|nvm|forget it|forget about it")
+    + r"(?: (?:it|that|this|everything|all|(?:the |this |that |my |our |current )?"
+    r"(?P<en>exports?|exporting|renders?|rendering|generations?|generating|edits?|editing"
+    r"|requests?|messages?|uploads?|uploading|jobs?|work|videos?)))?"
+    rf"(?: (?P<enid>{_JOB_ID}))?(?: please| now| thanks| thank you)?"
+    r"|(?:取消|停止|停下来?|停掉|中止|终止|算了|不要了|别做了|不做了)(?:吧|了|一下|掉)?"
+    r"(?:这个|那个|当前的?|正在进行的|正在)?(?P<zh>生成|编辑|请求|导出|渲染|上传|任务|视频|操作)?"
+    rf"(?: ?(?P<zhid>{_JOB_ID}))?(?:吧|了)?)\s*"
+)
+_CANCEL_KINDS = {
+    "export": "export", "render": "export", "导出": "export", "渲染": "export",
+    "upload": "upload", "上传": "upload",
+    "generat": "edit", "edit": "edit", "request": "edit", "message": "edit",
+    "生成": "edit", "编辑": "edit", "请求": "edit",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTarget:
+    """What a stop phrase stops: one job by id, the jobs of one kind, or (both None) all."""
+
+    kind: str | None = None
+    job_id: str | None = None
+
+
+def _cancel_match(segment: str) -> re.Match[str] | None:
+    return _CANCEL.fullmatch(_skip_polite(segment))
+
+
+def cancel_target(message: str) -> CancelTarget | None:
+    """The target of a stop phrase in ``message``; None when no segment is one."""
+    for segment in _SEGMENTS.split(_prepare(message)):
+        if m := _cancel_match(segment.strip()):
+            job_id = m.group("enid") or m.group("zhid")
+            what = m.group("en") or m.group("zh") or ""
+            kind = next((k for stem, k in _CANCEL_KINDS.items() if what.startswith(stem)), None)
+            return CancelTarget(kind=kind, job_id=job_id)
+    return None
 
 
 def _prepare(message: str) -> str:
@@ -297,9 +362,13 @@ def explain_route(message: str) -> Route:
         for hit in _KEYWORDS.finditer(segment):
             if not _negated(segment, hit.start()):
                 return Route(Intent(hit.lastgroup or Intent.EDIT), hit.group())
+    for segment in segments:
+        if _cancel_match(segment):
+            return Route(Intent.CANCEL, segment)
     return Route(Intent.EDIT)
 
 
 def route(message: str) -> Intent:
-    """The intent of a user's message: EXPORT, CREDITS, STATE, UPLOAD or EDIT (the default)."""
+    """The intent of a user's message: EXPORT, CREDITS, STATE, UPLOAD, CANCEL or EDIT (the
+    default)."""
     return explain_route(message).intent

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 
 import anyio
 
@@ -61,8 +62,8 @@ def skip_httpx_cli() -> None:
         sys.modules.setdefault(HTTPX_CLI, None)  # type: ignore[arg-type]
 
 
-def serve_stdio(manifest: Manifest, settings: Settings, *, local: bool) -> int:
-    """Serve ``manifest``'s skill on stdin/stdout; the exit status."""
+def serve_stdio(manifests: Mapping[str, Manifest], settings: Settings, *, local: bool) -> int:
+    """Serve the skills of ``manifests`` (one, or every one) on stdin/stdout; the exit status."""
     skip_httpx_cli()
     # Until the loop watches for signals (and again once it stopped), a signal simply exits:
     # there is nothing to close yet, and a KeyboardInterrupt would wait on the stdin thread.
@@ -72,7 +73,7 @@ def serve_stdio(manifest: Manifest, settings: Settings, *, local: bool) -> int:
     from nemo_mcp.server import create_server
 
     server = create_server(
-        manifest, settings, local_data_dir=local_data_dir(settings) if local else None
+        manifests, settings, local_data_dir=local_data_dir(settings) if local else None
     )
     stopped_by: list[int] = []
 

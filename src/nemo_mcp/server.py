@@ -1,15 +1,19 @@
-"""The MCP server for one skill: a lifespan that owns the shared parts, and the registry.
+"""The MCP server for one skill or for every skill: a lifespan that owns the shared parts, and
+the registry.
 
-The lifespan builds, once per process: the store (``state.db`` in the config folder), the one
-backend client, the task group where long work runs (jobs outlive the tool calls that ask for
-them) and the job manager; with ``--local`` it first starts the embedded backend on loopback.
-Jobs a previous process left behind are recovered in the background, so start-up stays fast.
+The lifespan builds, once per process: the store (``state.db`` in the config folder), the task
+group where long work runs (jobs outlive the tool calls that ask for them), the job manager and,
+for each skill served, its runtime (its backend client: headers, session and limits from its
+manifest); with ``--local`` it first starts the embedded backend on loopback. A server of one
+skill has that skill's ``Runtime`` as its state; a server of several, a ``SkillSet`` that picks
+one per call (``tools.skills``). Jobs a previous process left behind are recovered in the
+background, so start-up stays fast.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -28,8 +32,10 @@ from nemo_mcp.store import Retention, SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.tool_text import ToolTexts
 from nemo_mcp.tools.edge import Edge
-from nemo_mcp.tools.registry import player, register
+from nemo_mcp.tools.listing import CompactListing
+from nemo_mcp.tools.registry import player, register, server_title
 from nemo_mcp.tools.runtime import Runtime, build_runtime
+from nemo_mcp.tools.skills import SkillSet, SkillWork
 from nemo_mcp.uploads import heic_available
 from nemo_mcp.words import user_message
 
@@ -40,12 +46,16 @@ log = logging.getLogger(__name__)
 
 
 class Running:
-    """The lifespan's ``Runtime`` while the server runs, for handlers that get no context."""
+    """The lifespan's state while the server runs, for handlers that get no context: the
+    ``Runtime`` of the skill in use."""
 
     def __init__(self) -> None:
         self.runtime: Runtime | None = None
+        self.skills: SkillSet | None = None
 
     def __call__(self) -> Runtime:
+        if self.skills is not None:
+            return self.skills.in_use()
         if self.runtime is None:
             raise LookupError("the server is not running")
         return self.runtime
@@ -55,34 +65,43 @@ T = TypeVar("T")
 
 
 def skill_server(
-    manifest: Manifest,
+    manifests: Mapping[str, Manifest],
     texts: ToolTexts,
     lifespan: Callable[[MCPServer[T]], AbstractAsyncContextManager[T]],
     media_url: Callable[[], str | None],
 ) -> MCPServer[T]:
-    """The MCPServer every transport serves (stdio here, HTTP in ``remote``): one skill's words,
+    """The MCPServer every transport serves (stdio here, HTTP in ``remote``): the skills' words,
     the player App, and the edge every answer passes on its way out."""
     return MCPServer(
         name="nemo-mcp",
-        title=manifest.display_name,
+        title=server_title(manifests),
         version=__version__,
         instructions=texts.instructions,
         lifespan=lifespan,
-        extensions=[player(manifest, texts, media_url)],
-        middleware=[Edge()],
+        extensions=[player(manifests, texts, media_url)],
+        middleware=[Edge(), CompactListing()],
     )
 
 
+def served(manifests: Manifest | Mapping[str, Manifest]) -> dict[str, Manifest]:
+    """The skills a server serves, by name."""
+    if isinstance(manifests, Manifest):
+        return {manifests.name: manifests}
+    return dict(manifests)
+
+
 def create_server(
-    manifest: Manifest,
+    manifests: Manifest | Mapping[str, Manifest],
     settings: Settings,
     *,
     local_data_dir: Path | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     store: StateStore | None = None,
 ) -> MCPServer[Runtime]:
-    """The server for one skill. ``local_data_dir`` starts the embedded backend in-process;
-    ``transport`` and ``store`` are for tests (a mock backend, an in-memory store)."""
+    """The server for one skill, or for several (a mapping of them). ``local_data_dir`` starts
+    the embedded backend in-process; ``transport`` and ``store`` are for tests (a mock backend,
+    an in-memory store)."""
+    skills = served(manifests)
     running = Running()
     embedded = local_data_dir is not None
 
@@ -101,37 +120,45 @@ def create_server(
                 stack.push_async_callback(state.close)
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
+            runtimes: dict[str, Runtime] = {}
 
-            def manager(work: Work) -> JobManager:
-                # Every job of this server is its one user's: the manager runs their work.
+            def manager(work: Work | SkillWork) -> JobManager:
+                # Every job of this server is its one user's: the manager runs their work (of
+                # the job's skill, on a server of every skill).
                 return JobManager(
                     state, task_group, work, user_message, kinds=SPECS, holder=process_holder()
                 )
 
+            shared = manager(SkillWork(runtimes)) if len(skills) > 1 else manager
             deployment = Deployment.of(active, embedded=embedded)
-            runtime = build_runtime(
-                active, manifest, state, manager, deployment, transport=transport
-            )
-            stack.push_async_callback(runtime.client.aclose)
-            task_group.start_soon(_tidy, state, runtime.jobs, runtime.client)
-            running.runtime = runtime
+            for name, manifest in skills.items():
+                runtime = build_runtime(
+                    active, manifest, state, shared, deployment, transport=transport
+                )
+                stack.push_async_callback(runtime.client.aclose)
+                runtimes[name] = runtime
+                task_group.start_soon(_tidy, state, runtime.jobs, runtime.client)
+            if len(runtimes) == 1:
+                running.runtime = next(iter(runtimes.values()))
+            else:
+                running.skills = SkillSet(runtimes)
             try:
-                yield runtime
+                yield running.runtime or running.skills  # type: ignore[misc]
             finally:
-                running.runtime = None
+                running.runtime = running.skills = None
 
-    texts = ToolTexts.for_manifest(
-        manifest, settings, Deployment.of(settings, embedded=embedded), heic=heic_available()
+    texts = ToolTexts.for_manifests(
+        skills, settings, Deployment.of(settings, embedded=embedded), heic=heic_available()
     )
 
     def media_url() -> str | None:
         """Where the player may load videos from: the backend (offline, once it runs)."""
-        if running.runtime is not None:
-            return running.runtime.settings.api_url
+        if running.runtime is not None or running.skills is not None:
+            return running().settings.api_url
         return None if embedded else settings.api_url
 
-    mcp = skill_server(manifest, texts, lifespan, media_url)
-    register(mcp, manifest, texts, running)
+    mcp = skill_server(skills, texts, lifespan, media_url)
+    register(mcp, skills, texts, running)
     return mcp
 
 

@@ -43,6 +43,9 @@ DEFAULT_CONNECT_TIMEOUT = 15.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FALSE_WORDS = ("0", "false", "no", "off")
+CONFIRM_SPEND = ("always", "low", "never")
+"""``NEMO_CONFIRM_SPEND``: ask before every message that spends credits, only when the balance
+is low or the token anonymous (the default), or never (``nemo_mcp.spend``)."""
 TRUE_WORDS = ("1", "true", "yes", "on")
 
 
@@ -123,6 +126,7 @@ class Settings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     local_canvas: tuple[int, int] | None = None
     contact_sheet: bool = True
+    confirm_spend: str = "low"
     server_key: str | None = field(default=None, repr=False)
     """Remote mode: derives user keys and seals the tokens kept for background work."""
     database_url: str | None = field(default=None, repr=False)
@@ -193,6 +197,11 @@ class Settings:
             raise ValueError(
                 f"NEMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}"
             )
+        confirm = (text("NEMO_CONFIRM_SPEND") or "low").lower()
+        if confirm not in CONFIRM_SPEND:
+            raise ValueError(
+                f"NEMO_CONFIRM_SPEND must be one of {', '.join(CONFIRM_SPEND)}, got {confirm!r}"
+            )
         offline = (text("NEMO_OFFLINE") or "0").lower()
         if offline not in FALSE_WORDS + TRUE_WORDS:
             raise ValueError(f"NEMO_OFFLINE must be true or false, got {offline!r}")
@@ -227,6 +236,7 @@ class Settings:
             remote_dir=Path(remote).expanduser() if (remote := text("NEMO_REMOTE_DIR")) else None,
             public_url=(text("NEMO_PUBLIC_URL") or "").rstrip("/") or None,
             contact_sheet=(text("NEMO_CONTACT_SHEET") or "1").lower() not in FALSE_WORDS,
+            confirm_spend=confirm,
             link_ttl=seconds("NEMO_LINK_TTL", DEFAULT_LINK_TTL),
             user_jobs=count("NEMO_USER_JOBS", DEFAULT_USER_JOBS),
             user_rpm=count("NEMO_USER_RPM", DEFAULT_USER_RPM),

@@ -141,8 +141,9 @@ async function main() {
       facts.screenshots = [join(config.artefacts, "app-player.png")];
       await page.locator("#app").screenshot({ path: facts.screenshots[0] });
 
-      // The same draft again: a saved render is not kept, so this renders anew.
-      step("a second export, followed in the App");
+      // The same draft again would give back the same file (nothing to render): change it first.
+      step("a second export of a changed draft, followed in the App");
+      data(await call("send_edit", { message: "add the title 'Second cut'" }), "second edit");
       const second = call("export_video");
       const percents = [];
       let sawRunning = false;
@@ -168,6 +169,21 @@ async function main() {
       }
       facts.exportPercents = percents;
       facts.secondExport = data(await second, "second export");
+
+      step("a third export, stopped with the App's Stop button");
+      data(await call("send_edit", { message: "add the title 'Third cut'" }), "third edit");
+      const third = call("export_video");
+      await sleep(300);
+      await app.locator("#refresh").click();
+      const stopButton = app.locator('.job[data-kind="export"][data-status="running"] button.stop');
+      await stopButton.waitFor({ timeout: 20_000 });
+      facts.stopShot = join(config.artefacts, "app-stop.png");
+      await page.locator("#app").screenshot({ path: facts.stopShot });
+      await stopButton.click();
+      facts.thirdExport = data(await third, "third export");
+      await app.locator("#footer").filter({ hasText: "Stopped" }).waitFor({ timeout: 15_000 });
+      facts.stopFooter = await app.locator("#footer").textContent();
+      facts.jobsAfterStop = await app.locator(".job").evaluateAll((items) => items.map((j) => ({ ...j.dataset })));
       facts.calls = await page.evaluate(() => window.hostLog);
     } finally {
       await browser.close();

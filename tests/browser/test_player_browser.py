@@ -144,6 +144,14 @@ def test_a_running_exports_progress_moves(report: dict[str, Any]) -> None:
         assert Path(shot).stat().st_size > 10_000
 
 
+def test_the_stop_button_stops_a_running_export(report: dict[str, Any]) -> None:
+    assert report["thirdExport"]["status"] == "cancelled", report["thirdExport"]
+    assert "Stopped the export" in report["stopFooter"]
+    assert {"call": "send_edit"} in report["calls"], "the button asks the server in words"
+    assert not [j for j in report["jobsAfterStop"] if j["status"] in ("running", "queued")]
+    assert Path(report["stopShot"]).stat().st_size > 10_000
+
+
 def test_the_app_has_get_timelines_picture_of_the_draft(report: dict[str, Any]) -> None:
     draft = report["draft"]
     assert draft["width"] > 300 and draft["height"] > 200, draft  # a sheet of 3 frames

@@ -21,7 +21,7 @@ CANVAS = STDIO_CANVAS
 REDIRECTED = (
     "import os, sys; fd = os.open({path!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND); "
     "os.dup2(fd, 2); from nemo_mcp.cli import main; "
-    "sys.exit(main(['serve', '--skill', {skill!r}]))"
+    "sys.exit(main(['serve', '--skill', {skill!r}] if {skill!r} else ['serve']))"
 )
 
 
@@ -49,8 +49,9 @@ class Workspace:
         return self.root / "config"
 
     def params(
-        self, skill: str = "picture-to-video-ai", stderr_to: Path | None = None, **env: str
+        self, skill: str | None = "picture-to-video-ai", stderr_to: Path | None = None, **env: str
     ) -> StdioServerParameters:
+        """``skill=None``: the server of every skill (``serve`` without ``--skill``)."""
         full = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(self.root / "home"),
@@ -64,7 +65,7 @@ class Workspace:
             **self.env,
             **env,
         }
-        args = ["-m", "nemo_mcp", "serve", "--skill", skill]
+        args = ["-m", "nemo_mcp", "serve", *(["--skill", skill] if skill else [])]
         if stderr_to is not None:
             # The same command, with the child's stderr (fd 2) in a file the test can read.
             args = ["-c", REDIRECTED.format(path=str(stderr_to), skill=skill)]

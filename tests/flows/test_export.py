@@ -36,7 +36,7 @@ async def export(env: Env, folder: Path, *, download: bool = True) -> Any:
     return await ExportFlow(env.client, env.store, env.settings).run(job)
 
 
-async def test_export_polls_saves_and_forgets_the_record(
+async def test_export_polls_saves_and_keeps_the_finished_render(
     settings: Settings, manifest: Manifest, router: respx.MockRouter, tmp_path: Path
 ) -> None:
     router.get(STATE).mock(return_value=state(DRAFT))
@@ -48,7 +48,9 @@ async def test_export_polls_saves_and_forgets_the_record(
     router.get("https://cdn.test/v.mp4").mock(return_value=httpx.Response(200, content=MP4))
     async with flow_env(settings, manifest, router, poll_interval=0.0) as env:
         result = await export(env, tmp_path / "out")
-        assert await env.store.render(env.client.scope, SID) is None
+        kept = await env.store.render(env.client.scope, SID)
+    # Kept with its draft's digest: another copy of this draft needs no render.
+    assert kept is not None and kept.status == "completed" and kept.draft_digest
     assert result.status == "done" and result.bytes == len(MP4)
     assert Path(result.path or "").read_bytes() == MP4
     assert result.link == "https://web.nemo.test/workspace/claim?ct=clm_x"

@@ -203,6 +203,7 @@ async def test_stats_count_routes_and_never_keep_the_token(
         "skill_source": True,
         "skill_version": True,
         "skill_platform": True,
+        "skill": "picture-to-video-ai",
     }
     assert recent[-1]["authorization"] is False
     assert recent[0]["route"] == "anonymous_token" and recent[0]["skill_source"] is False

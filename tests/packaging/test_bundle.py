@@ -35,11 +35,13 @@ def test_the_bundle_runs_the_server_with_uv_and_its_user_config() -> None:
     assert server["type"] == "uv" and (ROOT / server["entry_point"]).is_file()
     config = server["mcp_config"]
     assert config["command"] == "uv"
-    assert config["args"][-3:] == ["serve", "--skill", "${user_config.skill}"]
+    # Every skill unless the user narrows it: an empty field is no skill (see below).
+    assert config["args"][-1] == "serve"
+    assert config["env"]["NEMO_SKILL"] == "${user_config.skill}"
     fields = MANIFEST["user_config"]
     assert fields["nemo_token"]["sensitive"] is True and not fields["nemo_token"]["required"]
     assert fields["output_dir"]["type"] == "directory"
-    assert fields["skill"]["default"] in load_manifests()
+    assert not fields["skill"]["required"] and "default" not in fields["skill"]
     used = set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(config)))
     assert used == set(fields), "every field is used, and only declared fields"
     assert {t["name"] for t in MANIFEST["tools"]} == {
@@ -52,6 +54,7 @@ def test_an_empty_optional_field_is_no_token() -> None:
     env = MANIFEST["server"]["mcp_config"]["env"]
     settings = Settings.from_env(env)
     assert settings.token is None
+    assert settings.skill is None  # every skill
     assert settings.output_dir == Settings.from_env({}).output_dir
 
 
@@ -98,8 +101,8 @@ async def test_the_bundles_command_with_the_switch_on_works_offline(tmp_path: Pa
     embedded backend (no cloud address is reachable here)."""
     from mcp import Client, StdioServerParameters
 
-    values = {"offline": "true", "skill": MANIFEST["user_config"]["skill"]["default"],
-              "output_dir": str(tmp_path / "out")}  # fmt: skip
+    # The skill left empty: every skill.
+    values = {"offline": "true", "skill": "", "output_dir": str(tmp_path / "out")}
     command, env = _as_the_host_runs_it(values)
     env = {**env, "NEMO_CONFIG_DIR": str(tmp_path / "cfg"), "HOME": str(tmp_path),
            "NEMO_API_URL": "http://127.0.0.1:9", "PATH": os.environ.get("PATH", "")}  # fmt: skip
@@ -122,6 +125,7 @@ def test_the_registry_entry_names_the_pypi_package_and_its_secret() -> None:
     assert secrets == {"NEMO_TOKEN"}
     skill = next(a for a in package["packageArguments"] if a.get("name") == "--skill")
     assert set(skill["choices"]) == set(load_manifests())
+    assert not skill["isRequired"] and "default" not in skill
     assert f"mcp-name: {SERVER['name']}" in (ROOT / "README.md").read_text()
 
 

@@ -95,6 +95,9 @@ def cluster(
     finally:  # also when a worker never became ready: no process outlives the session
         if proxy is not None:
             proxy.stop()
+        for worker in workers:  # all drain at once, then each is waited for
+            if worker.proc is not None and worker.proc.poll() is None:
+                worker.terminate()
         for worker in workers:
             worker.stop()
 

@@ -154,11 +154,14 @@ class Worker:
     env: dict[str, str]
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    skill: str | None = SKILL
+    """None: the server of every skill."""
 
     def start(self) -> None:
         out = open(self.log, "ab")  # noqa: SIM115 - the child keeps it
+        narrow = ["--skill", self.skill] if self.skill else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nemo_mcp", "serve", "--http", "--skill", SKILL,
+            [sys.executable, "-m", "nemo_mcp", "serve", "--http", *narrow,
              "--host", "127.0.0.1", "--port", str(self.port)],
             env=self.env, stdout=out, stderr=out,
         )  # fmt: skip
@@ -290,6 +293,10 @@ class _Stats:
     def count(self, route: str) -> int:
         routes = httpx.get(f"{self.url}/_local/stats", timeout=30).json()["routes"]
         return int(routes.get(route, 0))
+
+    def snapshot(self) -> dict[str, Any]:
+        answer: dict[str, Any] = httpx.get(f"{self.url}/_local/stats", timeout=30).json()
+        return answer
 
     def reset(self) -> None:
         httpx.post(f"{self.url}/_local/reset-stats", timeout=30).raise_for_status()

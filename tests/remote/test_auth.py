@@ -13,7 +13,8 @@ KEYS = Keys.from_setting("k" * 32)
 
 
 @pytest.mark.parametrize(
-    "header", [None, "", "Bearer", "Bearer   ", "Basic abc", "Bearer a b", "Bearer \x00x"]
+    "header",
+    [None, "", "Bearer", "Bearer   ", "Basic abc", "Bearer a b", "Bearer \x00x", "Bearer the"],
 )
 def test_a_missing_or_malformed_bearer_is_refused(header: str | None) -> None:
     with pytest.raises(Unauthorized):
@@ -21,8 +22,8 @@ def test_a_missing_or_malformed_bearer_is_refused(header: str | None) -> None:
 
 
 def test_the_token_is_read_from_the_header() -> None:
-    assert bearer("Bearer nmv_usr_abcdef") == "nmv_usr_abcdef"
-    assert bearer("bearer  nmv_usr_abcdef ") == "nmv_usr_abcdef"
+    assert bearer("Bearer nmv_usr_abcdef0123") == "nmv_usr_abcdef0123"
+    assert bearer("bearer  nmv_usr_abcdef0123 ") == "nmv_usr_abcdef0123"
 
 
 def test_a_user_key_is_stable_distinct_and_hides_the_token() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 
+from nemo_mcp.flows.kinds import SPECS
 from nemo_mcp.jobs import JobManager, Wake
 from nemo_mcp.remote.notify import Notifier
 from nemo_mcp.remote.pg_store import PostgresStore
@@ -61,7 +62,7 @@ async def waiting_call(
         raise AssertionError("the waiting worker never runs the job")
 
     async with anyio.create_task_group() as tg:
-        manager = JobManager(counting, tg, never, str, holder="host-a:1:waiter")  # type: ignore[arg-type]
+        manager = JobManager(counting, tg, never, str, kinds=SPECS, holder="host-a:1:waiter")  # type: ignore[arg-type]
         manager.wake = wake
         tg.start_soon(the_other_worker)
         with anyio.fail_after(30):

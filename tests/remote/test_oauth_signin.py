@@ -314,3 +314,24 @@ def test_registrations_are_limited_per_address(http: TestClient) -> None:
     ]
     assert [a.status_code for a in answers[:30]] == [201] * 30
     assert answers[-1].status_code == 429 and "an hour" in answers[-1].json()["error_description"]
+
+
+def test_a_made_up_token_never_redacts_other_users_output(
+    http: TestClient, backend: RunningBackend
+) -> None:
+    """What is registered as a secret is taken out of every user's output on the worker: a
+    "token" the backend never took (a word, this server's address) must not be registered."""
+    from nemo_mcp.redact import redact
+
+    made_up = [BASE, "the", "video-is-ready-now"]
+    for word in made_up:  # user A, as a bearer and pasted on the sign-in page
+        assert http.post("/mcp", json={}, headers=bearer(word)).status_code == 401
+        flow = Flow(register(http), RESOURCE)
+        page = flow.page(http)
+        refused = http.post("/oauth/sign-in", data=fields(page, "/oauth/sign-in", token=word))
+        assert refused.status_code in (400, 401, 403), refused.text
+    token = user_token(backend)  # user B, whose token the backend takes
+    assert http.get("/downloads/none.mp4", headers=bearer(token)).status_code == 404
+    text = f"the video-is-ready-now at {BASE}/downloads/v.mp4"
+    assert redact(text, claims=False) == text
+    assert redact(f"{token} {text}", claims=False) == f"[redacted] {text}"

@@ -109,7 +109,7 @@ async def test_one_worker_at_a_time_prunes(postgres: Postgres, tmp_path: Path) -
 
 async def test_a_disk_filling_mid_upload_is_refused_with_no_partial_file(tmp_path: Path) -> None:
     users = SimpleNamespace(
-        manifest=get_manifest(SKILL, load_manifests()),
+        max_upload_mb=get_manifest(SKILL, load_manifests()).max_upload_mb,
         data_dir=tmp_path,
         settings=SimpleNamespace(min_free_mb=0),
     )

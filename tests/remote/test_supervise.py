@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -102,3 +105,23 @@ def test_partial_uploads_are_removed_once_idle(tmp_path: Path) -> None:
     os.utime(stale, (time.time() - 100, time.time() - 100))
     assert drop_idle_parts(tmp_path / "uploads", idle_s=60) == 1
     assert not stale.exists() and live.exists() and done.exists()
+
+
+def test_a_worker_that_cannot_start_exits_non_zero(tmp_path: Path) -> None:
+    # No database at the address: the worker must exit (its supervisor restarts it), not
+    # linger as a live process that never serves.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    env = {
+        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join(sys.path), "NEMO_CONFIG_DIR": str(tmp_path),
+        "NEMO_SERVER_KEY": "k" * 32, "NEMO_DB_POOL_TIMEOUT": "1",
+        "NEMO_DATABASE_URL": f"postgresql://nemo@127.0.0.1:{closed_port}/nemo",
+    }  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "nemo_mcp", "serve", "--http", "--skill", "picture-to-video-ai",
+         "--port", "0"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 3, out.stderr[-2000:]

@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import stat
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -93,6 +94,19 @@ async def test_the_same_key_joins_and_a_second_edit_queues(store: StateStore) ->
     claimed = await store.claim_next(SCOPE, "edit", "other")
     assert claimed is not None and (claimed.id, claimed.owner) == (second.id, "other")
     assert claimed.status == "running" and claimed.started_at
+
+
+async def test_a_finished_job_nobody_saw_is_joined_only_when_asked(store: StateStore) -> None:
+    first, _ = await store.add_job(job("export", kind="export"), serial=False)
+    await store.update_job(first.id, status="done", finished_at=time.time())
+    again = replace(job("export", kind="export"), id="export-again")
+    seen, joined = await store.add_job(again, serial=False, join_unseen=True)
+    assert joined and seen.id == first.id and seen.status == "done", "handed out, not redone"
+    await store.take_unreported(SCOPE, ids=[first.id])
+    fresh, joined = await store.add_job(again, serial=False, join_unseen=True)
+    assert not joined and fresh.id == "export-again", "once told, asking again starts anew"
+    other, joined = await store.add_job(replace(again, id="e3"), serial=False, join_unseen=True)
+    assert joined and other.id == "export-again", "a running one is joined as ever"
 
 
 async def test_jobs_of_other_kinds_and_scopes_run_side_by_side(store: StateStore) -> None:

@@ -65,19 +65,29 @@ def text_of(result: CallToolResult) -> str:
 @pytest.fixture
 def tool_settings(settings: Settings, tmp_path: Path) -> Settings:
     (tmp_path / "media").mkdir()
-    return replace(settings, media_roots=(tmp_path / "media",), tool_wait=5.0, poll_interval=0.0)
+    # Asking before spending has its own tests (test_confirm_spend.py); elsewhere it would only
+    # add a balance read to every edit.
+    return replace(
+        settings, media_roots=(tmp_path / "media",), tool_wait=5.0, poll_interval=0.0,
+        confirm_spend="never",
+    )  # fmt: skip
 
 
 @pytest.fixture
 def open_session(tool_settings: Settings, manifest: Manifest, fake: FakeBackend):  # type: ignore[no-untyped-def]
-    """``async with open_session(**settings) as s``: a fresh server and client in this task."""
+    """``async with open_session(**settings) as s``: a fresh server and client in this task.
+
+    ``skills=`` (a mapping of manifests) serves those skills instead of the one ``manifest``;
+    ``client=`` passes keywords to the client (an elicitation callback)."""
 
     @asynccontextmanager
-    async def open_(**overrides: Any) -> AsyncIterator[Session]:
+    async def open_(
+        skills: Any = None, client_options: dict[str, Any] | None = None, **overrides: Any
+    ) -> AsyncIterator[Session]:
         server = create_server(
-            manifest, replace(tool_settings, **overrides), transport=fake.transport
+            skills or manifest, replace(tool_settings, **overrides), transport=fake.transport
         )
-        async with Client(server, mode="legacy") as client:
+        async with Client(server, **{"mode": "legacy", **(client_options or {})}) as client:
             tools = (await client.list_tools()).tools
             yield Session(client, {t.name: t.output_schema or {} for t in tools})
 

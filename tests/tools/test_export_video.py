@@ -7,7 +7,10 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 
+from nemo_mcp.jobs import JobManager
+from nemo_mcp.store import JobKind, Scope
 from tests.fakes.backend import MP4, FakeBackend
 
 DRAFT = {"t": [{"tt": 0, "sg": [{"st": 0, "d": 3000, "m": {"name": "a.jpg"}}]}]}
@@ -84,3 +87,76 @@ async def test_an_html_error_page_never_reaches_the_user(
     assert "export failed on the backend" in words
     assert "DOCTYPE" not in words and "ServerFault" not in words and "Bad Gateway" not in words
     assert fake.count("render_submit") == 2
+
+
+async def test_an_unchanged_draft_is_not_rendered_again(
+    open_session: Any, fake: FakeBackend, tmp_path: Path
+) -> None:
+    fake.draft = DRAFT
+    out = tmp_path / "out"
+    async with open_session(output_dir=out) as s:
+        first = await s.data("export_video")
+        again = await s.data("export_video")
+        copy = await s.data("export_video", {"new_copy": True})
+        fake.draft = {"t": [{"tt": 0, "sg": [{"st": 0, "d": 6000, "m": {"name": "b.jpg"}}]}]}
+        changed = await s.data("export_video")
+    assert again["path"] == first["path"] and "Nothing changed" in again["reply"]
+    assert copy["path"] != first["path"] and Path(copy["path"]).read_bytes() == MP4
+    assert fake.count("render_submit") == 2, "a new copy re-saves the render; a change renders"
+    assert changed["path"] not in (first["path"], copy["path"])
+    assert len(list(out.glob("*.mp4"))) == 3
+
+
+async def test_progress_never_goes_back_across_calls(
+    open_session: Any, fake: FakeBackend, tmp_path: Path
+) -> None:
+    """The demo printed 100% "Done." on an export that was still rendering, then 0% "Started."
+    on the call that resumed it."""
+    fake.draft = DRAFT
+    fake.render_polls = 4  # longer than one call's poll budget
+    seen: list[tuple[float, str]] = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        seen.append((p, message or ""))
+
+    async with open_session(output_dir=tmp_path, render_polls=2, poll_interval=0.01) as s:
+        first = await s.data("export_video", progress_callback=on_progress)
+        calls = [len(seen)]
+        with anyio.fail_after(30):
+            while (done := await s.data("export_video", progress_callback=on_progress))[
+                "status"
+            ] != "done":
+                calls.append(len(seen))
+    assert first["status"] == "running" and done["status"] == "done"
+    percents = [p for p, _ in seen]
+    assert percents == sorted(percents), seen
+    assert percents.count(100.0) == 1 and percents[-1] == 100.0, "100% once, at the end"
+    assert fake.count("render_submit") == 1
+
+
+async def test_an_export_ending_just_as_it_is_asked_again_is_handed_out_not_rendered_again(
+    open_session: Any, fake: FakeBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving of a loaded server, forced: the running export ends between the call's
+    look for unseen results and its request for an export. Joining only active jobs then
+    started a second export, and its render was a second charge for the same draft."""
+    fake.draft = DRAFT
+    fake.render_polls = 20
+    news = JobManager.news
+
+    async def news_then_the_export_ends(self: JobManager, scope: Scope, kind: JobKind) -> Any:
+        told = await news(self, scope, kind)
+        for job_id in self.held():
+            await self.wait(job_id, 30)
+        return told
+
+    async with open_session(
+        tool_wait=0.3, poll_interval=0.05, render_polls=100, output_dir=tmp_path
+    ) as s:
+        first = await s.data("export_video")
+        monkeypatch.setattr(JobManager, "news", news_then_the_export_ends)
+        again = await s.data("export_video")
+    assert first["status"] == "running"
+    assert again["status"] == "done" and again["job_id"] == first["job_id"]
+    assert Path(again["path"]).read_bytes() == MP4
+    assert fake.count("render_submit") == 1

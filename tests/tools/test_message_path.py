@@ -19,11 +19,14 @@ LEAVES = {
     "nemo_mcp.settings", "nemo_mcp.manifests", "nemo_mcp.attribution", "nemo_mcp.routing",
     "nemo_mcp.deployment", "nemo_mcp.store.records", "nemo_mcp.backend.models",
     "nemo_mcp.backend.refusals", "nemo_mcp.backend.envelope", "nemo_mcp.backend.multipart",
+    "nemo_mcp.skill_choice", "nemo_mcp.spend",
 }  # fmt: skip
 PATH = [
     "nemo_mcp.tools.edge",
+    "nemo_mcp.tools.listing",
+    "nemo_mcp.tools.confirm",
+    "nemo_mcp.tools.skills",
     "nemo_mcp.tools.edit",
-    "nemo_mcp.tools.runtime",
     "nemo_mcp.jobs",
     "nemo_mcp.flows.kinds",
     "nemo_mcp.store.sqlite",
@@ -36,7 +39,9 @@ PATH = [
     "nemo_mcp.backend.stream",
     "nemo_mcp.backend.sse",
 ]
-"""The 14 stops, in the order the message reaches them (16 before issue 21)."""
+"""The 16 stops, in the order the message reaches them (16 before issue 21, 14 after it; issue 18
+added the compact listing, the question before spending and the skill's runtime, which takes the
+place of ``tools/runtime`` on the path)."""
 
 
 def _module(frame: FrameType) -> str | None:

@@ -9,8 +9,12 @@
   id; a second failure is reported. Polling starts fast and backs off (``poll_delay``) to
   ``NEMO_POLL_INTERVAL`` s, capped at ``NEMO_RENDER_POLLS`` polls: past the cap the record is
   kept and the answer says to ask again.
-- A render that finished but could not be saved stays on record: the next export of the same
-  draft saves it (to whatever folder) without rendering again.
+- A render that finished stays on record (its draft's digest with it): the next export of the
+  same draft saves it again (to whatever folder) without rendering again, also when the first
+  save failed.
+- An export of a draft that has not changed since the last export into the same folder, whose
+  file is still there, answers with that file: no render, no second identical MP4, unless the
+  user asks for a new copy (``new_copy``).
 """
 
 from __future__ import annotations
@@ -68,6 +72,15 @@ EMPTY_TIMELINE = (
 class ExportRequest(BaseModel):
     output_dir: str
     download: bool = True
+    new_copy: bool = False
+    draft_digest: str = ""
+    """The draft this export saved (kept once it is done, for the next export to compare)."""
+
+
+UNCHANGED = (
+    "Nothing changed since the last export, so this is that video (no new render): {path}. "
+    "Ask for a new copy (export_video with new_copy) if you want another file."
+)
 
 
 def new_render_id() -> str:
@@ -111,6 +124,9 @@ class ExportFlow:
             log.info("the draft changed since render %s; rendering again", record.render_id)
             await self.store.drop_render(self.client.scope, record.render_id)
             record = None
+        if request.download and not request.new_copy:
+            if (same := await self._unchanged(job, folder, digest)) is not None:
+                return same
         timeline = parse_draft(draft)
         if record is None and not is_ready(timeline):
             raise InputError(EMPTY_TIMELINE)
@@ -123,7 +139,7 @@ class ExportFlow:
             return self._still_rendering(job, str(spent))
         url = record.url or self.client.fallback_download_url(record.render_id)
         path = await self._save(record, url, folder, job) if request.download else None
-        await self.store.drop_render(self.client.scope, record.render_id)
+        await job.remember(request.model_copy(update={"draft_digest": digest}))
         link = await self._link()
         reply = f"The video is ready: {path}" if path else f"The video is ready at {url}"
         # Offline, the URL is loopback and dies with the process: the saved file is the result.
@@ -133,6 +149,26 @@ class ExportFlow:
             path=str(path) if path else None, bytes=path.stat().st_size if path else None,
             link=link,
         )  # fmt: skip
+
+    async def _unchanged(self, job: RunningJob, folder: Path, digest: str) -> ExportResult | None:
+        """The last export's result when it saved this very draft in ``folder`` and the file is
+        still there; else None."""
+        done = await self.store.jobs(self.client.scope, kinds=["export"], states=["done"])
+        for earlier in reversed(done):
+            asked = ExportRequest.model_validate_json(earlier.request)
+            if not asked.draft_digest or earlier.result is None:
+                continue
+            result = ExportResult.model_validate_json(earlier.result)
+            path = Path(result.path) if result.path else None
+            if asked.draft_digest != digest or path is None or path.parent != folder:
+                return None
+            if not await anyio.Path(path).is_file():
+                return None
+            await job.report("Nothing changed since the last export", 1.0)
+            return result.model_copy(
+                update={"reply": UNCHANGED.format(path=path), "bytes": path.stat().st_size}
+            )
+        return None
 
     async def _rendered(
         self,

@@ -12,7 +12,9 @@ the moment it is asked for, so:
   hears now, by each kind's ``Telling``); a restart loses none.
 - The process running a job heartbeats (every ``TICK``). A job whose process is gone (pid dead on
   this host, or silent for ``STALE_S``) is adopted by whoever notices, ``resumed``: its flow
-  decides what that means. A job running here can be stopped (``stop``).
+  decides what that means. A job running here can be stopped (``stop``); one the user stopped
+  (status ``cancelled``, from any process: ``tools.cancel``) is stopped by its runner at its next
+  tick, never claimed nor adopted, and its record keeps what stopping it meant.
 - A cancelled tool call cancels only its own wait; the job goes on in the server's task group.
 
 Progress only goes up (assistants draw a bar), with a "still working" message at least every

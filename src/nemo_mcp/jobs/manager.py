@@ -75,9 +75,10 @@ class JobManager:
 
     # -- asking ----------------------------------------------------------------------------
     async def submit(
-        self, scope: Scope, spec: KindRules, request: BaseModel
+        self, scope: Scope, spec: KindRules, request: BaseModel, *, percent: float = 0.0
     ) -> tuple[JobRecord, bool]:
-        """The active job for the request's key (joined: True), or a new one (running, queued)."""
+        """The active job for the request's key (joined: True), or a new one (running, queued);
+        ``percent``: where earlier work it continues left off (progress never goes back)."""
         if self.admit is not None:
             await self.admit(scope, spec.kind, spec.key_of(request))
         now = time.time()
@@ -87,9 +88,12 @@ class JobManager:
             id=f"{kind}-{uuid.uuid4().hex[:10]}", scope=scope, kind=kind,
             key=spec.key_of(request), label=" ".join(spec.label_of(request).split())[:LABEL_CHARS],
             status="running", request=request.model_dump_json(), message="Started.", owner=owner,
+            percent=percent,
             heartbeat_at=now, created_at=now, started_at=now,
         )  # fmt: skip
-        stored, joined = await self.store.add_job(record, serial=spec.serial)
+        # A kind told "latest" hands out a finished result nobody saw rather than redo it.
+        unseen = spec.tells == "latest"
+        stored, joined = await self.store.add_job(record, serial=spec.serial, join_unseen=unseen)
         if not joined and stored.status == "running" and self._dispatch is not None:
             await self._dispatch(stored)
         elif not joined and stored.status == "running":
@@ -101,11 +105,14 @@ class JobManager:
     async def run_dispatched(self, job_id: str, handed_at: float) -> None:
         """Run a job the engine handed to this worker, unless another worker already took it
         (its heartbeat moved since ``handed_at``); returns when it ends."""
-        record = await self.store.adopt(job_id, self.holder, silent_since=handed_at + 1e-3)
-        if record is None:
-            log.info("%s: already taken by another worker", job_id)
-            return
-        live = self._start(record, resumed=False)
+        # Taken and started as one step: an engine stopping (a drain) cancels this task, and
+        # a job taken on record but never started would wait for nobody until it looked stale.
+        with anyio.CancelScope(shield=True):
+            record = await self.store.adopt(job_id, self.holder, silent_since=handed_at + 1e-3)
+            if record is None:
+                log.info("%s: already taken by another worker", job_id)
+                return
+            live = self._start(record, resumed=False)
         await live.done.wait()
 
     async def job(self, job_id: str) -> JobRecord | None:
@@ -179,6 +186,14 @@ class JobManager:
         live.stopped = words
         live.stop_scope.cancel()
         return True
+
+    async def cancelled(self, job_id: str) -> bool:
+        """Whether the user stopped the job (``tools.cancel`` marks its record)."""
+        try:
+            record = await self.store.job(job_id)
+        except StoreUnavailable:
+            return False
+        return record is not None and record.status == "cancelled"
 
     async def queue_position(self, record: JobRecord) -> int:
         """1 for the next to run; 0 when not queued."""
@@ -295,6 +310,8 @@ class JobManager:
         try:
             outcome: BaseModel | None = None
             with live.stop_scope:
+                if await self.cancelled(live.id):  # stopped before it started
+                    live.stop_scope.cancel()
                 if rules is not None and rules.after:
                     await self._settle(live, rules.after, rules.waiting)
                 outcome = await self._run(live)
@@ -321,7 +338,8 @@ class JobManager:
             error = self._describe(exc)
             log.warning("%s failed: %s", live.id, type(exc).__name__)
         ticker.cancel()
-        if status != "failed":
+        live.closing = True
+        if status != "failed" and getattr(outcome, "status", None) != "running":  # 100% once
             live.percent, live.message = 100.0, "Done."
         changes: dict[str, object] = {
             "status": status, "result": result, "error": error, "percent": live.percent,
@@ -329,7 +347,8 @@ class JobManager:
             "finished_at": time.time(),
         }  # fmt: skip
         try:
-            recorded = await self._record_end(live.id, changes)
+            # Stopped by the user: its record already says what happened, and stays so.
+            recorded = await self.cancelled(live.id) or await self._record_end(live.id, changes)
         except anyio.get_cancelled_exc_class():
             self._live.pop(live.id, None)
             live.done.set()
@@ -362,6 +381,9 @@ class JobManager:
         with scope:
             while True:
                 await anyio.sleep(self._tick)
+                if await self.cancelled(live.id) or live.closing:  # stopped elsewhere, or over
+                    live.stop_scope.cancel()
+                    return
                 await live.report(f"Still working... {elapsed_words(time.time() - _started(live))}")
                 await live.heartbeat()
 

@@ -79,6 +79,7 @@ class RunningJob:
     stop_scope: anyio.CancelScope = field(default_factory=anyio.CancelScope, repr=False)
     stopped: str | None = None
     """Why the job was stopped on request (``JobManager.stop``), in the user's words."""
+    closing: bool = False  # the work ended: no "still working" after "Done."
     _saved_at: float = 0.0
 
     @property
@@ -99,6 +100,8 @@ class RunningJob:
             await self.heartbeat()
 
     async def heartbeat(self) -> None:
+        if self.closing:
+            return
         self._saved_at = time.monotonic()
         try:
             await self.store.update_job(

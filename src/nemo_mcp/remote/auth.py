@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-MAX_TOKEN_CHARS = 4096
+from nemo_mcp.redact import could_be_token
+
 NONCE_BYTES = 12
 REALM = "nemo-mcp"
 
@@ -36,7 +37,7 @@ def bearer(header: str | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
-    if len(token) > MAX_TOKEN_CHARS or any(c.isspace() or not c.isprintable() for c in token):
+    if not could_be_token(token):
         raise Unauthorized("The bearer token is not a token.")
     return token
 

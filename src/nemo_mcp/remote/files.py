@@ -41,11 +41,11 @@ def problem(status: int, words: str) -> JSONResponse:
 
 
 async def receive_upload(request: Request, users: Users, user_key: str) -> Response:
-    limit = users.manifest.max_upload_mb * MB
+    limit = users.max_upload_mb * MB
     declared = request.headers.get("content-length")
     size_given = int(declared) if declared is not None and declared.isdigit() else None
     if size_given is not None and size_given > limit:
-        return problem(413, f"The file is larger than {users.manifest.max_upload_mb} MB.")
+        return problem(413, f"The file is larger than {users.max_upload_mb} MB.")
     name = upload_name(request.query_params.get("name", "file"))
     folder = users.data_dir / "uploads" / user_key
     reserve = users.settings.min_free_mb
@@ -72,7 +72,7 @@ async def receive_upload(request: Request, users: Users, user_key: str) -> Respo
                 await out.write(chunk)
     except OverflowError:
         _discard(part)
-        return problem(413, f"The file is larger than {users.manifest.max_upload_mb} MB.")
+        return problem(413, f"The file is larger than {users.max_upload_mb} MB.")
     except ClientDisconnect:
         _discard(part)
         return problem(400, "The upload was cut off before it ended.")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_mcp import __version__
 from nemo_mcp.deployment import Deployment
-from nemo_mcp.errors import StoreUnavailable, TokenInvalid
+from nemo_mcp.errors import BackendUnreachable, StoreUnavailable, TokenInvalid
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer, challenge
 from nemo_mcp.remote.drain import Lifecycle, let_jobs_finish, release, take_work
@@ -49,7 +49,7 @@ from nemo_mcp.remote.startup import ready_line, store_words
 from nemo_mcp.remote.supervise import supervised
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
-from nemo_mcp.server import skill_server
+from nemo_mcp.server import served, skill_server
 from nemo_mcp.settings import Settings
 from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
@@ -95,7 +95,7 @@ def data_dir(settings: Settings) -> Path:
 
 
 def build_app(
-    manifest: Manifest,
+    manifests: Manifest | Mapping[str, Manifest],
     settings: Settings,
     *,
     host: str,
@@ -119,17 +119,18 @@ def build_app(
     async def mcp_lifespan(server: MCPServer[Users]) -> AsyncIterator[Users]:
         yield shared.need()
 
-    texts = ToolTexts.for_manifest(
-        manifest, settings, Deployment.of(settings, many_users=True), heic=heic_available()
+    skills = served(manifests)
+    texts = ToolTexts.for_manifests(
+        skills, settings, Deployment.of(settings, many_users=True), heic=heic_available()
     )
     # The player loads exports from this server's own /downloads (signed links), not the backend.
     media = lambda: settings.public_url or CURRENT_BASE.get("") or settings.api_url  # noqa: E731
-    mcp = skill_server(manifest, texts, mcp_lifespan, media)
+    mcp = skill_server(skills, texts, mcp_lifespan, media)
 
     def current() -> Runtime:
         return shared.need().current()
 
-    register(mcp, manifest, texts, current)  # type: ignore[arg-type]
+    register(mcp, skills, texts, current)  # type: ignore[arg-type]
     transport = mcp.streamable_http_app(stateless_http=True, host=host)
 
     @asynccontextmanager
@@ -164,7 +165,7 @@ def build_app(
                 tg = await stack.enter_async_context(anyio.create_task_group())
                 stack.callback(tg.cancel_scope.cancel)
                 users = Users(
-                    settings, manifest, store, keys, tg, holder=process_holder(),
+                    settings, skills, store, keys, tg, holder=process_holder(),
                     data_dir=data_dir(settings), dispatch=engine.dispatch if engine else None,
                     admit=limits.admit,
                 )  # fmt: skip
@@ -191,16 +192,16 @@ def build_app(
                 tg.start_soon(keep, "the partial-upload tidy", tidying)
                 pruning = partial(
                     keep_pruning, data_dir(settings), store, limits.pool, settings.backend_id,
-                    manifest.name,
+                    tuple(skills),
                 )  # fmt: skip
                 tg.start_soon(keep, "the pass over old files", pruning)
                 async with mcp.session_manager.run():
                     line = ready_line(
-                        manifest.name, f"http://{host}:{port}" if port else f"http://{host}",
+                        ",".join(skills), f"http://{host}:{port}" if port else f"http://{host}",
                         store_words(settings, settings.config_dir / STATE_FILE),
                         CONCURRENCY if engine is not None else 0, settings,
                     )  # fmt: skip
-                    log.info(line, extra={"event": "start", "skill": manifest.name})
+                    log.info(line, extra={"event": "start", "skill": ",".join(skills)})
                     started = True
                     yield
         except Exception as exc:
@@ -271,7 +272,8 @@ class BearerMiddleware:
                     user = await issuer.refused_behind(issued, self._sign_in(token))
                 else:
                     user = await self._sign_in(token)
-            except StoreUnavailable as exc:
+            except (StoreUnavailable, BackendUnreachable) as exc:
+                # The token cannot be checked now (database or backend away): a 503 in words.
                 await unavailable(exc)(scope, receive, observed)
                 return
             except Unauthorized as exc:

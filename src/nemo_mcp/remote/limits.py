@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 WINDOW_S = 60
 PRUNE_EVERY_S = 60.0
 ASK_TIMEOUT_S = 2.0
+SCHEMA_LOCK = 0x6E656D6F  # the same lock as pg_store's schema
 AWAY_S = 10.0
 """After the database did not answer, requests go uncounted this long instead of each waiting."""
 SCHEMA = """
@@ -102,7 +103,10 @@ class PostgresCounter:
         self._away_until = 0.0
 
     async def open(self) -> PostgresCounter:
-        async with self.pool.connection() as db:
+        # Under the schema's advisory lock: workers starting together would otherwise race
+        # CREATE TABLE IF NOT EXISTS into a UniqueViolation and fail their start.
+        async with self.pool.connection() as db, db.transaction():
+            await db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             await db.execute(SCHEMA)
         return self
 

@@ -32,7 +32,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.responses import JSONResponse
 
-from nemo_mcp.errors import StoreUnavailable
+from nemo_mcp.errors import NemoError, StoreUnavailable
 from nemo_mcp.settings import parse_seconds
 from nemo_mcp.store import StateStore
 from nemo_mcp.words import user_message
@@ -211,8 +211,9 @@ async def answers(store: StateStore | None, serving: bool) -> bool:
         return False
 
 
-def unavailable(exc: StoreUnavailable) -> JSONResponse:
-    """A route's answer while the database is down: 503, when to try again, and plain words."""
+def unavailable(exc: NemoError) -> JSONResponse:
+    """A route's answer while the database (or the backend) is away: 503, when to try again,
+    and plain words."""
     return JSONResponse(
         {"error": user_message(exc)},
         status_code=503,

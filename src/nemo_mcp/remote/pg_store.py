@@ -227,14 +227,17 @@ class PostgresStore:
             )
 
     # -- jobs ----------------------------------------------------------------------------
-    async def add_job(self, record: JobRecord, *, serial: bool) -> tuple[JobRecord, bool]:
+    async def add_job(
+        self, record: JobRecord, *, serial: bool, join_unseen: bool = False
+    ) -> tuple[JobRecord, bool]:
         scope = scope_args(record.scope)
         async with self._pool.connection() as db, db.transaction():
             await _line_up(db, record.scope, record.kind)
             cur = await db.execute(
                 f"SELECT * FROM nemo_jobs WHERE {SCOPE_WHERE} AND kind = %s AND key = %s "
-                "AND status = ANY(%s) ORDER BY seq LIMIT 1",
-                (*scope, record.kind, record.key, ACTIVE),
+                "AND (status = ANY(%s) OR (%s AND NOT reported)) ORDER BY status = ANY(%s) "
+                "DESC, CASE WHEN status = ANY(%s) THEN seq ELSE -seq END LIMIT 1",
+                (*scope, record.kind, record.key, ACTIVE, join_unseen, ACTIVE, ACTIVE),
             )
             if (same := await cur.fetchone()) is not None:
                 return job_from_row(same), True

@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,9 @@ from typing import Any
 import anyio
 
 from nemo_mcp.store import Retention, Scope, StateStore
+
+Skills = str | Sequence[str]
+"""The skill, or the skills, whose records may still name a user's files."""
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +86,14 @@ def doomed(files: Iterable[FileFacts], still_needed: str, retention: Retention) 
     return gone
 
 
-async def _still_needed(store: StateStore, scope: Scope) -> str:
-    records = await store.jobs(scope, kinds=["upload", "export"])
-    return "\n".join(
-        f"{r.request}\n{r.result or ''}" for r in records if r.active or not r.reported
-    )
+async def _still_needed(store: StateStore, backend: str, user: str, skills: Skills) -> str:
+    """What the user's uploads and exports in any of ``skills`` still name (a server of every
+    skill keeps one folder per user for all of them)."""
+    named: list[str] = []
+    for skill in (skills,) if isinstance(skills, str) else skills:
+        records = await store.jobs(Scope(backend, user, skill), kinds=["upload", "export"])
+        named += [f"{r.request}\n{r.result or ''}" for r in records if r.active or not r.reported]
+    return "\n".join(named)
 
 
 def _facts(folder: Path, now: float) -> list[FileFacts]:
@@ -100,7 +106,7 @@ def _facts(folder: Path, now: float) -> list[FileFacts]:
 
 
 async def prune_files(
-    root: Path, store: StateStore, backend: str, skill: str, retention: Retention
+    root: Path, store: StateStore, backend: str, skill: Skills, retention: Retention
 ) -> int:
     """One pass over every user's folders; the number of files removed."""
     removed, now = 0, time.time()
@@ -110,7 +116,7 @@ async def prune_files(
             continue
         for user in sorted(p for p in base.iterdir() if p.is_dir()):
             facts = _facts(user, now)
-            needed = await _still_needed(store, Scope(backend, user.name, skill)) if facts else ""
+            needed = await _still_needed(store, backend, user.name, skill) if facts else ""
             for name in doomed(facts, needed, retention):
                 try:
                     (user / name).unlink()
@@ -138,7 +144,7 @@ async def my_turn(pool: Any) -> AsyncIterator[bool]:
 
 
 async def prune_once(
-    root: Path, store: StateStore, pool: Any, backend: str, skill: str, retention: Retention
+    root: Path, store: StateStore, pool: Any, backend: str, skill: Skills, retention: Retention
 ) -> int | None:
     """Records and files, if this worker got the lock (None: another one is at it)."""
     async with my_turn(pool) as mine:
@@ -149,7 +155,7 @@ async def prune_once(
 
 
 async def keep_pruning(
-    root: Path, store: StateStore, pool: Any, backend: str, skill: str,
+    root: Path, store: StateStore, pool: Any, backend: str, skill: Skills,
     every: float = PRUNE_EVERY_S, first: float = FIRST_PASS_S,
 ) -> None:  # fmt: skip
     """The worker's hourly pass (a failure is logged and tried again next time)."""

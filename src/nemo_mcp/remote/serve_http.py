@@ -10,6 +10,7 @@ start (3, uvicorn's) or stopped being able to serve (1): its supervisor then sta
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from nemo_mcp.manifests import Manifest
 from nemo_mcp.settings import Settings
@@ -18,7 +19,9 @@ GRACE_MARGIN_S = 5.0
 STARTUP_FAILURE = 3
 
 
-def serve_http(manifest: Manifest, settings: Settings, *, host: str, port: int) -> int:
+def serve_http(
+    manifests: Mapping[str, Manifest], settings: Settings, *, host: str, port: int
+) -> int:
     import uvicorn
 
     from nemo_mcp.remote.drain import DrainingServer, Lifecycle
@@ -31,7 +34,7 @@ def serve_http(manifest: Manifest, settings: Settings, *, host: str, port: int) 
     resilience = Resilience.from_env(os.environ)
     lifecycle = Lifecycle()
     app = build_app(
-        manifest, settings, host=host, port=port, resilience=resilience, lifecycle=lifecycle
+        manifests, settings, host=host, port=port, resilience=resilience, lifecycle=lifecycle
     )
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on",

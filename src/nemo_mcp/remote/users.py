@@ -1,5 +1,6 @@
 """One shared server, many users: each request gets the ``Runtime`` of the user whose token it
-bears.
+bears, for the skill it runs under (``tools.skills``: one runtime per user and skill; the
+conversation's current skill and last upload are kept per user in this worker).
 
 Every user has their own backend client (their token, their scope: ``Scope.user`` is the user
 key), their own folders for uploads and exports, and their own records; the job manager, the
@@ -15,7 +16,7 @@ import contextvars
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,6 +34,7 @@ from nemo_mcp.remote.answers import Scrubber
 from nemo_mcp.remote.auth import Keys, Unauthorized, bearer
 from nemo_mcp.remote.signing import LinkSigner
 from nemo_mcp.settings import Settings
+from nemo_mcp.skill_choice import MediaMix
 from nemo_mcp.store import StateStore, TokenRecord
 from nemo_mcp.tools.runtime import Runtime, build_runtime
 
@@ -78,7 +80,7 @@ class Users:
     def __init__(
         self,
         settings: Settings,
-        manifest: Manifest,
+        manifests: Mapping[str, Manifest],
         store: StateStore,
         keys: Keys,
         task_group: TaskGroup,
@@ -90,7 +92,7 @@ class Users:
     ) -> None:
         self.settings = settings
         self.deployment = Deployment.of(settings, many_users=True)
-        self.manifest = manifest
+        self.manifests = dict(manifests)
         self.store = store
         self.keys = keys
         self.data_dir = data_dir
@@ -101,16 +103,26 @@ class Users:
             store, task_group, self._run, self.answers.describe, kinds=SPECS, holder=holder,
             dispatch=dispatch, admit=admit,
         )  # fmt: skip
-        self._users: dict[str, Runtime] = {}
+        self._users: dict[tuple[str, str], Runtime] = {}
+        self._current: dict[str, str] = {}
+        self._media: dict[str, MediaMix] = {}
         self._transport = SharedTransport(self._refused)
         self.trust_lost: Callable[[str], object] = lambda key: None
         """Told the user key of a token the backend refused (the server drops its trust)."""
         self._sealed: set[str] = set()
 
+    @property
+    def first_manifest(self) -> Manifest:
+        """The skill a request names none for is attributed to (the sign-in page's token)."""
+        return next(iter(self.manifests.values()))
+
+    @property
+    def max_upload_mb(self) -> int:
+        return max(m.max_upload_mb for m in self.manifests.values())
+
     # -- who is asking ---------------------------------------------------------------------
     async def sign_in(self, token: str) -> str:
         """The user key of ``token``; its sealed copy on record for work that outlives us."""
-        register_secret(token)
         key = self.keys.user_key(token)
         if key not in self._sealed:
             record = TokenRecord(
@@ -120,33 +132,53 @@ class Users:
             self._sealed.add(key)
         return key
 
-    def runtime_for(self, ctx: Context) -> Runtime:
+    def _token(self, ctx: Context) -> str:
         # The request's NemoVideo token: the bearer itself, or the one behind an access token
         # this server issued (oauth/gate.py); the header only outside the middleware.
         headers = ctx.headers or {}
         token = CURRENT_TOKEN.get("") or (bearer(headers.get("authorization")) if headers else "")
         if not token:
             raise Unauthorized("no bearer token")
-        return self._runtime(self.keys.user_key(token), token)
+        return token
+
+    def runtime_for(self, ctx: Context) -> Runtime:
+        return self.runtime_of_skill(ctx, self.current_skill(ctx) or next(iter(self.manifests)))
+
+    def runtime_of_skill(self, ctx: Context, skill: str) -> Runtime:
+        token = self._token(ctx)
+        return self._runtime(self.keys.user_key(token), token, skill)
+
+    def current_skill(self, ctx: Context) -> str | None:
+        return self._current.get(self.keys.user_key(self._token(ctx)))
+
+    def remember(self, ctx: Context, skill: str, media: MediaMix) -> None:
+        key = self.keys.user_key(self._token(ctx))
+        self._current[key] = skill
+        if not media.empty:
+            self._media[key] = media
+
+    def recent_media(self, ctx: Context) -> MediaMix:
+        return self._media.get(self.keys.user_key(self._token(ctx)), MediaMix())
 
     def current(self) -> Runtime:
         """The runtime of the request being served (LookupError outside a request)."""
         token = CURRENT_TOKEN.get("")
         if not token:
             raise LookupError("no request")
-        return self._runtime(self.keys.user_key(token), token)
+        key = self.keys.user_key(token)
+        return self._runtime(key, token, self._current.get(key))
 
-    def _runtime(self, key: str, token: str) -> Runtime:
-        if (runtime := self._users.get(key)) is not None:
+    def _runtime(self, key: str, token: str, skill: str | None = None) -> Runtime:
+        skill = skill if skill in self.manifests else next(iter(self.manifests))
+        if (runtime := self._users.get((key, skill))) is not None:
             return runtime
-        register_secret(token)
         folders = SharedFolders(
             user_folder(self.data_dir, "uploads", key),
             user_folder(self.data_dir, "exports", key),
             functools.partial(self._link, key),
         )
-        runtime = self._users[key] = build_runtime(
-            self.settings, self.manifest, self.store, self.jobs,
+        runtime = self._users[(key, skill)] = build_runtime(
+            self.settings, self.manifests[skill], self.store, self.jobs,
             self.deployment.for_user(folders), user=key, token=token, transport=self._transport,
         )  # fmt: skip
         return runtime
@@ -164,6 +196,9 @@ class Users:
     async def verify(self, key: str, token: str) -> None:
         """Ask the backend once whether it takes the token (``TokenInvalid`` if not)."""
         await self._runtime(key, token).client.credits()
+        # Registered for redaction only now: a made-up "token" ("the") would otherwise be taken
+        # out of every other user's output on this worker.
+        register_secret(token)
 
     async def close(self) -> None:
         self._unregister()
@@ -174,13 +209,14 @@ class Users:
 
     # -- running a job, whoever asked for it -------------------------------------------------
     async def _run(self, job: RunningJob) -> BaseModel:
-        key = job.scope.user
-        runtime = self._users.get(key)
+        key, skill = job.scope.user, job.scope.skill
+        runtime = self._users.get((key, skill))
         if runtime is None:
             record = await self.store.token(self.settings.backend_id, key)
             if record is None:
                 raise Unauthorized("the user's token is no longer on record")
             token = self.keys.open(record.token, key)
+            register_secret(token)  # sealed once the backend took it
             self._sealed.add(key)
-            runtime = self._runtime(key, token)
+            runtime = self._runtime(key, token, skill)
         return await runtime.work(job)

@@ -75,9 +75,14 @@ class StateStore(Protocol):
     async def save_render(self, scope: Scope, record: RenderRecord) -> None: ...
     async def drop_render(self, scope: Scope, render_id: str) -> None: ...
 
-    async def add_job(self, record: JobRecord, *, serial: bool) -> tuple[JobRecord, bool]:
+    async def add_job(
+        self, record: JobRecord, *, serial: bool, join_unseen: bool = False
+    ) -> tuple[JobRecord, bool]:
         """The active job of the same scope, kind and key (joined: True), or ``record`` added.
 
+        With ``join_unseen``, the latest finished one nobody was told of is joined too: the same
+        check-and-add as the active one, so a job ending just as it is asked for again is handed
+        out, never done twice (an export rendered twice is charged twice).
         With ``serial``, a new job waits (``queued``) while another of its kind is active."""
         ...
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 JobKind = Literal["edit", "export", "upload"]
-JobState = Literal["queued", "running", "done", "failed", "interrupted"]
+JobState = Literal["queued", "running", "done", "failed", "interrupted", "cancelled"]
 ACTIVE_STATES: tuple[JobState, ...] = ("queued", "running")
-FINISHED_STATES: tuple[JobState, ...] = ("done", "failed", "interrupted")
+FINISHED_STATES: tuple[JobState, ...] = ("done", "failed", "interrupted", "cancelled")
 RenderState = Literal["submitted", "completed"]
 
 TOKEN_MARGIN_S = 300.0

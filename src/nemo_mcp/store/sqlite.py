@@ -232,14 +232,18 @@ class SQLiteStore:
         await self._run(write)
 
     # -- jobs ----------------------------------------------------------------------------
-    async def add_job(self, record: JobRecord, *, serial: bool) -> tuple[JobRecord, bool]:
+    async def add_job(
+        self, record: JobRecord, *, serial: bool, join_unseen: bool = False
+    ) -> tuple[JobRecord, bool]:
         def add(db: sqlite3.Connection) -> tuple[JobRecord, bool]:
             scope = scope_args(record.scope)
             with self._write(db):
+                active = f"status IN {ACTIVE_SQL}"
                 same = db.execute(
                     f"SELECT * FROM jobs WHERE {SCOPE_WHERE} AND kind = ? AND key = ? "
-                    f"AND status IN {ACTIVE_SQL} ORDER BY seq LIMIT 1",
-                    (*scope, record.kind, record.key),
+                    f"AND ({active} OR (? AND NOT reported)) "
+                    f"ORDER BY {active} DESC, CASE WHEN {active} THEN seq ELSE -seq END LIMIT 1",
+                    (*scope, record.kind, record.key, int(join_unseen)),
                 ).fetchone()
                 if same is not None:
                     return job_from_row(same), True

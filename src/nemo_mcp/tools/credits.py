@@ -12,6 +12,7 @@ from nemo_mcp.results import CreditsResult
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.edge import ToolCall, run_tool
 from nemo_mcp.tools.runtime import Runtime
+from nemo_mcp.tools.skills import Pick
 
 
 def credits_words(runtime: Runtime, credits: Credits) -> str:
@@ -22,8 +23,12 @@ def credits_words(runtime: Runtime, credits: Credits) -> str:
     return words + runtime.deployment.credits_note
 
 
-async def check_credits(ctx: Context) -> Annotated[CallToolResult, CreditsResult]:
-    return await run_tool(ctx, ToolName.CHECK_CREDITS, _credits)
+async def check_credits(
+    ctx: Context, skill: str | None = None
+) -> Annotated[CallToolResult, CreditsResult]:
+    # The balance is the token's, the same in every skill: never a question which.
+    pick = Pick(skill, any_skill=True)
+    return await run_tool(ctx, ToolName.CHECK_CREDITS, _credits, pick=pick)
 
 
 async def _credits(call: ToolCall) -> CreditsResult:

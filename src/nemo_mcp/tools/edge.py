@@ -45,6 +45,7 @@ from nemo_mcp.redact import redact
 from nemo_mcp.store import JobRecord
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.runtime import Runtime, RuntimeSource
+from nemo_mcp.tools.skills import Pick, pick_runtime
 from nemo_mcp.words import UNEXPECTED, user_message
 
 log = logging.getLogger(__name__)
@@ -115,13 +116,17 @@ async def run_tool(
     tool: ToolName,
     body: Callable[[ToolCall], Awaitable[R]],
     extras: Extras[R] | None = None,
+    pick: Pick | None = None,
 ) -> CallToolResult:
     """Run ``body`` (then ``extras``) as the tool ``tool``: bounded in time, in plain words,
-    without secrets. Always a result, never an exception."""
+    without secrets. Always a result, never an exception. ``pick``: how a server of every
+    skill chooses the one this call runs under (``tools.skills``; asking which is an answer)."""
     try:
-        runtime = runtime_of(ctx)
+        runtime = pick_runtime(ctx, tool, pick or Pick())
     except LookupError:
         return _error(STARTING)
+    except NemoError as exc:
+        return _error(user_message(exc))
     wait = runtime.settings.tool_wait
     call = ToolCall(runtime, ctx, anyio.current_time() + wait)
     try:
@@ -244,7 +249,8 @@ class Edge:
         raw = result.model_dump(by_alias=True, exclude_none=True) if isinstance(
             result, BaseModel
         ) else dict(result)  # fmt: skip
-        if ctx.method == "resources/read":
+        if ctx.method == "resources/read" or "inputRequests" in raw:
+            # A question for the user (2026-07-28's input round) is not a tool result.
             return redact_json(raw)  # type: ignore[no-any-return]
         return sdk_made(raw, _tool_name(ctx.params))
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context, Resolve
 from mcp.types import CallToolResult
 from pydantic import Field
 
@@ -18,14 +19,18 @@ from nemo_mcp.flows.edit import EditRequest
 from nemo_mcp.flows.kinds import EDIT
 from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.results import EditResult, no_title
-from nemo_mcp.routing import Intent, route
+from nemo_mcp.routing import CancelTarget, Intent, cancel_target, route
+from nemo_mcp.spend import DECLINED, Confirm, balance_note
 from nemo_mcp.store import JobRecord
 from nemo_mcp.timeline import parse_draft, summarize
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tool_text import ASK_AGAIN_S
+from nemo_mcp.tools.cancel import cancel
+from nemo_mcp.tools.confirm import CANNOT_ASK, go_ahead, spend_question
 from nemo_mcp.tools.credits import credits_words
 from nemo_mcp.tools.edge import ToolCall, refuse_a_lone_failure, run_tool
 from nemo_mcp.tools.export import start_export
+from nemo_mcp.tools.skills import Pick
 
 UPLOAD_HINT = (
     "To upload, call upload_media with full file paths (or http(s) links), then describe the "
@@ -36,11 +41,18 @@ UPLOAD_HINT = (
 async def send_edit(
     ctx: Context,
     message: Annotated[str, Field(description="the user's words", json_schema_extra=no_title)],
+    spend: Annotated[ElicitationResult[Confirm], Resolve(spend_question)],
+    skill: str | None = None,
 ) -> Annotated[CallToolResult, EditResult]:
-    return await run_tool(ctx, ToolName.SEND_EDIT, partial(dispatch, message=message))
+    stop = route(message) is Intent.CANCEL  # a stop reaches every skill: never a question
+    pick = Pick(skill, message, any_skill=stop)
+    body = partial(dispatch, message=message, spend=spend)
+    return await run_tool(ctx, ToolName.SEND_EDIT, body, pick=pick)
 
 
-async def dispatch(call: ToolCall, *, message: str) -> EditResult:
+async def dispatch(
+    call: ToolCall, *, message: str, spend: ElicitationResult[Confirm] | None = None
+) -> EditResult:
     """The one place an intent becomes an action."""
     text = message.strip()
     if not text:
@@ -62,7 +74,15 @@ async def dispatch(call: ToolCall, *, message: str) -> EditResult:
         return await status(call)
     if intent is Intent.UPLOAD:
         return EditResult(status="done", intent=intent, reply=UPLOAD_HINT)
-    return await edit(call, text)
+    if intent is Intent.CANCEL:
+        return await cancel(call, cancel_target(text) or CancelTarget())
+    send, check = go_ahead(spend)
+    if not send:
+        return EditResult(status="declined", intent=intent, reply=DECLINED)
+    result = await edit(call, text)
+    if check is not None and check.reason == CANNOT_ASK and check.available is not None:
+        return result.model_copy(update={"reply": result.reply + balance_note(check.available)})
+    return result
 
 
 async def edit(call: ToolCall, text: str) -> EditResult:

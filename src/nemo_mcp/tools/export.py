@@ -23,6 +23,7 @@ from nemo_mcp.tool_text import ASK_AGAIN_S
 from nemo_mcp.tools.edge import ToolCall, refuse_a_lone_failure, run_tool
 from nemo_mcp.tools.extras import export_extras
 from nemo_mcp.tools.runtime import Runtime
+from nemo_mcp.tools.skills import Pick
 
 SERVER_FULL = (
     "The server cannot store the video right now (its disk is full or its storage refused the "
@@ -52,12 +53,18 @@ async def export_video(
     download: Annotated[
         bool, Field(description="save it on this computer", json_schema_extra=no_title)
     ] = True,
+    new_copy: Annotated[
+        bool, Field(description="another file even if unchanged", json_schema_extra=no_title)
+    ] = False,
+    skill: str | None = None,
 ) -> Annotated[CallToolResult, ExportResult]:
-    body = partial(start_export, output_dir=output_dir, download=download)
-    return await run_tool(ctx, ToolName.EXPORT_VIDEO, body, export_extras)
+    body = partial(start_export, output_dir=output_dir, download=download, new_copy=new_copy)
+    return await run_tool(ctx, ToolName.EXPORT_VIDEO, body, export_extras, pick=Pick(skill))
 
 
-async def start_export(call: ToolCall, output_dir: str | None, *, download: bool) -> ExportResult:
+async def start_export(
+    call: ToolCall, output_dir: str | None, *, download: bool, new_copy: bool = False
+) -> ExportResult:
     """Join the running export, hand out one that finished unseen, or start one."""
     runtime, jobs = call.runtime, call.runtime.jobs
     if told := await jobs.news(runtime.scope, EXPORT.kind):
@@ -76,8 +83,8 @@ async def start_export(call: ToolCall, output_dir: str | None, *, download: bool
             if runtime.deployment.takes_output_dir:
                 raise
             raise InputError(SERVER_FULL) from None  # the server's folder: not the user's to fix
-    request = ExportRequest(output_dir=str(folder), download=download)
-    record, _ = await jobs.submit(runtime.scope, EXPORT, request)
+    request = ExportRequest(output_dir=str(folder), download=download, new_copy=new_copy)
+    record, _ = await jobs.submit(runtime.scope, EXPORT, request, percent=await _continued(runtime))
     record = await jobs.wait(record.id, call.remaining(), call.progress)
     return await export_reply(call, record, await jobs.tell(record))
 
@@ -107,3 +114,12 @@ def as_link(runtime: Runtime, result: ExportResult) -> ExportResult:
     return result.model_copy(
         update={"path": None, "url": link, "reply": f"The video is ready: {link}"}
     )
+
+
+async def _continued(runtime: Runtime) -> float:
+    """How far the last export got when it ended still rendering (this one resumes its render),
+    so its progress starts there; 0 otherwise."""
+    done = await runtime.store.jobs(runtime.scope, kinds=["export"], states=["done"])
+    if done and (last := EXPORT.result_of(done[-1])) is not None and last.status == "running":
+        return done[-1].percent
+    return 0.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from mcp.server.apps import Apps
 from mcp.server.mcpserver import MCPServer
@@ -24,6 +24,7 @@ from nemo_mcp.tools.edge import read_resource
 from nemo_mcp.tools.edit import send_edit
 from nemo_mcp.tools.export import export_video
 from nemo_mcp.tools.runtime import Runtime
+from nemo_mcp.tools.skills import with_skill_argument
 from nemo_mcp.tools.timeline import get_timeline, timeline_document
 from nemo_mcp.tools.upload import upload_media
 
@@ -50,7 +51,9 @@ def prompt_name(example: str) -> str:
     return "example-" + hashlib.sha1(example.encode()).hexdigest()[:8]
 
 
-def player(manifest: Manifest, texts: ToolTexts, media_url: Callable[[], str | None]) -> Apps:
+def player(
+    manifests: Mapping[str, Manifest], texts: ToolTexts, media_url: Callable[[], str | None]
+) -> Apps:
     """The Apps extension: the player page and the two tools whose results it shows.
 
     ``media_url`` gives the backend's URL while the server runs (the page may load videos there)."""
@@ -72,28 +75,40 @@ def player(manifest: Manifest, texts: ToolTexts, media_url: Callable[[], str | N
             title=title,
             description=description,
             annotations=hints,
-        )(fn)
+        )(with_skill_argument(fn, manifests, full=False))
     apps.add_resource(player_resource(media_url))
     return apps
 
 
 def register(
-    mcp: MCPServer[Runtime], manifest: Manifest, texts: ToolTexts, runtime: Callable[[], Runtime]
+    mcp: MCPServer[Runtime],
+    manifests: Mapping[str, Manifest],
+    texts: ToolTexts,
+    runtime: Callable[[], Runtime],
 ) -> None:
-    """Add the other three tools, one prompt per example, and the timeline resource to ``mcp``.
+    """Add the other three tools, one prompt per example of every skill, and the timeline
+    resource to ``mcp``.
 
-    ``app`` gives the running server's state to the resource, which gets no context."""
-    name = manifest.display_name
+    ``runtime`` gives the running server's state to the resource, which gets no context."""
+    name = server_title(manifests)
     tools = (
         (upload_media, ToolName.UPLOAD_MEDIA, f"Upload media to {name}", texts.upload, WRITES),
         (send_edit, ToolName.SEND_EDIT, f"Ask {name} for a change", texts.send_edit, WRITES),
         (check_credits, ToolName.CHECK_CREDITS, "Check credits", texts.check_credits, READS),
     )
     for fn, tool, title, description, hints in tools:
-        mcp.add_tool(fn, name=tool.value, title=title, description=description, annotations=hints)
+        full = tool is ToolName.SEND_EDIT
+        mcp.add_tool(
+            with_skill_argument(fn, manifests, full=full), name=tool.value, title=title,
+            description=description, annotations=hints,
+        )  # fmt: skip
 
-    for example in manifest.examples:
-        _add_prompt(mcp, example)
+    named: set[str] = set()
+    for manifest in manifests.values():
+        for example in manifest.examples:
+            if (prompt := prompt_name(example)) not in named:
+                named.add(prompt)
+                _add_prompt(mcp, example, manifest, many=len(manifests) > 1)
 
     @mcp.resource(
         TIMELINE_URI,
@@ -106,10 +121,18 @@ def register(
         return await read_resource(runtime, timeline_document)
 
 
-def _add_prompt(mcp: MCPServer[Runtime], example: str) -> None:
+def server_title(manifests: Mapping[str, Manifest]) -> str:
+    """The skill's display name, or the product's for a server of every skill."""
+    if len(manifests) == 1:
+        return next(iter(manifests.values())).display_name
+    return "NemoVideo"
+
+
+def _add_prompt(mcp: MCPServer[Runtime], example: str, manifest: Manifest, *, many: bool) -> None:
     def prompt() -> str:
         return example
 
-    mcp.prompt(name=prompt_name(example), title=example, description=f'Try saying: "{example}"')(
-        prompt
-    )
+    where = f" ({manifest.display_name})" if many else ""
+    mcp.prompt(
+        name=prompt_name(example), title=example, description=f'Try saying: "{example}"{where}'
+    )(prompt)

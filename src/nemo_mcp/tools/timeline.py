@@ -21,6 +21,7 @@ from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.edge import ToolCall, run_tool
 from nemo_mcp.tools.extras import timeline_extras
 from nemo_mcp.tools.runtime import Runtime
+from nemo_mcp.tools.skills import Pick
 
 
 def track_infos(timeline: Timeline) -> list[TrackInfo]:
@@ -33,8 +34,10 @@ def track_infos(timeline: Timeline) -> list[TrackInfo]:
     ]  # fmt: skip
 
 
-async def get_timeline(ctx: Context) -> Annotated[CallToolResult, TimelineResult]:
-    return await run_tool(ctx, ToolName.GET_TIMELINE, _timeline, timeline_extras)
+async def get_timeline(
+    ctx: Context, skill: str | None = None
+) -> Annotated[CallToolResult, TimelineResult]:
+    return await run_tool(ctx, ToolName.GET_TIMELINE, _timeline, timeline_extras, pick=Pick(skill))
 
 
 async def _timeline(call: ToolCall) -> TimelineResult:

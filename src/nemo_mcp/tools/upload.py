@@ -16,10 +16,12 @@ from nemo_mcp.flows.kinds import UPLOAD
 from nemo_mcp.jobs import elapsed_words
 from nemo_mcp.media import allowed_roots
 from nemo_mcp.results import RejectedItem, UploadResult, no_title
+from nemo_mcp.skill_choice import MediaMix, media_types
 from nemo_mcp.store import JobRecord
 from nemo_mcp.tool_names import ToolName
 from nemo_mcp.tools.edge import Refusal, ToolCall, refuse_a_lone_failure, run_tool
 from nemo_mcp.tools.roots import client_roots
+from nemo_mcp.tools.skills import Pick
 from nemo_mcp.uploads import check_items
 
 REMOTE_PATHS = (
@@ -47,8 +49,11 @@ async def upload_media(
         list[str],
         Field(default_factory=list, description="http(s) links", json_schema_extra=no_title),
     ],
+    skill: str | None = None,
 ) -> Annotated[CallToolResult, UploadResult]:
-    return await run_tool(ctx, ToolName.UPLOAD_MEDIA, partial(_upload, paths=paths, urls=urls))
+    media = MediaMix.of(media_types([p.split("?")[0] for p in [*paths, *urls]]))
+    body = partial(_upload, paths=paths, urls=urls)
+    return await run_tool(ctx, ToolName.UPLOAD_MEDIA, body, pick=Pick(skill, "", media))
 
 
 async def _upload(call: ToolCall, *, paths: list[str], urls: list[str]) -> UploadResult:

@@ -30,8 +30,7 @@ from nemo_mcp.attribution import attribution_headers
 from nemo_mcp.backend.client import PACKAGE_DIR
 from nemo_mcp.backend.http import ApiHttp
 from nemo_mcp.errors import NemoError, TokenInvalid
-from nemo_mcp.redact import register_secret
-from nemo_mcp.remote.auth import MAX_TOKEN_CHARS
+from nemo_mcp.redact import could_be_token, register_secret
 from nemo_mcp.remote.oauth import pages
 from nemo_mcp.remote.oauth.provider import SITE, Provider
 from nemo_mcp.remote.oauth.records import REQUEST_PREFIX, Row, digest
@@ -148,9 +147,8 @@ class SignIn:
 
     async def _pasted(self, pasted: str) -> str:
         """The pasted token, once NemoVideo accepted it (``Refused`` in words if not)."""
-        if not pasted or len(pasted) > MAX_TOKEN_CHARS or any(c.isspace() for c in pasted):
+        if not could_be_token(pasted):
             raise Refused("That is not a NemoVideo token: paste the whole token, nothing else.")
-        register_secret(pasted)
         key = self.users.keys.user_key(pasted)
         await self._limit("user", key, self.limits.per_user)
         try:
@@ -163,6 +161,7 @@ class SignIn:
         except NemoError as exc:
             words = f"NemoVideo could not check the token: {user_message(exc)}"
             raise Refused(words, 502) from None
+        register_secret(pasted)  # only now: NemoVideo took it, so it is a token
         return pasted
 
     async def _request(self, handle: str) -> dict[str, Any]:
@@ -200,7 +199,9 @@ class SignIn:
 
     async def _anonymous_token(self) -> str:
         settings = self.users.settings
-        attribution = attribution_headers(self.users.manifest, settings.skill_source, PACKAGE_DIR)
+        attribution = attribution_headers(
+            self.users.first_manifest, settings.skill_source, PACKAGE_DIR
+        )
         http = ApiHttp(settings, attribution, local=settings.local)
         try:
             built = http.build(
