@@ -12,7 +12,15 @@ from mcp import Client
 from mcp.types import ListRootsResult, Root
 
 from tests.conftest import SENTINEL_TOKEN
-from tests.e2e.conftest import CANVAS, MakeMedia, Workspace, error_text, read_mp4, structured
+from tests.e2e.conftest import (
+    CANVAS,
+    WEB_URL,
+    MakeMedia,
+    Workspace,
+    error_text,
+    read_mp4,
+    structured,
+)
 
 
 def _everything_said(results: list[object]) -> str:
@@ -180,5 +188,5 @@ async def test_out_of_credits_says_so_with_a_registration_link(
     finally:
         poor.stop()
     assert "out of free credits" in text
-    assert "https://nemovideo.com?bind=" in text
+    assert f"{WEB_URL}?bind=" in text
     assert credits["available"] == 40, "nothing was charged"
