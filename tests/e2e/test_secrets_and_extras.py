@@ -12,7 +12,15 @@ from mcp import Client
 from mcp.types import ListRootsResult, Root
 
 from tests.conftest import SENTINEL_TOKEN
-from tests.e2e.conftest import CANVAS, MakeMedia, Workspace, error_text, read_mp4, structured
+from tests.e2e.conftest import (
+    CANVAS,
+    WEB_URL,
+    MakeMedia,
+    Workspace,
+    error_text,
+    read_mp4,
+    structured,
+)
 
 WEB_URL = "https://web.nemo.test"
 
