@@ -5,10 +5,11 @@ Tiers (markers, applied here at collection so a test never marks itself, except 
 - ``fast``: everything in memory (the SDK's ``Client(server)``, ``httpx.MockTransport``, respx,
   the stores on a temporary folder). A test is fast unless it lives in a folder of real paths
   (``REAL_PATHS``), uses a fixture that starts something real (``REAL_FIXTURES``), or is marked
-  ``real``. ``pytest -m fast`` runs only these, in well under 30 s.
+  ``real``. ``pytest -m fast`` runs only these (about 30 CPU-seconds; docs/TESTING.md).
 - the default run (the README's command): everything but ``chaos``, spread over workers by
   pytest-xdist. A test that uses a costly session fixture is pinned to one worker group
-  (``XDIST_GROUPS``), so the PostgreSQL cluster or Chromium starts once per run.
+  (``XDIST_GROUPS``), so the PostgreSQL cluster starts once per run; each browser module keeps
+  to one worker (``MODULE_GROUPS``), so its Chromium session runs once.
 - ``chaos``: tests that must wait out production timeouts (a minute-long database outage, a
   soak). Excluded from the default run by ``addopts``; ``pytest -m chaos`` runs them (.ci/run
   does, after the README's command).
@@ -44,8 +45,8 @@ REAL_PATHS = frozenset(
 )
 """Folders whose every test goes through a real process, service, port or browser."""
 REAL_FIXTURES = frozenset(
-    {"embedded_backend", "embedded_backends", "workspace", "stdio_server", "cluster", "postgres",
-     "remote_backend", "open_live"}
+    {"embedded_backend", "embedded_backends", "workspace", "cluster", "postgres", "remote_backend",
+     "open_live"}
 )  # fmt: skip
 """Fixtures that start something real: a test using one is not in the fast tier."""
 XDIST_GROUPS = {"cluster": "cluster", "fresh": "cluster", "postgres": "cluster",

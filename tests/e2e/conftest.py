@@ -18,6 +18,8 @@ from nemo_local import RunningBackend
 from tests.embedded import STDIO_CANVAS
 
 CANVAS = STDIO_CANVAS
+WEB_URL = "https://web.nemo.test"
+"""The web app the links point to (registration, claiming a project)."""
 REDIRECTED = (
     "import os, sys; fd = os.open({path!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND); "
     "os.dup2(fd, 2); from nemo_mcp.cli import main; "
@@ -56,6 +58,9 @@ class Workspace:
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(self.root / "home"),
             "NEMO_API_URL": self.backend.url,
+            # A web address of its own, as a deployment with its own web app has: links are shown
+            # (with a loopback API and the default web address they would point nowhere).
+            "NEMO_WEB_URL": WEB_URL,
             "NEMO_CONFIG_DIR": str(self.config),
             "NEMO_OUTPUT_DIR": str(self.out),
             "NEMO_MEDIA_ROOTS": str(self.media),

@@ -12,9 +12,15 @@ from mcp import Client
 from mcp.types import ListRootsResult, Root
 
 from tests.conftest import SENTINEL_TOKEN
-from tests.e2e.conftest import CANVAS, MakeMedia, Workspace, error_text, read_mp4, structured
-
-WEB_URL = "https://web.nemo.test"
+from tests.e2e.conftest import (
+    CANVAS,
+    WEB_URL,
+    MakeMedia,
+    Workspace,
+    error_text,
+    read_mp4,
+    structured,
+)
 
 
 def _everything_said(results: list[object]) -> str:
@@ -172,9 +178,7 @@ async def test_out_of_credits_says_so_with_a_registration_link(
     poor = start_in_thread(LocalBackendConfig(data_dir=tmp_path / "poor", starting_credits=40))
     try:
         images = photos(2)
-        # The embedded backend plays the cloud here; links to the web app are given for a
-        # backend whose web address is known (the operator's NEMO_WEB_URL), never invented.
-        params = workspace.params(NEMO_API_URL=poor.url, NEMO_WEB_URL=WEB_URL)
+        params = workspace.params(NEMO_API_URL=poor.url)
         async with Client(params, mode="legacy") as client:
             structured(await client.call_tool("upload_media", {"paths": [str(p) for p in images]}))
             text = error_text(

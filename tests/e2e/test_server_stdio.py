@@ -69,9 +69,7 @@ async def test_upload_edit_timeline_export_and_read_the_mp4_back(
     images = photos(3)
     tune = make_tune(workspace.media / "tune.wav", seconds=12)
     edit_progress, export_progress = Progress(), Progress()
-    async with Client(
-        workspace.params(NEMO_WEB_URL="https://web.nemo.test"), mode="legacy"
-    ) as client:
+    async with Client(workspace.params(), mode="legacy") as client:
         up = structured(
             await client.call_tool("upload_media", {"paths": [str(p) for p in [*images, tune]]})
         )
