@@ -50,6 +50,7 @@ def server(backend: RunningBackend, tmp_path_factory: pytest.TempPathFactory) ->
         "PYTHONPATH": os.pathsep.join(sys.path),
         "NEMO_API_URL": backend.url, "NEMO_SERVER_KEY": "browser-test-key-" + "b" * 20,
         "NEMO_CONFIG_DIR": str(root / "config"), "NEMO_LOG_LEVEL": "WARNING",
+        "NEMO_DRAIN": "0",  # no balancer to drain from: SIGTERM ends it at once
     }  # fmt: skip
     log = open(root / "server.log", "wb")  # noqa: SIM115 - the child keeps it
     proc = subprocess.Popen(
