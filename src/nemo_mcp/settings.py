@@ -99,6 +99,28 @@ def _paths(raw: str) -> tuple[Path, ...]:
 
 
 @dataclass(frozen=True)
+class Resilience:
+    """The timeouts on the database path and the drain on SIGTERM (environment settings)."""
+
+    pool_timeout: float = 5.0
+    """``NEMO_DB_POOL_TIMEOUT``: the longest a request waits for a database connection."""
+    quick_timeout: float = 1.0
+    """``NEMO_DB_QUICK_TIMEOUT``: the same while the database is known to be down."""
+    busy_timeout: float = 30.0
+    """``NEMO_DB_BUSY_TIMEOUT``: the wait when the database answers but every connection is
+    in use (a load peak, not an outage: no bound of 10 s applies)."""
+    connect_timeout: float = 3.0
+    """``NEMO_DB_CONNECT_TIMEOUT``: one connection attempt (a host that drops packets)."""
+    backoff_max: float = 5.0
+    """``NEMO_RETRY_MAX``: the longest pause between two restarts of a failed loop."""
+    drain: float = 8.0
+    """``NEMO_DRAIN``: after SIGTERM, how long ``/readyz`` says 503 before the worker stops
+    listening (longer than the balancer's health-check interval times its ``fall``)."""
+    part_idle: float = 600.0
+    """``NEMO_PART_IDLE``: a partial upload nothing wrote to for this long was abandoned."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, read once. ``token`` is a secret: it has no repr."""
 
@@ -145,6 +167,8 @@ class Settings:
     """Remote mode: room kept free in ``remote_dir``; an upload or export that would eat it is
     refused."""
     metrics_from: tuple[str, ...] = DEFAULT_METRICS_FROM
+    resilience: Resilience = Resilience()
+    """The shared server's database timeouts and drain (``remote/outage.py``)."""
     """Remote mode: the networks (CIDR) ``/metrics`` answers; empty turns it off."""
     local: bool = False
     """The API is the embedded local backend (``serve --local``); set by the server, not the env."""
@@ -243,5 +267,14 @@ class Settings:
             min_free_mb=count("NEMO_MIN_FREE_MB", DEFAULT_MIN_FREE_MB),
             metrics_from=_networks(env.get("NEMO_METRICS_FROM"), DEFAULT_METRICS_FROM),
             offline=offline in TRUE_WORDS,
+            resilience=Resilience(
+                pool_timeout=seconds("NEMO_DB_POOL_TIMEOUT", Resilience.pool_timeout),
+                quick_timeout=seconds("NEMO_DB_QUICK_TIMEOUT", Resilience.quick_timeout),
+                busy_timeout=seconds("NEMO_DB_BUSY_TIMEOUT", Resilience.busy_timeout),
+                connect_timeout=seconds("NEMO_DB_CONNECT_TIMEOUT", Resilience.connect_timeout),
+                backoff_max=seconds("NEMO_RETRY_MAX", Resilience.backoff_max),
+                drain=seconds("NEMO_DRAIN", Resilience.drain),
+                part_idle=seconds("NEMO_PART_IDLE", Resilience.part_idle),
+            ),
             warnings=tuple(warnings),
         )

@@ -20,9 +20,9 @@ from nemo_mcp.manifests import Manifest
 from nemo_mcp.remote.drain import FATAL_EXIT, Lifecycle
 from nemo_mcp.remote.http_app import build_app
 from nemo_mcp.remote.leftovers import drop_idle_parts
-from nemo_mcp.remote.outage import Resilience, unavailable
+from nemo_mcp.remote.outage import unavailable
 from nemo_mcp.remote.supervise import next_pause, supervised
-from nemo_mcp.settings import Settings
+from nemo_mcp.settings import Resilience, Settings
 from nemo_mcp.words import user_message
 
 
@@ -53,12 +53,12 @@ async def test_a_failing_loop_is_restarted_and_its_incident_logged_once(
 
 
 def test_the_settings_scale_the_timeouts() -> None:
-    scaled = Resilience.from_env({"NEMO_DB_POOL_TIMEOUT": "2", "NEMO_DRAIN": "0"})
+    scaled = Settings.from_env({"NEMO_DB_POOL_TIMEOUT": "2", "NEMO_DRAIN": "0"}).resilience
     assert scaled.pool_timeout == 2.0 and scaled.drain == 0.0
-    assert Resilience.from_env({}) == Resilience()
+    assert Settings.from_env({}).resilience == Resilience()
     assert Resilience().pool_timeout + Resilience().quick_timeout < 10, "inside the 10 s bound"
     with pytest.raises(Exception, match="NEMO_DRAIN"):
-        Resilience.from_env({"NEMO_DRAIN": "soon"})
+        Settings.from_env({"NEMO_DRAIN": "soon"})
 
 
 def test_an_outage_is_a_worded_503_with_retry_after() -> None:

@@ -25,7 +25,8 @@ from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 
 from nemo_mcp.jobs import JobManager
-from nemo_mcp.remote.outage import Resilience
+from nemo_mcp.remote.outage import pool_options
+from nemo_mcp.settings import Resilience
 from nemo_mcp.store import JobRecord
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class Engine:
         self, url: str, jobs: JobManager | None = None, resilience: Resilience | None = None
     ) -> None:
         self.jobs = jobs
-        options = (resilience or Resilience()).pool_options()
+        options = pool_options(resilience or Resilience())
         options.pop("check")  # procrastinate checks its connections itself
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(

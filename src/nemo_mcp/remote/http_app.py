@@ -43,14 +43,14 @@ from nemo_mcp.remote.limits import Limits, open_limits
 from nemo_mcp.remote.metrics import Metrics, MetricsMiddleware
 from nemo_mcp.remote.oauth import OAuth, is_issued, is_open, open_oauth_store
 from nemo_mcp.remote.oauth.gate import routes as oauth_routes
-from nemo_mcp.remote.outage import Resilience, answers, unavailable
+from nemo_mcp.remote.outage import answers, unavailable
 from nemo_mcp.remote.retention import keep_pruning
 from nemo_mcp.remote.startup import ready_line, store_words
 from nemo_mcp.remote.supervise import supervised
 from nemo_mcp.remote.sweep import sweep
 from nemo_mcp.remote.users import CURRENT_BASE, CURRENT_TOKEN, Users
 from nemo_mcp.server import served, skill_server
-from nemo_mcp.settings import Settings
+from nemo_mcp.settings import Resilience, Settings
 from nemo_mcp.store import SQLiteStore, StateStore
 from nemo_mcp.store.lease import process_holder
 from nemo_mcp.store.sqlite import STATE_FILE

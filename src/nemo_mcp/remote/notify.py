@@ -18,7 +18,8 @@ import anyio
 import psycopg
 
 from nemo_mcp.jobs import POLL_S
-from nemo_mcp.remote.outage import Incident, Resilience
+from nemo_mcp.remote.outage import Incident
+from nemo_mcp.settings import Resilience
 
 log = logging.getLogger("nemo_mcp.remote")
 

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -33,7 +32,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.responses import JSONResponse
 
 from nemo_mcp.errors import NemoError, StoreUnavailable
-from nemo_mcp.settings import parse_seconds
+from nemo_mcp.settings import Resilience
 from nemo_mcp.store import StateStore
 from nemo_mcp.words import user_message
 
@@ -45,52 +44,14 @@ RETRY_AFTER_S = 30
 Connection = AsyncConnection[dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class Resilience:
-    """The timeouts on the database path and the drain on SIGTERM (environment settings)."""
-
-    pool_timeout: float = 5.0
-    """``NEMO_DB_POOL_TIMEOUT``: the longest a request waits for a database connection."""
-    quick_timeout: float = 1.0
-    """``NEMO_DB_QUICK_TIMEOUT``: the same while the database is known to be down."""
-    busy_timeout: float = 30.0
-    """``NEMO_DB_BUSY_TIMEOUT``: the wait when the database answers but every connection is
-    in use (a load peak, not an outage: no bound of 10 s applies)."""
-    connect_timeout: float = 3.0
-    """``NEMO_DB_CONNECT_TIMEOUT``: one connection attempt (a host that drops packets)."""
-    backoff_max: float = 5.0
-    """``NEMO_RETRY_MAX``: the longest pause between two restarts of a failed loop."""
-    drain: float = 8.0
-    """``NEMO_DRAIN``: after SIGTERM, how long ``/readyz`` says 503 before the worker stops
-    listening (longer than the balancer's health-check interval times its ``fall``)."""
-    part_idle: float = 600.0
-    """``NEMO_PART_IDLE``: a partial upload nothing wrote to for this long was abandoned."""
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Resilience:
-        def seconds(name: str, default: float) -> float:
-            raw = (environ.get(name) or "").strip()
-            return parse_seconds(raw, name) if raw else default
-
-        base = cls()
-        return cls(
-            pool_timeout=seconds("NEMO_DB_POOL_TIMEOUT", base.pool_timeout),
-            quick_timeout=seconds("NEMO_DB_QUICK_TIMEOUT", base.quick_timeout),
-            busy_timeout=seconds("NEMO_DB_BUSY_TIMEOUT", base.busy_timeout),
-            connect_timeout=seconds("NEMO_DB_CONNECT_TIMEOUT", base.connect_timeout),
-            backoff_max=seconds("NEMO_RETRY_MAX", base.backoff_max),
-            drain=seconds("NEMO_DRAIN", base.drain),
-            part_idle=seconds("NEMO_PART_IDLE", base.part_idle),
-        )
-
-    def pool_options(self) -> dict[str, Any]:
-        """Keyword arguments for a psycopg pool (the store's and the job engine's)."""
-        return {
-            "timeout": self.pool_timeout,
-            "reconnect_timeout": self.pool_timeout,
-            "check": AsyncConnectionPool.check_connection,
-            "kwargs": {"connect_timeout": max(2, round(self.connect_timeout))},
-        }
+def pool_options(resilience: Resilience) -> dict[str, Any]:
+    """Keyword arguments for a psycopg pool (the store's and the job engine's)."""
+    return {
+        "timeout": resilience.pool_timeout,
+        "reconnect_timeout": resilience.pool_timeout,
+        "check": AsyncConnectionPool.check_connection,
+        "kwargs": {"connect_timeout": max(2, round(resilience.connect_timeout))},
+    }
 
 
 RETRYING_LOGGERS = ("psycopg.pool", "procrastinate")
@@ -136,7 +97,7 @@ class Guard:
     """The store's connection pool, bounded and worded (see the module's docstring)."""
 
     def __init__(self, url: str, resilience: Resilience, *, min_size: int, max_size: int) -> None:
-        options = resilience.pool_options()
+        options = pool_options(resilience)
         kwargs = {**options.pop("kwargs"), "row_factory": dict_row, "autocommit": True}
         self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             url, min_size=min_size, max_size=max_size, open=False, kwargs=kwargs, **options

@@ -15,7 +15,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from nemo_mcp.remote.outage import Guard, Resilience
+from nemo_mcp.remote.outage import Guard
+from nemo_mcp.settings import Resilience
 from nemo_mcp.store.base import Housekeeping, Retention
 from nemo_mcp.store.records import (
     ACTIVE_STATES,

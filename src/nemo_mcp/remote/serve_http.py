@@ -9,7 +9,6 @@ start (3, uvicorn's) or stopped being able to serve (1): its supervisor then sta
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from nemo_mcp.manifests import Manifest
@@ -27,11 +26,11 @@ def serve_http(
     from nemo_mcp.remote.drain import DrainingServer, Lifecycle
     from nemo_mcp.remote.http_app import build_app
     from nemo_mcp.remote.jsonlog import setup_json_logging
-    from nemo_mcp.remote.outage import Resilience, quiet_retries
+    from nemo_mcp.remote.outage import quiet_retries
 
     setup_json_logging(settings.log_level)
     quiet_retries()
-    resilience = Resilience.from_env(os.environ)
+    resilience = settings.resilience
     lifecycle = Lifecycle()
     app = build_app(
         manifests, settings, host=host, port=port, resilience=resilience, lifecycle=lifecycle
