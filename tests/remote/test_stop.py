@@ -60,13 +60,14 @@ async def test_only_the_owner_stops_a_running_generation(fresh: Cluster) -> None
 
 
 async def test_serve_http_without_a_skill_serves_every_skill(
-    remote_backend: Any, tmp_path: Path
+    embedded_backend: Any, tmp_path: Path
 ) -> None:
     """One worker on SQLite, as a small deployment runs it: the five tools with the skill enum,
-    and each user's request under the skill its words choose, with that skill's headers."""
+    and each user's request under the skill its words choose, with that skill's headers. Its
+    backend is its own (not the cluster's), so no other test's late request is counted."""
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-        "PYTHONPATH": os.pathsep.join(sys.path), "NEMO_API_URL": remote_backend.url,
+        "PYTHONPATH": os.pathsep.join(sys.path), "NEMO_API_URL": embedded_backend.url,
         "NEMO_SERVER_KEY": SERVER_KEY, "NEMO_REMOTE_DIR": str(tmp_path / "shared"),
         "NEMO_CONFIG_DIR": str(tmp_path / "config"), "NEMO_CONTACT_SHEET": "0",
         "NEMO_CONFIRM_SPEND": "always",
@@ -75,10 +76,10 @@ async def test_serve_http_without_a_skill_serves_every_skill(
     worker.start()
     try:
         worker.wait_ready()
-        remote_backend.faults.all_off()
-        remote_backend.stats.reset()
+        embedded_backend.faults.all_off()
+        embedded_backend.stats.reset()
         url = f"http://127.0.0.1:{worker.port}"
-        token = new_token(remote_backend.url)
+        token = new_token(embedded_backend.url)
         async with connect(url, token) as client:
             tools = (await client.list_tools()).tools
             sing = structured(await client.call_tool("send_edit", {"message": "让这张自拍唱歌"}))
@@ -108,6 +109,6 @@ async def test_serve_http_without_a_skill_serves_every_skill(
     assert all(t.input_schema["properties"]["skill"]["enum"] for t in tools)
     assert sing["status"] == dub["status"] == "done"
     sent = [
-        r["skill"] for r in remote_backend.stats.snapshot()["recent"] if r["route"] == "run_sse"
+        r["skill"] for r in embedded_backend.stats.snapshot()["recent"] if r["route"] == "run_sse"
     ]
     assert sent == ["dreamface-ai", "lipsyncvideo-ai"]
