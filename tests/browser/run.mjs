@@ -6,13 +6,14 @@
 // export_video's App. It collects what the page shows as facts (JSON on stdout); the Python test
 // judges them. Screenshots go to ARTEFACTS.
 import { createServer } from "node:http";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
+import { runReporting } from "./report.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const config = JSON.parse(process.env.NEMO_BROWSER_TEST);
@@ -195,19 +196,5 @@ async function main() {
 }
 
 // A stuck step fails the run with what was seen so far, well before the test's own timeout.
-setTimeout(async () => {
-  facts.error = `stuck after: ${facts.steps.at(-1)?.[0]}`;
-  await writeFile(config.report, JSON.stringify(facts, null, 2));
-  console.error(facts.error);
-  process.exit(2);
-}, config.timeout_s * 1000).unref();
+runReporting(main, facts, config, () => facts.steps.at(-1)?.[0]);
 
-main().then(
-  async () => { await writeFile(config.report, JSON.stringify(facts, null, 2)); process.exit(0); },
-  async (error) => {
-    facts.error = String(error && error.stack || error);
-    await writeFile(config.report, JSON.stringify(facts, null, 2));
-    console.error(facts.error);
-    process.exit(1);
-  },
-);

@@ -7,9 +7,9 @@
 // `auth()` exchanges the code and the connector calls a tool with its own access token. Facts go
 // to the report as JSON; the Python test judges them. Screenshots go to ARTEFACTS.
 import { randomUUID } from "node:crypto";
-import { writeFile } from "node:fs/promises";
 import { auth, Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { chromium } from "playwright-core";
+import { runReporting } from "./report.mjs";
 
 const config = JSON.parse(process.env.NEMO_SIGN_IN_TEST);
 const facts = { steps: [], console: [] };
@@ -124,18 +124,5 @@ async function main() {
   }
 }
 
-setTimeout(async () => {
-  facts.error = `stuck after: ${facts.steps.at(-1)}`;
-  await writeFile(config.report, JSON.stringify(facts, null, 2));
-  process.exit(2);
-}, config.timeout_s * 1000).unref();
+runReporting(main, facts, config, () => facts.steps.at(-1));
 
-main().then(
-  async () => { await writeFile(config.report, JSON.stringify(facts, null, 2)); process.exit(0); },
-  async (error) => {
-    facts.error = String(error && error.stack || error);
-    await writeFile(config.report, JSON.stringify(facts, null, 2));
-    console.error(facts.error);
-    process.exit(1);
-  },
-);
