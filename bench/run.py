@@ -83,31 +83,42 @@ def _best_ratio(mine: Samples, theirs: Samples, key: str) -> float:
     return min(s[key] for s in mine) / min(s[key] for s in theirs)
 
 
-def measure_startup(runs: int) -> list[Row]:
-    for warm in (True, False):  # byte-compile and fill the OS's file cache, untimed
-        startup.initialize(warm)
-        startup.first_local_call(warm)
-    mine, theirs = alternate_samples(
-        runs, lambda: startup.initialize(True), lambda: startup.initialize(False)
-    )
-    local_mine, local_theirs = alternate_samples(
-        runs,
-        lambda: {"ms": startup.first_local_call(True)},
-        lambda: {"ms": startup.first_local_call(False)},
-    )
+def measure_startup(runs: int, *, quick: bool = False) -> list[Row]:
+    """Spawns of ours and the bare server; ``quick``: one of each, no warm-up, both rows from it
+    (``serve --local``), a smoke run of the same client code rather than a measurement."""
+    if quick:
+        mine, theirs = alternate_samples(
+            runs, lambda: startup.one_spawn(True), lambda: startup.one_spawn(False)
+        )
+        local_mine = [{"ms": s["first_call_ms"]} for s in mine]
+        local_theirs = [{"ms": s["first_call_ms"]} for s in theirs]
+    else:
+        for warm in (True, False):  # byte-compile and fill the OS's file cache, untimed
+            startup.initialize(warm)
+            startup.first_local_call(warm)
+        mine, theirs = alternate_samples(
+            runs, lambda: startup.initialize(True), lambda: startup.initialize(False)
+        )
+        local_mine, local_theirs = alternate_samples(
+            runs,
+            lambda: {"ms": startup.first_local_call(True)},
+            lambda: {"ms": startup.first_local_call(False)},
+        )
     ours, bare = _medians(mine), _medians(theirs)
     local, ping = _medians(local_mine), _medians(local_theirs)
     base = "bare MCPServer, one tool"
+    spawned = " (serve --local)" if quick else ""
     return [
-        Row("spawn -> initialize answer", ours["initialize_ms"], bare["initialize_ms"], "ms",
-            base, "<= x1.15", runs=runs,
+        Row(f"spawn -> initialize answer{spawned}", ours["initialize_ms"], bare["initialize_ms"],
+            "ms", base, "<= x1.15", runs=runs,
             best_ratio=_best_ratio(mine, theirs, "initialize_ms")),
         Row("serve --local: spawn -> first check_credits", local["ms"], ping["ms"], "ms",
             "bare server ping", "<= x1.20", runs=runs,
             best_ratio=_best_ratio(local_mine, local_theirs, "ms")),
-        Row("idle memory after initialize", ours["rss_mib"], bare["rss_mib"], "MiB", base,
+        Row(f"idle memory after initialize{spawned}", ours["rss_mib"], bare["rss_mib"], "MiB", base,
             "<= x1.15", runs=runs),
-        Row("tools/list answer", ours["tools_chars"], None, "chars", "-", "<= 6,000", runs=runs),
+        Row(f"tools/list answer{spawned}", ours["tools_chars"], None, "chars", "-", "<= 6,000",
+            runs=runs),
     ]  # fmt: skip
 
 
@@ -158,7 +169,8 @@ def measure_render(
     )
     ours, base = _medians(mine), _medians(theirs)
     name = "plain FFmpeg scale+concat"
-    job = f"{photos} photos, {seconds} s, {render.WIDTH}x{render.HEIGHT}, music, title"
+    width, height = render.canvas_of(work)
+    job = f"{photos} photos, {seconds} s, {width}x{height}, music, title"
     cpu, cpu_base = ours["ffmpeg_cpu_s"] + ours["own_cpu_s"], base["ffmpeg_cpu_s"]
     rows = [
         Row(
@@ -281,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="nemo-bench-") as tmp:
         steps: list[tuple[str, Callable[[], list[Row]]]] = [
-            ("startup", lambda: measure_startup(runs)),
+            ("startup", lambda: measure_startup(runs, quick=quick)),
             ("sse", lambda: measure_sse(runs, 2_000 if quick else 100_000)),
             ("keepalive", lambda: measure_keep_alive(runs, 3 if quick else 20)),
             ("render", lambda: measure_renders(
