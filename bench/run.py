@@ -2,8 +2,10 @@
 
 Each measure alternates ours and its baseline (so a burst of load on a shared machine hits both
 alike), several times; the table holds medians and ratios, printed as markdown and written as
-JSON to ``bench/results/latest.json``. ``--quick`` runs tiny sizes once (the test suite uses it
-so this script cannot rot); the full run takes a few minutes on an idle 2-core machine.
+JSON to ``bench/results/latest.json``. ``--quick`` is a smoke run of the same code, not a
+measurement (the test suite uses it so this script cannot rot): tiny sizes once, a 180x320
+canvas, no start-up warm-up, both start-up rows from one spawn of each server; the full run
+takes a few minutes on an idle 2-core machine.
 Baselines: ``bare_server.py`` (a bare ``MCPServer``, one tool), httpx-sse + ``json.loads``
 (``pip install -e '.[bench]'``), the same keep-alive request with Nagle on, one plain FFmpeg
 scale+concat of the same stills, ``curl -F``.
@@ -278,7 +280,7 @@ def _num(value: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: tiny sizes once")
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per measure")
     parser.add_argument("--render-runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
