@@ -212,6 +212,7 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout check 5s
+    timeout http-keep-alive 60s
     option redispatch
     option abortonclose
     retries 2
