@@ -179,6 +179,10 @@ class Worker:
             time.sleep(0.1)
         raise TimeoutError(f"worker on {self.port} never became ready: {self.log.read_text()}")
 
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
@@ -233,6 +237,12 @@ def haproxy_503_body() -> str:
         if line.strip().startswith("http-error status 503"):
             return line.split('string "', 1)[1].split('" hdr', 1)[0]
     raise LookupError("deploy/haproxy.cfg has no worded 503")
+
+
+def restart(worker: Worker) -> None:
+    """Start ``worker`` again unless it runs (a test restarts the one it killed at once)."""
+    if not worker.running:
+        worker.start()
 
 
 @dataclass
