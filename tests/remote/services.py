@@ -193,6 +193,11 @@ class Worker:
         assert self.proc is not None
         self.proc.terminate()
 
+    def interrupt(self) -> None:
+        """SIGINT: after a SIGTERM, the worker stops without waiting out its drain."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
