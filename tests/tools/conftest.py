@@ -6,6 +6,7 @@ output schema, so a result and its schema can never drift apart.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -41,7 +42,7 @@ class Session:
         result = await self.client.call_tool(tool, arguments or {}, **kw)
         if not result.is_error:
             assert result.structured_content is not None
-            jsonschema.validate(result.structured_content, self.schemas[tool])
+            validator_of(self.schemas[tool]).validate(result.structured_content)
         return result
 
     async def data(
@@ -56,6 +57,20 @@ class Session:
         result = await self.call(tool, arguments)
         assert result.is_error, result.structured_content
         return text_of(result)
+
+
+_VALIDATORS: dict[str, Any] = {}
+
+
+def validator_of(schema: dict[str, Any]) -> Any:
+    """A validator for ``schema``, the schema itself checked once a run: ``jsonschema.validate``
+    checks it against its meta-schema on every call, which cost more than the call."""
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _VALIDATORS:
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        _VALIDATORS[key] = cls(schema)
+    return _VALIDATORS[key]
 
 
 def text_of(result: CallToolResult) -> str:
