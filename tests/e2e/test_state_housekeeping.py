@@ -4,29 +4,43 @@ even while a server runs."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import anyio
 from mcp import Client
 
+from nemo_mcp.cli import main
 from nemo_mcp.store import JobRecord, RenderRecord, Scope, SQLiteStore, TokenRecord
 from nemo_mcp.store.base import DAY_S
 from nemo_mcp.store.sqlite import STATE_FILE
 from tests.e2e.conftest import MakeMedia, Workspace, structured
 
 SCOPE = Scope("http://backend.test", "", "picture-to-video-ai")
+DOCTOR = ("doctor", "--skill", "picture-to-video-ai")
 
 
 def cli(workspace: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
-    env = workspace.params().env
-    return subprocess.run(
-        [sys.executable, "-m", "nemo_mcp", *args],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
+    """``nemo-mcp ARGS`` with the workspace's environment, run by the command's own function
+    (``cli.main``) in this process: these commands need no process of their own (the server a
+    prune runs beside is one), and each subprocess would cost an interpreter start."""
+    env = workspace.params().env or {}
+    said = io.StringIO()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(said):
+            code = main(list(args))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(args, code, said.getvalue(), "")
 
 
 def ids(config: Path, table: str, column: str) -> set[str]:
@@ -69,13 +83,13 @@ async def test_doctor_names_stuck_records_and_prune_clears_only_what_is_past_its
     await _age(workspace.config)
     before = ids(workspace.config, "jobs", "id")
 
-    doctor = cli(workspace, "doctor", "--skill", "picture-to-video-ai")
+    doctor = await anyio.to_thread.run_sync(cli, workspace, *DOCTOR)
     assert doctor.returncode == 1, doctor.stdout
     assert "FIX  1 job record(s) stuck for over a day" in doctor.stdout
     assert "nemo-mcp state --prune" in doctor.stdout
 
-    looked = cli(workspace, "state")
-    assert looked.returncode == 0, looked.stderr
+    looked = await anyio.to_thread.run_sync(cli, workspace, "state")
+    assert looked.returncode == 0, looked.stdout
     assert str(workspace.config / STATE_FILE) in looked.stdout
     assert (
         "stale: 2 finished job(s) past their time, 1 stuck job(s), 1 old render record(s), "
@@ -83,15 +97,15 @@ async def test_doctor_names_stuck_records_and_prune_clears_only_what_is_past_its
     )
     assert ids(workspace.config, "jobs", "id") == before  # looking changes nothing
 
-    pruned = cli(workspace, "state", "--prune")
-    assert pruned.returncode == 0, pruned.stderr
+    pruned = await anyio.to_thread.run_sync(cli, workspace, "state", "--prune")
+    assert pruned.returncode == 0, pruned.stdout
     assert "removed: 2 finished job(s)" in pruned.stdout
     assert ids(workspace.config, "jobs", "id") == {"untold-8d", "long-but-alive"}
     assert ids(workspace.config, "handoffs", "job_id") == {"untold-8d", "long-but-alive"}
     assert ids(workspace.config, "renders", "render_id") == {"render-new"}
     assert ids(workspace.config, "tokens", "token") == {"t-new"}
 
-    again = cli(workspace, "doctor", "--skill", "picture-to-video-ai")
+    again = await anyio.to_thread.run_sync(cli, workspace, *DOCTOR)
     assert "job and render records are in order" in again.stdout, again.stdout
 
 
@@ -120,6 +134,6 @@ async def test_pruning_while_a_server_works_loses_nothing(
 def test_doctor_names_an_output_folder_that_cannot_take_the_video(workspace: Workspace) -> None:
     (workspace.root / "notes.txt").write_text("x")
     workspace.env["NEMO_OUTPUT_DIR"] = str(workspace.root / "notes.txt" / "videos")
-    doctor = cli(workspace, "doctor", "--skill", "picture-to-video-ai")
+    doctor = cli(workspace, *DOCTOR)
     assert doctor.returncode == 1
     assert f"FIX  output folder {workspace.root / 'notes.txt' / 'videos'}" in doctor.stdout

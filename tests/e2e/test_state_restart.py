@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 
 from nemo_mcp.store.sqlite import STATE_FILE
-from tests.e2e.conftest import MakeMedia, Workspace, structured
+from tests.e2e.conftest import MakeMedia, Workspace, read_mp4, structured
 from tests.e2e.test_long_work import _server_pids
 
 needs_proc = pytest.mark.skipif(
@@ -157,7 +157,9 @@ async def test_two_processes_noticing_a_dead_export_resume_it_once(
     workspace: Workspace, photos: MakeMedia
 ) -> None:
     """The export's server is killed mid-render; two servers then ask for it at once: one takes
-    it over and polls the same render, both get the MP4, and nothing is rendered twice."""
+    it over and polls the same render, both get the MP4, and nothing is rendered twice. (This
+    holds the single restart's case too: a killed server's render is resumed, not rendered
+    again, and lands whole.)"""
     images = photos(3)
     async with Client(workspace.params(NEMO_TOOL_WAIT="0.5"), mode="legacy") as client:
         structured(await client.call_tool("upload_media", {"paths": [str(p) for p in images]}))
@@ -194,6 +196,7 @@ async def test_two_processes_noticing_a_dead_export_resume_it_once(
     assert {a["path"] for a in answers} == {answers[0]["path"]}
     assert workspace.backend.stats.count("render_submit") == 1
     assert len(list(workspace.out.glob("*.mp4"))) == 1
+    assert read_mp4(Path(answers[0]["path"]))["video_codec"] == "h264"
 
 
 async def test_a_queued_edit_waited_for_tells_the_earlier_result_first(
