@@ -1,5 +1,6 @@
 """Render measures: the local backend's renderer on the issue's job (10 photos, 30 s,
 1080x1920, music, a title) against one plain FFmpeg scale+concat of the same stills.
+A smoke run (``make_job(small=True)``) renders small photos on a 180x320 canvas instead.
 
 Each sample runs in a fresh process (``python bench/render.py ours|plain DIR``) whose FFmpeg
 runs go through ``ffmpeg_peak.py``: each one's own peak memory and CPU seconds. The sample also
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 WIDTH, HEIGHT = 1080, 1920
+SMALL_CANVAS = (180, 320)
+"""The smoke run's canvas: the pipeline is the same, FFmpeg's work 36 times smaller."""
 LOOKS = [
     ("zoom_in", "fade"), ("pan_left", "slide"), ("zoom_out", "none"), ("pan_right", "fade"),
     ("zoom_in", "none"),
@@ -49,7 +52,8 @@ def make_photo(path: Path, size: tuple[int, int], seed: int) -> None:
 
 
 def make_job(work: Path, photos: int = 10, seconds: int = 30, *, small: bool = False) -> None:
-    """The photos, the music and ``draft.json`` in ``work``; ``small`` photos for a smoke run."""
+    """The photos, the music and ``draft.json`` in ``work``; ``small`` photos and canvas for a
+    smoke run."""
     work.mkdir(parents=True, exist_ok=True)
     for i in range(photos):
         size = SIZES[i % len(SIZES)]
@@ -60,10 +64,11 @@ def make_job(work: Path, photos: int = 10, seconds: int = 30, *, small: bool = F
         + [str(work / "music.mp3")],
         check=True,
     )
-    (work / "draft.json").write_text(json.dumps(draft(photos, seconds)))
+    canvas = SMALL_CANVAS if small else (WIDTH, HEIGHT)
+    (work / "draft.json").write_text(json.dumps(draft(photos, seconds, canvas)))
 
 
-def draft(photos: int, seconds: int) -> dict[str, Any]:
+def draft(photos: int, seconds: int, canvas: tuple[int, int] = (WIDTH, HEIGHT)) -> dict[str, Any]:
     each = seconds * 1000 // photos
     segments = [
         {
@@ -82,9 +87,15 @@ def draft(photos: int, seconds: int) -> dict[str, Any]:
     music = {"st": 0, "d": seconds * 1000, "m": {"media_id": "music", "volume": 0.3}}
     title = {"st": 0, "d": 3000, "m": {"text": "Summer 2026", "role": "title"}}
     return {
-        "canvas": {"width": WIDTH, "height": HEIGHT},
+        "canvas": {"width": canvas[0], "height": canvas[1]},
         "t": [{"tt": 0, "sg": segments}, {"tt": 1, "sg": [music]}, {"tt": 7, "sg": [title]}],
     }
+
+
+def canvas_of(work: Path) -> tuple[int, int]:
+    """The job's canvas, as ``make_job`` wrote it in ``draft.json``."""
+    canvas = json.loads((work / "draft.json").read_text())["canvas"]
+    return canvas["width"], canvas["height"]
 
 
 def media_of(work: Path) -> dict[str, Path]:
@@ -103,6 +114,7 @@ def render_ours(work: Path, out: Path) -> None:
 def render_plain(work: Path, out: Path) -> None:
     """The floor: each still scaled to cover the canvas once, concatenated, with the music."""
     photos = sorted(work.glob("p*.jpg"))
+    width, height = canvas_of(work)
     seconds = json.loads((work / "draft.json").read_text())["t"][1]["sg"][0]["d"] / 1000
     each = seconds / len(photos)
     frames = round(each * 30)
@@ -112,8 +124,8 @@ def render_plain(work: Path, out: Path) -> None:
         args += ["-i", str(photo)]
     args += ["-i", str(work / "music.mp3")]
     chains = [  # each still decoded and scaled once, then repeated
-        f"[{i}:v]scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=increase,"
-        f"crop={WIDTH}:{HEIGHT},setsar=1,format=yuv420p,loop=loop={frames - 1}:size=1,"
+        f"[{i}:v]scale={width}:{height}:force_original_aspect_ratio=increase,"
+        f"crop={width}:{height},setsar=1,format=yuv420p,loop=loop={frames - 1}:size=1,"
         f"setpts=N/(30*TB)[v{i}]"
         for i in range(len(photos))
     ]

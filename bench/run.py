@@ -2,8 +2,10 @@
 
 Each measure alternates ours and its baseline (so a burst of load on a shared machine hits both
 alike), several times; the table holds medians and ratios, printed as markdown and written as
-JSON to ``bench/results/latest.json``. ``--quick`` runs tiny sizes once (the test suite uses it
-so this script cannot rot); the full run takes a few minutes on an idle 2-core machine.
+JSON to ``bench/results/latest.json``. ``--quick`` is a smoke run of the same code, not a
+measurement (the test suite uses it so this script cannot rot): tiny sizes once, a 180x320
+canvas, no start-up warm-up, both start-up rows from one spawn of each server; the full run
+takes a few minutes on an idle 2-core machine.
 Baselines: ``bare_server.py`` (a bare ``MCPServer``, one tool), httpx-sse + ``json.loads``
 (``pip install -e '.[bench]'``), the same keep-alive request with Nagle on, one plain FFmpeg
 scale+concat of the same stills, ``curl -F``.
@@ -83,31 +85,42 @@ def _best_ratio(mine: Samples, theirs: Samples, key: str) -> float:
     return min(s[key] for s in mine) / min(s[key] for s in theirs)
 
 
-def measure_startup(runs: int) -> list[Row]:
-    for warm in (True, False):  # byte-compile and fill the OS's file cache, untimed
-        startup.initialize(warm)
-        startup.first_local_call(warm)
-    mine, theirs = alternate_samples(
-        runs, lambda: startup.initialize(True), lambda: startup.initialize(False)
-    )
-    local_mine, local_theirs = alternate_samples(
-        runs,
-        lambda: {"ms": startup.first_local_call(True)},
-        lambda: {"ms": startup.first_local_call(False)},
-    )
+def measure_startup(runs: int, *, quick: bool = False) -> list[Row]:
+    """Spawns of ours and the bare server; ``quick``: one of each, no warm-up, both rows from it
+    (``serve --local``), a smoke run of the same client code rather than a measurement."""
+    if quick:
+        mine, theirs = alternate_samples(
+            runs, lambda: startup.one_spawn(True), lambda: startup.one_spawn(False)
+        )
+        local_mine = [{"ms": s["first_call_ms"]} for s in mine]
+        local_theirs = [{"ms": s["first_call_ms"]} for s in theirs]
+    else:
+        for warm in (True, False):  # byte-compile and fill the OS's file cache, untimed
+            startup.initialize(warm)
+            startup.first_local_call(warm)
+        mine, theirs = alternate_samples(
+            runs, lambda: startup.initialize(True), lambda: startup.initialize(False)
+        )
+        local_mine, local_theirs = alternate_samples(
+            runs,
+            lambda: {"ms": startup.first_local_call(True)},
+            lambda: {"ms": startup.first_local_call(False)},
+        )
     ours, bare = _medians(mine), _medians(theirs)
     local, ping = _medians(local_mine), _medians(local_theirs)
     base = "bare MCPServer, one tool"
+    spawned = " (serve --local)" if quick else ""
     return [
-        Row("spawn -> initialize answer", ours["initialize_ms"], bare["initialize_ms"], "ms",
-            base, "<= x1.15", runs=runs,
+        Row(f"spawn -> initialize answer{spawned}", ours["initialize_ms"], bare["initialize_ms"],
+            "ms", base, "<= x1.15", runs=runs,
             best_ratio=_best_ratio(mine, theirs, "initialize_ms")),
         Row("serve --local: spawn -> first check_credits", local["ms"], ping["ms"], "ms",
             "bare server ping", "<= x1.20", runs=runs,
             best_ratio=_best_ratio(local_mine, local_theirs, "ms")),
-        Row("idle memory after initialize", ours["rss_mib"], bare["rss_mib"], "MiB", base,
+        Row(f"idle memory after initialize{spawned}", ours["rss_mib"], bare["rss_mib"], "MiB", base,
             "<= x1.15", runs=runs),
-        Row("tools/list answer", ours["tools_chars"], None, "chars", "-", "<= 6,000", runs=runs),
+        Row(f"tools/list answer{spawned}", ours["tools_chars"], None, "chars", "-", "<= 6,000",
+            runs=runs),
     ]  # fmt: skip
 
 
@@ -158,7 +171,8 @@ def measure_render(
     )
     ours, base = _medians(mine), _medians(theirs)
     name = "plain FFmpeg scale+concat"
-    job = f"{photos} photos, {seconds} s, {render.WIDTH}x{render.HEIGHT}, music, title"
+    width, height = render.canvas_of(work)
+    job = f"{photos} photos, {seconds} s, {width}x{height}, music, title"
     cpu, cpu_base = ours["ffmpeg_cpu_s"] + ours["own_cpu_s"], base["ffmpeg_cpu_s"]
     rows = [
         Row(
@@ -266,7 +280,7 @@ def _num(value: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: tiny sizes once")
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per measure")
     parser.add_argument("--render-runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -281,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="nemo-bench-") as tmp:
         steps: list[tuple[str, Callable[[], list[Row]]]] = [
-            ("startup", lambda: measure_startup(runs)),
+            ("startup", lambda: measure_startup(runs, quick=quick)),
             ("sse", lambda: measure_sse(runs, 2_000 if quick else 100_000)),
             ("keepalive", lambda: measure_keep_alive(runs, 3 if quick else 20)),
             ("render", lambda: measure_renders(

@@ -52,24 +52,44 @@ def _rss_mib(marker: str) -> float | None:
     return None
 
 
+async def _listed(client: Client, marker: str) -> dict[str, float]:
+    """The server's idle RSS (MiB) and the size of its tools/list answer (chars)."""
+    tools = await client.list_tools()
+    rss = _rss_mib(marker)
+    listed = sum(len(t.model_dump_json(exclude_none=True)) for t in tools.tools)
+    return {"rss_mib": rss or 0.0, "tools_chars": float(listed)}
+
+
+async def _called(client: Client, tool: str) -> None:
+    result = await client.call_tool(tool, {})
+    if result.is_error:
+        raise RuntimeError(f"{tool} failed: {result.content}")
+
+
 async def _initialize(params: StdioServerParameters, marker: str) -> dict[str, float]:
     started = time.perf_counter()
     async with Client(params, mode="legacy") as client:
         ready = time.perf_counter() - started
-        tools = await client.list_tools()
-        rss = _rss_mib(marker)
-    listed = sum(len(t.model_dump_json(exclude_none=True)) for t in tools.tools)
-    return {"initialize_ms": ready * 1000, "rss_mib": rss or 0.0, "tools_chars": float(listed)}
+        return {"initialize_ms": ready * 1000, **await _listed(client, marker)}
 
 
 async def _first_call(params: StdioServerParameters, tool: str) -> float:
     started = time.perf_counter()
     async with Client(params, mode="legacy") as client:
-        result = await client.call_tool(tool, {})
-        took = time.perf_counter() - started
-    if result.is_error:
-        raise RuntimeError(f"{tool} failed: {result.content}")
-    return took * 1000
+        await _called(client, tool)
+        return (time.perf_counter() - started) * 1000
+
+
+async def _both(params: StdioServerParameters, marker: str, tool: str) -> dict[str, float]:
+    started = time.perf_counter()
+    async with Client(params, mode="legacy") as client:
+        ready = time.perf_counter() - started
+        listing = time.perf_counter()
+        listed = await _listed(client, marker)
+        listing = time.perf_counter() - listing
+        await _called(client, tool)
+        took = time.perf_counter() - started - listing
+    return {"initialize_ms": ready * 1000, **listed, "first_call_ms": took * 1000}
 
 
 def initialize(ours: bool) -> dict[str, float]:
@@ -86,3 +106,15 @@ def first_local_call(ours: bool) -> float:
         if ours:
             return anyio.run(_first_call, _ours(f"{tmp}/cfg", local=True), "check_credits")
         return anyio.run(_first_call, _bare(f"{tmp}/cfg"), "ping")
+
+
+def one_spawn(ours: bool) -> dict[str, float]:
+    """Both of the above from one spawn, for the quick run (each spawn costs a second and a half
+    of CPU in imports): ``serve --local`` (or the bare server) -> ``initialize`` answered, its
+    idle RSS and tools/list size, then its first ``check_credits`` (``ping``) answered, timed
+    from the spawn without the listing in between."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = f"{tmp}/cfg"
+        params = _ours(config, local=True) if ours else _bare(config)
+        tool = "check_credits" if ours else "ping"
+        return anyio.run(_both, params, f"NEMO_CONFIG_DIR={config}", tool)

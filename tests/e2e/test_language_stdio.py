@@ -1,5 +1,9 @@
 """The session's language over stdio, as a Chinese-writing user meets it: the conversation starts
-with an upload, on a machine whose locale is English."""
+with an upload, on a machine whose locale is English.
+
+That the setting (``NEMO_LANGUAGE``) wins over the first words and the locale is proven in memory
+(tests/tools/test_upload_media.py, ``setting-wins``), and that the variable is read, in
+tests/test_settings.py: a server process of its own would prove nothing more."""
 
 from __future__ import annotations
 
@@ -37,13 +41,3 @@ async def test_a_chinese_first_conversation_that_starts_with_an_upload_is_chines
     assert edit["status"] == "done", edit
     assert "「你好」" in edit["reply"] and "标题要写什么" not in edit["reply"], edit["reply"]
     assert any("你好" in change for change in edit["changes"]), edit["changes"]
-
-
-async def test_the_setting_overrides_the_first_words(
-    workspace: Workspace, photos: MakeMedia
-) -> None:
-    params = workspace.params(LANG="zh_CN.UTF-8", NEMO_LANGUAGE="fr")
-    async with Client(params, mode="legacy") as client:
-        structured(await client.call_tool("send_edit", {"message": "上传这些照片"}))
-        structured(await client.call_tool("upload_media", {"paths": [str(photos(1)[0])]}))
-    assert _session_languages(workspace) == ["fr"]

@@ -13,8 +13,8 @@ from mcp import Client
 
 from tests.e2e.conftest import MakeMedia, Workspace, read_mp4, structured
 
-WAIT = 4
-GENERATION_SECONDS = WAIT + 1.5
+WAIT = 3
+GENERATION_SECONDS = WAIT + 0.5
 
 
 async def test_a_generation_longer_than_the_wait_hands_off_and_the_same_words_join_it(
@@ -53,7 +53,7 @@ async def test_a_different_message_is_queued_and_sent_after(
     images = photos(2)
     async with Client(workspace.params(NEMO_TOOL_WAIT="1"), mode="legacy") as client:
         structured(await client.call_tool("upload_media", {"paths": [str(p) for p in images]}))
-        workspace.backend.faults.update({"heartbeat_only_seconds": 3})
+        workspace.backend.faults.update({"heartbeat_only_seconds": 2})
         first = structured(
             await client.call_tool("send_edit", {"message": "turn these photos into a video"})
         )

@@ -1,4 +1,5 @@
-"""``serve --local`` keeps the project: a restart (on another port) continues the same timeline."""
+"""``serve --local`` keeps the project: a restart (on another port) continues the same timeline,
+and a second server on the same folder shares the running one's backend and project."""
 
 from __future__ import annotations
 
@@ -93,6 +94,14 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
         second = await _export(client, download=False)
         credits = structured(await client.call_tool("check_credits", {}))
         second_url = (data / "backend.url").read_text().strip()
+        # A second assistant on the same config folder: it uses this server's backend (one
+        # owns the data) and edits the one project.
+        async with Client(_offline(workspace), mode="legacy") as peer:
+            theirs = structured(await peer.call_tool("get_timeline", {}))
+            await _edit(peer, "add the title 'Shared'")
+        shared = structured(await client.call_tool("get_timeline", {}))
+    assert theirs["summary"] == after["summary"]
+    assert "Shared" in shared["summary"], "both edit the one project"
     assert second_url != first_url, "the restart got another port (yet found the project)"
     assert fourth["changes"], fourth
     assert "Day One" not in after["summary"] and "by the sea" in after["summary"]
@@ -110,20 +119,3 @@ async def test_three_edits_and_an_export_then_a_restart_continues_the_same_timel
     saved = json.loads((data / "state.json").read_text())
     assert len(saved["store"]["sessions"]) == 1, "the same project, not a new one"
     assert len(saved["store"]["accounts"]) == 1, "the same account, not a new token's"
-
-
-async def test_a_second_offline_server_on_the_same_folder_shares_the_first_ones_backend(
-    workspace: Workspace, photos: MakeMedia
-) -> None:
-    """Two assistants on one config folder: one backend owns the data, the other uses it."""
-    images = photos(2)
-    async with Client(_offline(workspace), mode="legacy") as first:
-        structured(await first.call_tool("upload_media", {"paths": [str(p) for p in images]}))
-        await _edit(first, "turn these photos into a video")
-        mine = structured(await first.call_tool("get_timeline", {}))
-        async with Client(_offline(workspace), mode="legacy") as second:
-            theirs = structured(await second.call_tool("get_timeline", {}))
-            await _edit(second, "add the title 'Shared'")
-        again = structured(await first.call_tool("get_timeline", {}))
-    assert theirs["summary"] == mine["summary"]
-    assert "Shared" in again["summary"], "both edit the one project"

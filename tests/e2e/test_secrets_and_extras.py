@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -50,39 +49,22 @@ async def test_a_sentinel_user_token_never_appears_anywhere(workspace: Workspace
         assert SENTINEL_TOKEN not in json.dumps(request)
 
 
-async def test_the_anonymous_token_stays_in_its_0600_cache(
+async def test_the_clients_roots_decide_what_may_be_uploaded_and_heic_is_converted(
     workspace: Workspace, photos: MakeMedia
 ) -> None:
-    images = photos(1)
-    errlog = workspace.root / "server-stderr.txt"
-    params = workspace.params(stderr_to=errlog, NEMO_LOG_LEVEL="DEBUG")
-    async with Client(params, mode="legacy") as client:
-        results = [
-            await client.call_tool("upload_media", {"paths": [str(images[0])]}),
-            await client.call_tool("send_edit", {"message": "animate this image"}),
-            await client.call_tool("get_timeline", {}),
-            await client.call_tool("check_credits", {}),
-            await client.call_tool("export_video", {}),
-        ]
-    cache = workspace.config / "state.db"
-    assert cache.stat().st_mode & 0o777 == 0o600
-    with sqlite3.connect(cache) as db:
-        (token,) = db.execute("SELECT token FROM tokens").fetchone()
-    assert token.startswith("nmv_usr_")
-    logs = errlog.read_text() + (workspace.config / "nemo-mcp.log").read_text()
-    for place in (_everything_said(results), logs):
-        assert token not in place
-    assert "nmv_usr_" not in _everything_said(results)
+    """One server: the client's roots decide what may be uploaded, and a HEIC photo inside them
+    is converted to JPEG before it is sent."""
+    import pillow_heif
+    from PIL import Image
 
-
-async def test_the_clients_roots_decide_what_may_be_uploaded(
-    workspace: Workspace, photos: MakeMedia
-) -> None:
     from nemo_mcp.samples import make_photo
 
     inside = photos(1)[0]
     granted = workspace.root / "granted"
     allowed = make_photo(granted / "ok.jpg", 1, (64, 64))
+    pillow_heif.register_heif_opener()
+    heic = granted / "beach.heic"
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(heic, "HEIF")
 
     async def list_roots(context: object) -> ListRootsResult:
         return ListRootsResult(roots=[Root(uri=granted.as_uri(), name="granted")])
@@ -90,20 +72,10 @@ async def test_the_clients_roots_decide_what_may_be_uploaded(
     async with Client(workspace.params(), mode="legacy", list_roots_callback=list_roots) as client:
         ok = structured(await client.call_tool("upload_media", {"paths": [str(allowed)]}))
         refused = error_text(await client.call_tool("upload_media", {"paths": [str(inside)]}))
+        converted = structured(await client.call_tool("upload_media", {"paths": [str(heic)]}))
     assert [u["name"] for u in ok["uploaded"]] == ["ok.jpg"]
     assert "outside the folders" in refused and str(granted) in refused
-
-
-async def test_heic_photos_are_converted_before_upload(workspace: Workspace) -> None:
-    import pillow_heif
-    from PIL import Image
-
-    pillow_heif.register_heif_opener()
-    heic = workspace.media / "beach.heic"
-    Image.new("RGB", (64, 48), (200, 120, 40)).save(heic, "HEIF")
-    async with Client(workspace.params(), mode="legacy") as client:
-        result = structured(await client.call_tool("upload_media", {"paths": [str(heic)]}))
-    item = result["uploaded"][0]
+    item = converted["uploaded"][0]
     assert item["name"] == "beach.heic" and item["type"] == "heic"
     stored = item["backend"]["files"][0]
     assert stored["name"] == "beach.jpg" and stored["kind"] == "image"

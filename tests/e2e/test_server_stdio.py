@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from mcp import Client
@@ -29,9 +30,17 @@ def _increasing(values: list[float]) -> bool:
 async def test_lists_five_tools_with_schemas_annotations_and_a_small_footprint(
     workspace: Workspace,
 ) -> None:
+    """The listing, then the router's own answers from the same process (one server start)."""
+    backend: RunningBackend = workspace.backend
     async with Client(workspace.params(), mode="legacy") as client:
         assert client.protocol_version == "2025-11-25"
         listing = await client.list_tools()
+        # Router words never reach the message stream: the server answers them itself.
+        credits = structured(await client.call_tool("send_edit", {"message": "还剩多少积分"}))
+        tracks = structured(await client.call_tool("send_edit", {"message": "show tracks"}))
+        export = await client.call_tool("send_edit", {"message": "export it"})
+        upload = structured(await client.call_tool("send_edit", {"message": "upload"}))
+        balance = structured(await client.call_tool("check_credits", {}))
     tools = {t.name: t for t in listing.tools}
     assert set(tools) == TOOLS
     for tool in tools.values():
@@ -49,6 +58,14 @@ async def test_lists_five_tools_with_schemas_annotations_and_a_small_footprint(
     wire = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True)
                        for t in listing.tools])  # fmt: skip
     assert len(wire) < 6000, f"tools/list is {len(wire)} characters"
+
+    assert credits["intent"] == "credits" and "credits available" in credits["reply"]
+    assert tracks["intent"] == "state" and tracks["reply"].startswith("Timeline (0 tracks)")
+    assert "nothing to export" in error_text(export)
+    assert upload["intent"] == "upload" and "upload_media" in upload["reply"]
+    assert balance["available"] == balance["total"] - balance["frozen"]
+    assert backend.stats.count("run_sse") == 0
+    assert backend.stats.count("render_submit") == 0
 
 
 async def test_prompts_come_from_the_manifest_examples(workspace: Workspace) -> None:
@@ -69,7 +86,9 @@ async def test_upload_edit_timeline_export_and_read_the_mp4_back(
     images = photos(3)
     tune = make_tune(workspace.media / "tune.wav", seconds=12)
     edit_progress, export_progress = Progress(), Progress()
-    async with Client(workspace.params(), mode="legacy") as client:
+    errlog = workspace.root / "server-stderr.txt"
+    params = workspace.params(stderr_to=errlog, NEMO_LOG_LEVEL="DEBUG")
+    async with Client(params, mode="legacy") as client:
         up = structured(
             await client.call_tool("upload_media", {"paths": [str(p) for p in [*images, tune]]})
         )
@@ -97,9 +116,9 @@ async def test_upload_edit_timeline_export_and_read_the_mp4_back(
         body = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
         assert body["summary"] == timeline["summary"] and body["draft"]["t"]
 
-        export = structured(
-            await client.call_tool("export_video", {}, progress_callback=export_progress)
-        )
+        exported = await client.call_tool("export_video", {}, progress_callback=export_progress)
+        export = structured(exported)
+        credits = await client.call_tool("check_credits", {})
     assert export["status"] == "done"
     path = Path(export["path"])
     assert path.parent == workspace.out and path.suffix == ".mp4"
@@ -113,53 +132,55 @@ async def test_upload_edit_timeline_export_and_read_the_mp4_back(
     assert _increasing(edit_progress), edit_progress
     assert _increasing(export_progress), export_progress
     assert [p.name for p in workspace.out.iterdir()] == [path.name], "no temporary files left"
+    progress = [*edit_progress.messages, *export_progress.messages]
+    said = [up, edit, timeline, resource, exported, credits, progress]
+    assert_the_token_stays_in_its_cache(workspace, errlog, said)
 
 
-async def test_router_words_never_reach_the_message_stream(
+def assert_the_token_stays_in_its_cache(
+    workspace: Workspace, errlog: Path, results: list[object]
+) -> None:
+    """The anonymous token is in its 0600 cache and nowhere in what was said or logged (at
+    DEBUG), checked on the whole journey's results (tests/reliability/test_secrets.py holds the
+    same promise against a backend that quotes the token back)."""
+    cache = workspace.config / "state.db"
+    assert cache.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(cache) as db:
+        (token,) = db.execute("SELECT token FROM tokens").fetchone()
+    assert token.startswith("nmv_usr_")
+    everything = json.dumps(
+        [r.model_dump(mode="json") if hasattr(r, "model_dump") else r for r in results],
+        ensure_ascii=False,
+    )
+    logs = errlog.read_text() + (workspace.config / "nemo-mcp.log").read_text()
+    assert logs, "the server did log"
+    for place in (everything, logs):
+        assert token not in place
+    assert "nmv_usr_" not in everything
+
+
+async def test_a_silent_edit_and_a_dropped_stream_are_answered_from_the_state(
     workspace: Workspace, photos: MakeMedia
 ) -> None:
-    backend: RunningBackend = workspace.backend
-    async with Client(workspace.params(), mode="legacy") as client:
-        credits = structured(await client.call_tool("send_edit", {"message": "还剩多少积分"}))
-        tracks = structured(await client.call_tool("send_edit", {"message": "show tracks"}))
-        export = await client.call_tool("send_edit", {"message": "export it"})
-        upload = structured(await client.call_tool("send_edit", {"message": "upload"}))
-        balance = structured(await client.call_tool("check_credits", {}))
-    assert credits["intent"] == "credits" and "credits available" in credits["reply"]
-    assert tracks["intent"] == "state" and tracks["reply"].startswith("Timeline (0 tracks)")
-    assert "nothing to export" in error_text(export)
-    assert upload["intent"] == "upload" and "upload_media" in upload["reply"]
-    assert balance["available"] == balance["total"] - balance["frozen"]
-    assert backend.stats.count("run_sse") == 0
-    assert backend.stats.count("render_submit") == 0
-
-
-async def test_a_silent_edit_is_answered_from_the_state_diff(
-    workspace: Workspace, photos: MakeMedia
-) -> None:
+    """One server: an edit whose stream says nothing is told from the state diff; then an edit
+    whose stream drops is told from the state too, without sending the message again."""
     images = photos(1)
     async with Client(workspace.params(), mode="legacy") as client:
         structured(await client.call_tool("upload_media", {"paths": [str(images[0])]}))
         structured(await client.call_tool("send_edit", {"message": "animate this image"}))
         workspace.backend.faults.update({"silent_next": True, "talkative": False})
-        edit = structured(
+        silent = structured(
             await client.call_tool("send_edit", {"message": "add the title 'Paradise Found'"})
         )
-    assert edit["status"] == "done"
-    assert "Title added: 'Paradise Found' (0-3s)" in edit["reply"]
-    assert edit["changes"] == ["Title added: 'Paradise Found' (0-3s)"]
-
-
-async def test_a_dropped_stream_is_recovered_from_state_without_resending(
-    workspace: Workspace, photos: MakeMedia
-) -> None:
-    images = photos(2)
-    async with Client(workspace.params(), mode="legacy") as client:
-        structured(await client.call_tool("upload_media", {"paths": [str(p) for p in images]}))
+        workspace.backend.faults.all_off()
+        workspace.backend.stats.reset()
         workspace.backend.faults.update({"drop_next_stream": True})
-        edit = structured(
-            await client.call_tool("send_edit", {"message": "turn these photos into a video"})
+        dropped = structured(
+            await client.call_tool("send_edit", {"message": "add the caption 'by the sea'"})
         )
-    assert edit["status"] == "done"
-    assert edit["reply"].startswith("The connection dropped, but the edit landed")
+    assert silent["status"] == "done"
+    assert "Title added: 'Paradise Found' (0-3s)" in silent["reply"]
+    assert silent["changes"] == ["Title added: 'Paradise Found' (0-3s)"]
+    assert dropped["status"] == "done"
+    assert dropped["reply"].startswith("The connection dropped, but the edit landed")
     assert workspace.backend.stats.count("run_sse") == 1

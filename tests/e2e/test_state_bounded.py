@@ -108,9 +108,19 @@ async def test_every_tool_answers_in_time_from_a_backend_that_never_answers(
         ("send_edit", {"message": "turn this photo into a video"}),
         ("export_video", {}),
     ]
+    answers: dict[str, tuple[float, Any]] = {}
+
+    async def ask(client: Client, tool: str, args: dict[str, Any]) -> None:
+        answers[tool] = await timed(client, tool, args)
+
     async with Client(params, mode="legacy") as client:
-        for tool, args in calls:
-            took, result = await timed(client, tool, args)
+        # All five at once, each timed on its own: the waits overlap (one wait of wall time,
+        # not five), and each call is held to its bound while the others hang too.
+        async with anyio.create_task_group() as tg:
+            for tool, args in calls:
+                tg.start_soon(ask, client, tool, args)
+        assert set(answers) == {tool for tool, _ in calls}
+        for tool, (took, result) in answers.items():
             assert took < TOOL_WAIT + MARGIN, f"{tool} took {took:.1f} s"
             if result.is_error:  # a read: stopped at the deadline, and said so
                 text = error_text(result)

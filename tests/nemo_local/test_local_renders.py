@@ -9,8 +9,9 @@ import av
 import httpx
 import pytest
 
-from nemo_local import RunningBackend
+from nemo_local import RunningBackend, start_in_thread
 
+from .conftest import fast_config
 from .local_backend_helpers import ATTRIBUTION, User, jpeg, wav
 
 COLORS = [(200, 40, 40), (40, 160, 60), (40, 60, 200)]
@@ -90,14 +91,20 @@ async def test_photos_and_song_render_to_h264_aac_mp4(tmp_path: Path, user: User
     assert resubmitted.json()["data"]["status"] == "completed", "never rendered twice"
 
 
-async def test_title_on_one_image(tmp_path: Path, user: User) -> None:
-    await user.upload(("dark.jpg", jpeg((10, 10, 40), (640, 480))))
-    await user.send("animate this image and add the title 'Hello'")
-    assert (await user.submit_render("render_title")).status_code == 200
-    done = await user.wait_render("render_title")
-    assert done["status"] == "completed", done
-    path = tmp_path / "title.mp4"
-    path.write_bytes((await user.http.get(done["output"]["url"])).content)
+@pytest.mark.real  # a backend on a port, a real render
+async def test_title_on_one_image(tmp_path: Path) -> None:
+    """At a 360x640 canvas: where and when the title shows does not need the full one (the
+    scenario above renders that), and a ninth of the pixels is a ninth of the encoding."""
+    with start_in_thread(fast_config(tmp_path / "lb", canvas=(360, 640))) as backend:
+        async with httpx.AsyncClient(base_url=backend.url, timeout=60) as http:
+            user = await User.create(http)
+            await user.upload(("dark.jpg", jpeg((10, 10, 40), (640, 480))))
+            await user.send("animate this image and add the title 'Hello'")
+            assert (await user.submit_render("render_title")).status_code == 200
+            done = await user.wait_render("render_title")
+            assert done["status"] == "completed", done
+            path = tmp_path / "title.mp4"
+            path.write_bytes((await http.get(done["output"]["url"])).content)
     info = read_back(path)
     assert (info["video_codec"], info["audio_codec"]) == ("h264", None)
     assert info["seconds"] == pytest.approx(5.0, abs=0.3)

@@ -120,7 +120,9 @@ async def test_silent_edit_only_calls_tools(
 
 async def test_silence_is_about_30_percent_of_edits_and_seeded(tmp_path: Path) -> None:
     async def pattern(seed: int) -> list[bool]:
-        config = fast_config(tmp_path / str(seed), seed=seed, starting_credits=10_000)
+        config = fast_config(
+            tmp_path / str(seed), seed=seed, starting_credits=10_000, work_seconds=0
+        )
         async with (
             LocalBackend(config) as backend,
             httpx.AsyncClient(base_url=backend.url) as http,

@@ -39,12 +39,14 @@ async def test_a_slow_export_hands_off_and_asking_again_joins_it(
     open_session: Any, fake: FakeBackend, tmp_path: Path
 ) -> None:
     fake.draft = DRAFT
-    fake.render_polls = 60  # ~3 s of rendering: surely still going at the second call
+    fake.render_polls = 10**6  # rendering until the test lets it end: going at the second call
     async with open_session(
         tool_wait=0.3, poll_interval=0.05, render_polls=100, output_dir=tmp_path
     ) as s:
         first = await s.data("export_video")
         again = await s.data("export_video")
+        assert again["status"] == "running"
+        fake.render_polls = 0  # the render finishes at its next poll
         with anyio.fail_after(30):
             while (done := await s.data("export_video"))["status"] != "done":
                 pass
@@ -141,11 +143,12 @@ async def test_an_export_ending_just_as_it_is_asked_again_is_handed_out_not_rend
     look for unseen results and its request for an export. Joining only active jobs then
     started a second export, and its render was a second charge for the same draft."""
     fake.draft = DRAFT
-    fake.render_polls = 20
+    fake.render_polls = 10**6  # rendering until the second call has looked for results
     news = JobManager.news
 
     async def news_then_the_export_ends(self: JobManager, scope: Scope, kind: JobKind) -> Any:
         told = await news(self, scope, kind)
+        fake.render_polls = 0  # the render finishes at its next poll
         for job_id in self.held():
             await self.wait(job_id, 30)
         return told
