@@ -95,9 +95,10 @@ def cluster(
     finally:  # also when a worker never became ready: no process outlives the session
         if proxy is not None:
             proxy.stop()
-        for worker in workers:  # all drain at once, then each is waited for
-            if worker.proc is not None and worker.proc.poll() is None:
+        for worker in workers:  # no balancer to drain from: a second signal stops it at once
+            if worker.running:
                 worker.terminate()
+                worker.interrupt()
         for worker in workers:
             worker.stop()
 

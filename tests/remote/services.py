@@ -179,6 +179,10 @@ class Worker:
             time.sleep(0.1)
         raise TimeoutError(f"worker on {self.port} never became ready: {self.log.read_text()}")
 
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
@@ -188,6 +192,11 @@ class Worker:
         """SIGTERM, as a rolling deploy sends it; the worker drains, then exits."""
         assert self.proc is not None
         self.proc.terminate()
+
+    def interrupt(self) -> None:
+        """SIGINT: after a SIGTERM, the worker stops without waiting out its drain."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -212,6 +221,7 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout check 5s
+    timeout http-keep-alive 60s
     option redispatch
     option abortonclose
     retries 2
@@ -232,6 +242,12 @@ def haproxy_503_body() -> str:
         if line.strip().startswith("http-error status 503"):
             return line.split('string "', 1)[1].split('" hdr', 1)[0]
     raise LookupError("deploy/haproxy.cfg has no worded 503")
+
+
+def restart(worker: Worker) -> None:
+    """Start ``worker`` again unless it runs (a test restarts the one it killed at once)."""
+    if not worker.running:
+        worker.start()
 
 
 @dataclass

@@ -18,6 +18,7 @@ from tests.e2e.conftest import structured
 from tests.remote.conftest import Cluster, connect, new_token
 from tests.remote.flows import make_video
 from tests.remote.load import Load
+from tests.remote.services import restart
 
 HELD_S = 60.0
 
@@ -55,6 +56,7 @@ async def test_kill_9_mid_upload_loses_nothing_and_leaves_nothing(
                     await anyio.sleep(0.05)
             victim.kill()
             tg.cancel_scope.cancel()
+        victim.start()  # as its supervisor would; what follows does not wait for it
         (part,) = left
         assert part.exists(), "the killed worker left its partial upload"
 
@@ -78,7 +80,7 @@ async def test_kill_9_mid_upload_loses_nothing_and_leaves_nothing(
         kept = sorted(p.name for p in part.parent.iterdir())
         assert len(kept) == 1 and kept[0].endswith("-whole.jpg"), kept
     finally:
-        victim.start()
+        restart(victim)
         await anyio.to_thread.run_sync(victim.wait_ready)
 
 

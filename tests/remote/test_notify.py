@@ -78,18 +78,25 @@ async def test_a_waiting_call_is_woken_by_notify_not_by_polling(pg_store_url: st
     )
     notifier = Notifier(pg_store_url)
     await notifier.install()
+    waits: dict[str, tuple[int, float]] = {}
+
+    async def one(key: str, wake: Wake | None) -> None:
+        waits[key] = await waiting_call(runner, waiter, key, wake)
+
     try:
-        polled = await waiting_call(runner, waiter, "polled", None)
         async with anyio.create_task_group() as tg:
             tg.start_soon(notifier.listen)
             with anyio.fail_after(10):
                 while not notifier.listening:
                     await anyio.sleep(0.02)
-            woken = await waiting_call(runner, waiter, "woken", notifier.wait)
+            async with anyio.create_task_group() as both:  # side by side: one wait's time
+                both.start_soon(one, "polled", None)
+                both.start_soon(one, "woken", notifier.wait)
             tg.cancel_scope.cancel()
     finally:
         await runner.close()
         await waiter.close()
+    polled, woken = waits["polled"], waits["woken"]
     print(json.dumps({"store_queries_per_wait": {"polling": polled[0], "notify": woken[0]},
                       "noticed_after_s": {"polling": polled[1], "notify": woken[1]}}))  # fmt: skip
     # 4 s of waiting: re-reading every 0.25 s is ~16 rounds; woken, one round per change.

@@ -21,9 +21,18 @@ from nemo_mcp.remote.drain import FATAL_EXIT, Lifecycle
 from nemo_mcp.remote.http_app import build_app
 from nemo_mcp.remote.leftovers import drop_idle_parts
 from nemo_mcp.remote.outage import unavailable
+from nemo_mcp.remote.serve_http import uvicorn_config
 from nemo_mcp.remote.supervise import next_pause, supervised
 from nemo_mcp.settings import Resilience, Settings
 from nemo_mcp.words import user_message
+from tests.remote.services import HAPROXY_CONFIG
+
+DEPLOYED_HAPROXY = Path(__file__).parents[2] / "deploy" / "haproxy.cfg"
+
+
+def keep_alive_s(config: str) -> float:
+    (line,) = [x for x in config.splitlines() if x.strip().startswith("timeout http-keep-alive")]
+    return float(line.split()[-1].removesuffix("s"))
 
 
 async def test_a_failing_loop_is_restarted_and_its_incident_logged_once(
@@ -125,3 +134,12 @@ def test_a_worker_that_cannot_start_exits_non_zero(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert out.returncode == 3, out.stderr[-2000:]
+
+
+def test_a_worker_keeps_an_idle_connection_longer_than_the_balancer(tmp_path: Path) -> None:
+    """A worker that closes an idle connection just as HAProxy sends a request on it loses
+    the request: HAProxy closes the client's connection without an answer (the crowd test's
+    "Server disconnected without sending a response", with uvicorn's default of 5 s)."""
+    config = uvicorn_config(object(), Settings(config_dir=tmp_path), host="127.0.0.1", port=1)
+    balancers = [keep_alive_s(DEPLOYED_HAPROXY.read_text()), keep_alive_s(HAPROXY_CONFIG)]
+    assert config.timeout_keep_alive > max(balancers) + 5.0, (config.timeout_keep_alive, balancers)

@@ -14,7 +14,7 @@ import psycopg
 from nemo_mcp.samples import make_photo
 from tests.e2e.conftest import structured
 from tests.remote.conftest import Cluster, connect, new_token
-from tests.remote.services import Postgres, Worker
+from tests.remote.services import Postgres, Worker, restart
 
 SLOW_MS = 600
 """Every backend answer waits this long, so the render is still being polled when we kill."""
@@ -84,6 +84,7 @@ async def test_a_killed_worker_render_is_finished_by_another(
                     while fresh.backend.stats.count("render_submit") == 0:
                         await anyio.sleep(0.02)
                 victim.kill()
+                victim.start()  # as its supervisor would; the take-over does not wait for it
                 tg.cancel_scope.cancel()
             fresh.backend.faults.update({"slow_ms": 0})
 
@@ -102,8 +103,9 @@ async def test_a_killed_worker_render_is_finished_by_another(
                     "SELECT owner FROM nemo_jobs WHERE id = %s", (result["job_id"],)
                 ).fetchone()
             assert owners is not None and owners[0] != holder, "another worker finished it"
-            adoptions = [  # what an operator sees: the survivors' /metrics count the take-over
-                line for w in fresh.workers if w is not victim
+            await anyio.to_thread.run_sync(victim.wait_ready)
+            adoptions = [  # what an operator sees: the workers' /metrics count the take-over
+                line for w in fresh.workers
                 for line in httpx.get(f"http://127.0.0.1:{w.port}/metrics").text.splitlines()
                 if line.startswith("nemo_adoptions_total ")
             ]  # fmt: skip
@@ -111,8 +113,8 @@ async def test_a_killed_worker_render_is_finished_by_another(
         finally:
             fresh.backend.faults.update({"slow_ms": 0})
             if victim is not None:
-                victim.start()
-                victim.wait_ready()
+                restart(victim)
+                await anyio.to_thread.run_sync(victim.wait_ready)
 
 
 async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
@@ -136,6 +138,7 @@ async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
                     while (await http.get(f"{fresh.backend.url}/_local/idle")).json()["idle"]:
                         await anyio.sleep(0.02)
                 victim.kill()
+                victim.start()  # as its supervisor would; the report does not wait for it
                 tg.cancel_scope.cancel()
 
             jobs: list[dict[str, object]] = []
@@ -159,5 +162,5 @@ async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
         finally:
             fresh.backend.faults.update({"heartbeat_only_seconds": 0})
             if victim is not None:
-                victim.start()
-                victim.wait_ready()
+                restart(victim)
+                await anyio.to_thread.run_sync(victim.wait_ready)
