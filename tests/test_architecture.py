@@ -7,6 +7,7 @@ together, or move the code.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import re
 from collections.abc import Iterator
@@ -89,8 +90,14 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for pkg in PACKAGES for p in sorted((SRC / pkg).rglob("*.py"))}
 
 
-def imports_of(name: str, path: Path) -> Iterator[str]:
-    """Every module ``path`` imports, anywhere in the file, relative imports resolved."""
+@functools.cache
+def imports_of(name: str, path: Path) -> tuple[str, ...]:
+    """Every module ``path`` imports, anywhere in the file, relative imports resolved (parsed
+    once a run: a dozen rules read every module)."""
+    return tuple(_imports_in(name, path))
+
+
+def _imports_in(name: str, path: Path) -> Iterator[str]:
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):

@@ -93,6 +93,7 @@ def test_a_missing_local_extra_is_named_before_the_server_starts(
         offline.check_local_extra()
 
 
+@pytest.mark.real  # a fresh interpreter: what importing the server loads
 def test_the_server_process_leaves_out_httpx_s_command_line_tool() -> None:
     """It is never run here, and importing it (click, rich, pygments) cost the first call ~55 ms."""
     code = (

@@ -140,13 +140,15 @@ async def test_slow_ms_delays_api_answers_but_not_admin(user: User) -> None:
     [
         pytest.param(Faults(rate_limit_next=1), "first-call-429", id="rate-limit"),
         pytest.param(Faults(block_export=True), "export-402", id="block-export"),
-        pytest.param(Faults(slow_ms=100), "slow", id="slow"),
+        pytest.param(Faults(slow_ms=50), "slow", id="slow"),
         pytest.param(Faults(silent_next=True, talkative=False), "silent", id="silent-next"),
     ],
 )
 async def test_switches_set_at_start(tmp_path: Path, faults: Faults, expect: str) -> None:
     async with (
-        LocalBackend(fast_config(tmp_path, faults=faults, starting_credits=1000)) as backend,
+        LocalBackend(
+            fast_config(tmp_path, faults=faults, starting_credits=1000, work_seconds=0)
+        ) as backend,
         httpx.AsyncClient(base_url=backend.url) as http,
     ):
         started = time.monotonic()
@@ -155,7 +157,7 @@ async def test_switches_set_at_start(tmp_path: Path, faults: Faults, expect: str
             assert first.status_code == 429
             return
         if expect == "slow":
-            assert time.monotonic() - started >= 0.1
+            assert time.monotonic() - started >= 0.05
         user = await User.create(http)
         await user.upload(("a.jpg", jpeg()))
         await user.send("animate this image")

@@ -19,7 +19,7 @@ async def test_a_queued_edit_is_dropped_and_never_sent(
 ) -> None:
     release = anyio.Event()
     fake.fail("run_sse", held(release, reply("First done.")))
-    async with open_session(tool_wait=0.3) as s:
+    async with open_session(tool_wait=0.15) as s:
         first = await s.data("send_edit", {"message": "add music"})
         queued = await s.data("send_edit", {"message": "add a title"})
         stopped = await s.data("send_edit", {"message": f"stop {queued['job_id']}"})
@@ -40,8 +40,11 @@ async def test_a_running_edit_is_stopped_and_says_it_may_still_be_charged(
 ) -> None:
     release = anyio.Event()
     fake.fail("run_sse", held(release, reply("Done.")))
-    async with open_session(tool_wait=0.3) as s:
+    async with open_session(tool_wait=0.15) as s:
         first = await s.data("send_edit", {"message": "make a long video"})
+        with anyio.fail_after(5):  # a wait can end before the message goes out; this one went
+            while fake.count("run_sse") == 0:
+                await anyio.sleep(0.01)
         stopped = await s.data("send_edit", {"message": "停止"})
         timeline = await s.data("get_timeline")
         again = await s.data("send_edit", {"message": "never mind"})
@@ -65,7 +68,7 @@ async def test_an_export_stops_polling_and_is_not_resumed_after_a_restart(
 ) -> None:
     fake.draft = DRAFT
     fake.render_polls = 10_000
-    timing = {"tool_wait": 0.3, "poll_interval": 0.05, "render_polls": 10_000}
+    timing = {"tool_wait": 0.15, "poll_interval": 0.05, "render_polls": 10_000}
     async with open_session(output_dir=tmp_path, **timing) as s:
         first = await s.data("export_video")
         stopped = await s.data("send_edit", {"message": "cancel the export"})
@@ -88,11 +91,11 @@ async def test_a_stop_after_a_restart_reaches_the_work_left_on_record(
     release = anyio.Event()
     fake.fail("run_sse", held(release, reply("Done.")))
     fake.fail("run_sse", held(release, reply("Done.")))
-    async with open_session(tool_wait=0.3) as s:
+    async with open_session(tool_wait=0.15) as s:
         first = await s.data("send_edit", {"message": "make a long video"})
         queued = await s.data("send_edit", {"message": "add a title"})
     # The server stopped; the records stay. The next one stops both from the store.
-    async with open_session(tool_wait=0.3) as s:
+    async with open_session(tool_wait=0.15) as s:
         stopped = await s.data("send_edit", {"message": "cancel"})
         release.set()
         await anyio.sleep(0.2)
@@ -107,7 +110,7 @@ async def test_a_stop_reaches_every_skill_of_the_caller(
 ) -> None:
     release = anyio.Event()
     fake.fail("run_sse", held(release, reply("Done.")))
-    async with open_session(skills=manifests, tool_wait=0.3) as s:
+    async with open_session(skills=manifests, tool_wait=0.15) as s:
         first = await s.data("send_edit", {"message": "make my selfie sing"})
         await s.data("get_timeline", {"skill": "picture-to-video-ai"})
         stopped = await s.data("send_edit", {"message": "stop"})

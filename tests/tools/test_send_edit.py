@@ -78,7 +78,7 @@ async def test_status_never_answers_with_the_timeline_while_a_result_waits(
         return taken
 
     monkeypatch.setattr(JobManager, "news", take_then_the_edit_ends)
-    async with open_session(tool_wait=0.3) as s:
+    async with open_session(tool_wait=0.15) as s:
         first = await s.data("send_edit", {"message": "make a long video"})
         racing["on"] = True
         status = await s.data("send_edit", {"message": "status"})
@@ -94,7 +94,7 @@ async def test_a_long_edit_hands_off_is_joined_and_reported_later(
 ) -> None:
     release = anyio.Event()
     fake.fail("run_sse", held(release, reply("All done.")))
-    async with open_session(tool_wait=0.3) as s:
+    async with open_session(tool_wait=0.15) as s:
         first = await s.data("send_edit", {"message": "make a long video"})
         again = await s.data("send_edit", {"message": "Make a  LONG video"})
         status = await s.data("send_edit", {"message": "status"})
@@ -117,7 +117,7 @@ async def test_different_edits_queue_and_every_result_is_reported_in_order(
     release = anyio.Event()
     fake.fail("run_sse", held(release, reply("First done.")))
     fake.stream(reply("Second done."))
-    async with open_session(tool_wait=0.3) as s:
+    async with open_session(tool_wait=0.15) as s:
         first = await s.data("send_edit", {"message": "add music"})
         second = await s.data("send_edit", {"message": "add a title"})
         release.set()
