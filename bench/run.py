@@ -283,7 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny sizes once")
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per measure")
     parser.add_argument("--render-runs", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--out", type=Path, default=None,
+        help="where the JSON goes (default: bench/results/latest.json; --quick writes none unless"
+        " given one, so a smoke run never replaces the measured results)",
+    )  # fmt: skip
     parser.add_argument(
         "--only", nargs="*", default=None, help="startup sse keepalive render upload"
     )
@@ -309,7 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     took = time.perf_counter() - started
     print(table(rows))
     print(f"\n{len(rows)} rows in {took:.0f} s on {os.cpu_count()} cores ({platform.platform()})")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    out = args.out or (None if quick else RESULTS)
+    if out is None:
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "quick": quick,
         "seconds": round(took, 1),
@@ -319,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": list(os.getloadavg()),
         "rows": [{**asdict(r), "ratio": r.ratio} for r in rows],
     }
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 

@@ -26,8 +26,48 @@ function data(result, what) {
   return result.structuredContent;
 }
 
+// The host page: the ext-apps host bridge bundled into host.html.
+async function hostPage() {
+  const bundle = await build({
+    entryPoints: [join(here, "host.js")], bundle: true, write: false, format: "iife",
+    platform: "browser", logLevel: "error",
+  });
+  return (await readFile(join(here, "host.html"), "utf8"))
+    .replace("/*HOST*/", () => bundle.outputFiles[0].text.replaceAll("</script", "<\\/script"));
+}
+
+function launchChromium() {
+  // A fresh profile folder each run (Playwright passes it as --user-data-dir).
+  return chromium.launchPersistentContext(config.profile, {
+    executablePath: config.chromium,
+    headless: true,
+    viewport: { width: 860, height: 1000 },
+    deviceScaleFactor: 1,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+}
+
 async function main() {
-  step("starting the server over stdio");
+  // Chromium and the host page are made while the server starts and renders (the same work,
+  // side by side instead of one after the other).
+  step("starting the server over stdio, chromium and the host page beside it");
+  const launching = launchChromium();
+  const bundling = hostPage();
+  // Awaited later, where a failure is reported; handled now so Node never sees it unhandled.
+  launching.catch(() => {});
+  bundling.catch(() => {});
+  try {
+    await withServer(launching, bundling);
+  } finally {
+    await launching.then((browser) => browser.close(), () => {});
+  }
+}
+
+async function withServer(launching, bundling) {
   const transport = new StdioClientTransport({
     command: config.command[0], args: config.command.slice(1), env: config.env, stderr: "inherit",
   });
@@ -49,33 +89,15 @@ async function main() {
     facts.exportContent = exported.content.map((c) => c.type);
     facts.exportMeta = exported._meta || null;
 
-    step("bundling the host page");
-    const bundle = await build({
-      entryPoints: [join(here, "host.js")], bundle: true, write: false, format: "iife",
-      platform: "browser", logLevel: "error",
-    });
-    const page_html = (await readFile(join(here, "host.html"), "utf8"))
-      .replace("/*HOST*/", () => bundle.outputFiles[0].text.replaceAll("</script", "<\\/script"));
+    step("opening the host page");
+    const page_html = await bundling;
     const http = createServer((req, res) => {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
       res.end(page_html);
     });
     await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
     const hostUrl = `http://127.0.0.1:${http.address().port}/`;
-
-    step("launching chromium");
-    // A fresh profile folder each run (Playwright passes it as --user-data-dir).
-    const browser = await chromium.launchPersistentContext(config.profile, {
-      executablePath: config.chromium,
-      headless: true,
-      viewport: { width: 860, height: 1000 },
-      deviceScaleFactor: 1,
-      args: [
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
-    });
+    const browser = await launching;
     try {
       const page = browser.pages()[0] || await browser.newPage();
       const consoleLines = [];
@@ -133,7 +155,6 @@ async function main() {
         paused: v.paused, error: v.error && v.error.code, width: v.videoWidth, height: v.videoHeight,
         duration: v.duration,
       }));
-      await sleep(600);
       await app.locator("#video").evaluate((v) => new Promise((resolve) => {
         v.pause();
         v.addEventListener("seeked", resolve, { once: true });
@@ -143,39 +164,39 @@ async function main() {
       await page.locator("#app").screenshot({ path: facts.screenshots[0] });
 
       // The same draft again would give back the same file (nothing to render): change it first.
-      step("a second export of a changed draft, followed in the App");
-      data(await call("send_edit", { message: "add the title 'Second cut'" }), "second edit");
-      const second = call("export_video");
+      step("a second export of a changed draft");
+      data(await call("send_edit", { message: config.secondEdit }), "second edit");
+      facts.secondExport = data(await call("export_video"), "second export");
+
+      // A draft long enough that its export is still running, however fast the machine, while
+      // the App follows its progress (by its own polls) and then stops it with its Stop button.
+      step("a third export, followed in the App");
+      data(await call("send_edit", { message: config.thirdEdit }), "third edit");
+      const third = call("export_video");
       const percents = [];
       let sawRunning = false;
-      await sleep(300);
-      await app.locator("#refresh").click();
+      let refreshed = 0;
       const deadline = Date.now() + 30_000;
-      let shotTaken = false;
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && percents.length < 2) {
         const jobs = await app.locator(".job").evaluateAll((items) => items.map((j) => ({ ...j.dataset })));
-        const job = jobs.find((j) => j.kind === "export");
-        if (job && job.status === "running") {
+        const job = jobs.find((j) => j.kind === "export" && j.status === "running");
+        if (job) {  // from here on the App reads the job again by itself while it runs
           sawRunning = true;
           if (job.percent !== "" && percents.at(-1) !== Number(job.percent)) percents.push(Number(job.percent));
-          if (!shotTaken && percents.length >= 2) {
-            const shot = join(config.artefacts, "app-exporting.png");
-            await page.locator("#app").screenshot({ path: shot });
-            facts.screenshots.push(shot);
-            shotTaken = true;
-          }
+        } else if (sawRunning) {
+          break;
+        } else if (Date.now() - refreshed > 500) {  // the user's Refresh until the export shows
+          await app.locator("#refresh").click();
+          refreshed = Date.now();
         }
-        if (sawRunning && (!job || job.status !== "running")) break;
         await sleep(100);
       }
       facts.exportPercents = percents;
-      facts.secondExport = data(await second, "second export");
+      const shot = join(config.artefacts, "app-exporting.png");
+      await page.locator("#app").screenshot({ path: shot });
+      facts.screenshots.push(shot);
 
-      step("a third export, stopped with the App's Stop button");
-      data(await call("send_edit", { message: "add the title 'Third cut'" }), "third edit");
-      const third = call("export_video");
-      await sleep(300);
-      await app.locator("#refresh").click();
+      step("the third export, stopped with the App's Stop button");
       const stopButton = app.locator('.job[data-kind="export"][data-status="running"] button.stop');
       await stopButton.waitFor({ timeout: 20_000 });
       facts.stopShot = join(config.artefacts, "app-stop.png");
@@ -187,10 +208,10 @@ async function main() {
       facts.jobsAfterStop = await app.locator(".job").evaluateAll((items) => items.map((j) => ({ ...j.dataset })));
       facts.calls = await page.evaluate(() => window.hostLog);
     } finally {
-      await browser.close();
       http.close();
     }
   } finally {
+    // The server before the browser: the stopped export goes on rendering until the server ends.
     await client.close();
   }
 }

@@ -13,7 +13,7 @@ import { runReporting } from "./report.mjs";
 
 const config = JSON.parse(process.env.NEMO_SIGN_IN_TEST);
 const facts = { steps: [], console: [] };
-const step = (what) => { facts.steps.push(what); console.error(`[sign-in-test] ${what}`); };
+const step = (what) => { facts.steps.push([what, Date.now()]); console.error(`[sign-in-test] ${what}`); };
 
 class Connector {
   // What a connector keeps: its registration, the PKCE verifier, the tokens.
@@ -47,63 +47,85 @@ async function page_facts(page) {
   }));
 }
 
+// The server is started by the test just before this script: Chromium starts meanwhile.
+async function serverReady() {
+  const until = Date.now() + config.ready_s * 1000;
+  while (Date.now() < until) {
+    try {
+      if ((await fetch(`${config.server}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the server did not answer /readyz within ${config.ready_s} s`);
+}
+
 async function main() {
+  step("launching chromium while the server starts");
+  const launching = chromium.launchPersistentContext(config.profile, {
+    executablePath: config.chromium, headless: true,
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  launching.catch(() => {});  // awaited below, where a failure is reported
+  try {
+    await signIn(launching);
+  } finally {
+    await launching.then((browser) => browser.close(), () => {});
+  }
+}
+
+async function signIn(launching) {
+  step("waiting for the server");
+  await serverReady();
   const connector = new Connector();
   const serverUrl = `${config.server}/mcp`;
   step("auth(): discovery, registration, authorization URL");
   facts.first = await auth(connector, { serverUrl });
   facts.authorizationUrl = connector.url && connector.url.toString();
 
-  step("launching chromium");
-  const browser = await chromium.launchPersistentContext(config.profile, {
-    executablePath: config.chromium, headless: true,
-    viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run"],
+  const browser = await launching;
+  const page = browser.pages()[0] || await browser.newPage();
+  page.on("console", (m) => facts.console.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => facts.console.push(`pageerror: ${e.message}`));
+  let callback = null;
+  await page.route(`${config.redirect}**`, (route) => {
+    callback = route.request().url();
+    return route.fulfill({ status: 200, contentType: "text/html", body: "<p>back in the app</p>" });
   });
-  try {
-    const page = browser.pages()[0] || await browser.newPage();
-    page.on("console", (m) => facts.console.push(`${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => facts.console.push(`pageerror: ${e.message}`));
-    let callback = null;
-    await page.route(`${config.redirect}**`, (route) => {
-      callback = route.request().url();
-      return route.fulfill({ status: 200, contentType: "text/html", body: "<p>back in the app</p>" });
-    });
 
-    step("the sign-in page on a phone");
-    const shown = await page.goto(facts.authorizationUrl);
-    facts.signInHeaders = shown.headers();
-    facts.signIn = await page_facts(page);
-    await page.screenshot({ path: `${config.artefacts}/sign-in-phone.png`, fullPage: true });
+  step("the sign-in page on a phone");
+  const shown = await page.goto(facts.authorizationUrl);
+  facts.signInHeaders = shown.headers();
+  facts.signIn = await page_facts(page);
+  await page.screenshot({ path: `${config.artefacts}/sign-in-phone.png`, fullPage: true });
 
-    step("the same page on a desktop window");
-    await page.setViewportSize({ width: 720, height: 900 });
-    await page.screenshot({ path: `${config.artefacts}/sign-in.png`, fullPage: true });
+  step("the same page on a desktop window");
+  await page.setViewportSize({ width: 720, height: 900 });
+  await page.screenshot({ path: `${config.artefacts}/sign-in.png`, fullPage: true });
 
-    step("a token the backend refuses");
-    await page.fill("#token", config.refused_token);
-    await Promise.all([page.waitForLoadState("load"), page.click("#sign-in")]);
-    await page.waitForSelector(".error");
-    facts.refused = await page_facts(page);
-    facts.refusedHtmlHasToken = (await page.content()).includes(config.refused_token);
+  step("a token the backend refuses");
+  await page.fill("#token", config.refused_token);
+  await Promise.all([page.waitForLoadState("load"), page.click("#sign-in")]);
+  await page.waitForSelector(".error");
+  facts.refused = await page_facts(page);
+  facts.refusedHtmlHasToken = (await page.content()).includes(config.refused_token);
 
-    await page.screenshot({ path: `${config.artefacts}/sign-in-refused.png`, fullPage: true });
+  await page.screenshot({ path: `${config.artefacts}/sign-in-refused.png`, fullPage: true });
 
-    step("the user's token");
-    await page.fill("#token", config.token);
-    await Promise.all([page.waitForSelector("#allow"), page.click("#sign-in")]);
-    facts.consent = await page_facts(page);
-    facts.consentHtmlHasToken = (await page.content()).includes(config.token);
-    await page.screenshot({ path: `${config.artefacts}/consent.png`, fullPage: true });
+  step("the user's token");
+  await page.fill("#token", config.token);
+  await Promise.all([page.waitForSelector("#allow"), page.click("#sign-in")]);
+  facts.consent = await page_facts(page);
+  facts.consentHtmlHasToken = (await page.content()).includes(config.token);
+  await page.screenshot({ path: `${config.artefacts}/consent.png`, fullPage: true });
 
-    step("allow");
-    await page.click("#allow");
-    for (let i = 0; i < 100 && !callback; i++) await new Promise((r) => setTimeout(r, 50));
-    facts.callback = callback;
-  } finally {
-    await browser.close();
-  }
+  step("allow");
+  await page.click("#allow");
+  for (let i = 0; i < 100 && !callback; i++) await new Promise((r) => setTimeout(r, 50));
+  facts.callback = callback;
 
   step("auth(): the code for tokens");
   const back = new URL(facts.callback);
@@ -124,5 +146,5 @@ async function main() {
   }
 }
 
-runReporting(main, facts, config, () => facts.steps.at(-1));
+runReporting(main, facts, config, () => facts.steps.at(-1)?.[0]);
 

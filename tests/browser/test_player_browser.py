@@ -24,10 +24,18 @@ from nemo_mcp.samples import make_photo, make_tune
 
 HERE = Path(__file__).parent
 CHROMIUM = os.environ.get("NEMO_CHROMIUM", "/usr/bin/chromium")
+CANVAS = (360, 640)
+"""Small: the renders are this test's main cost, and a 9:16 video shows the same at any size."""
+SECONDS = 6
 REQUEST = (
-    "turn these photos into a 12-second video with transitions, add this song at 30% "
+    f"turn these photos into a {SECONDS}-second video with transitions, add this song at 30% "
     "and the title 'Summer in Lisbon'"
 )
+SECOND_EDIT = "add the title 'Second cut'"
+THIRD_EDIT = "add the title 'Third cut' and make it 120 seconds long"
+"""Long enough that its export is still running, however fast the machine, while the App shows
+its progress move and its Stop button stops it (the render goes on in the backend only until
+the server ends, just after)."""
 TIMEOUT_S = 120
 
 
@@ -50,8 +58,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         pytest.skip(missing)
     work = tmp_path_factory.mktemp("browser")
     media = work / "media"
-    paths = [make_photo(media / f"photo-{i + 1}.jpg", i, (720, 1280)) for i in range(3)]
-    paths.append(make_tune(media / "tune.wav", seconds=12))
+    paths = [make_photo(media / f"photo-{i + 1}.jpg", i, CANVAS) for i in range(3)]
+    paths.append(make_tune(media / "tune.wav", seconds=SECONDS))
     artefacts = Path(os.environ.get("NEMO_BROWSER_ARTEFACTS") or work / "artefacts")
     artefacts.mkdir(parents=True, exist_ok=True)
     env = {
@@ -60,7 +68,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "NEMO_CONFIG_DIR": str(work / "config"),
         "NEMO_OUTPUT_DIR": str(work / "out"),
         "NEMO_MEDIA_ROOTS": str(media),
-        "NEMO_LOCAL_CANVAS": "720x1280",  # an export long enough to watch its progress
+        "NEMO_LOCAL_CANVAS": "{}x{}".format(*CANVAS),
         "NEMO_POLL_INTERVAL": "0.2",
         "NEMO_RENDER_POLLS": "300",
         "NEMO_TOOL_WAIT": "40",
@@ -72,6 +80,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "env": env,
         "media": [str(p) for p in paths],
         "request": REQUEST,
+        "secondEdit": SECOND_EDIT,
+        "thirdEdit": THIRD_EDIT,
         "chromium": CHROMIUM,
         "profile": str(work / "chromium-profile"),
         "artefacts": str(artefacts),
@@ -112,7 +122,7 @@ def test_the_exported_video_plays(report: dict[str, Any]) -> None:
     assert report["videoSrc"].startswith(report["shown"]["csp"]["resourceDomains"][0] + "/")
     assert report["videoSrc"].endswith(".mp4")
     video = report["video"]
-    assert video["error"] is None and (video["width"], video["height"]) == (720, 1280)
+    assert video["error"] is None and (video["width"], video["height"]) == CANVAS
     times = report["currentTimes"]
     assert times[-1] > times[0] + 0.5, f"currentTime did not advance: {times}"
     assert times == sorted(times)

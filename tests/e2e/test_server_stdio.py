@@ -9,6 +9,7 @@ from pathlib import Path
 from mcp import Client
 
 from nemo_local import RunningBackend
+from nemo_mcp.manifests import load_manifests
 from tests.e2e.conftest import (
     CANVAS,
     MakeMedia,
@@ -30,11 +31,14 @@ def _increasing(values: list[float]) -> bool:
 async def test_lists_five_tools_with_schemas_annotations_and_a_small_footprint(
     workspace: Workspace,
 ) -> None:
-    """The listing, then the router's own answers from the same process (one server start)."""
+    """The listing of tools and prompts, then the router's own answers, from one process."""
     backend: RunningBackend = workspace.backend
     async with Client(workspace.params(), mode="legacy") as client:
         assert client.protocol_version == "2025-11-25"
         listing = await client.list_tools()
+        # The prompts are the skill's manifest examples, and each one reads back.
+        prompts = (await client.list_prompts()).prompts
+        first = await client.get_prompt(prompts[0].name)
         # Router words never reach the message stream: the server answers them itself.
         credits = structured(await client.call_tool("send_edit", {"message": "还剩多少积分"}))
         tracks = structured(await client.call_tool("send_edit", {"message": "show tracks"}))
@@ -59,6 +63,12 @@ async def test_lists_five_tools_with_schemas_annotations_and_a_small_footprint(
                        for t in listing.tools])  # fmt: skip
     assert len(wire) < 6000, f"tools/list is {len(wire)} characters"
 
+    titles = {p.title for p in prompts}
+    assert titles == set(load_manifests()["picture-to-video-ai"].examples)
+    assert "turn my photos into a smooth animated video with transitions" in titles
+    assert len(prompts) == 3
+    assert first.messages[0].content.text in titles  # type: ignore[union-attr]
+
     assert credits["intent"] == "credits" and "credits available" in credits["reply"]
     assert tracks["intent"] == "state" and tracks["reply"].startswith("Timeline (0 tracks)")
     assert "nothing to export" in error_text(export)
@@ -66,16 +76,6 @@ async def test_lists_five_tools_with_schemas_annotations_and_a_small_footprint(
     assert balance["available"] == balance["total"] - balance["frozen"]
     assert backend.stats.count("run_sse") == 0
     assert backend.stats.count("render_submit") == 0
-
-
-async def test_prompts_come_from_the_manifest_examples(workspace: Workspace) -> None:
-    async with Client(workspace.params("meta-ai-image-to-video"), mode="legacy") as client:
-        prompts = (await client.list_prompts()).prompts
-        first = await client.get_prompt(prompts[0].name)
-    titles = {p.title for p in prompts}
-    assert "animate this image into a smooth 5-second video clip" in titles
-    assert len(prompts) == 3
-    assert first.messages[0].content.text in titles  # type: ignore[union-attr]
 
 
 async def test_upload_edit_timeline_export_and_read_the_mp4_back(

@@ -3,6 +3,9 @@ the run's one PostgreSQL (``postgres``, in tests/conftest.py). Use ``fresh`` (th
 every fault switch off and the counters at zero), ``new_token`` and ``connect``; the cluster
 starts once per run, and tests/conftest.py pins every test using it to one xdist worker.
 
+A test that kills a worker starts it again and goes on; the next test's ``fresh`` waits until
+it is ready (by then it usually is), so no test waits out another's restart.
+
 Skipped only when PostgreSQL or HAProxy is not installed and ``NEMO_REQUIRE_REMOTE`` is unset;
 CI sets it (after ``.ci/install-remote``), so there a missing service fails instead of skipping.
 """
@@ -31,6 +34,7 @@ from tests.remote.services import (
     Worker,
     free_port,
     require_services,
+    restart,
 )
 
 WORKERS = 3
@@ -105,6 +109,9 @@ def cluster(
 
 @pytest.fixture
 def fresh(cluster: Cluster) -> Cluster:
+    for worker in cluster.workers:  # a test that killed one started it again, without waiting
+        restart(worker)
+        worker.wait_ready()
     cluster.backend.faults.all_off()
     cluster.backend.stats.reset()
     return cluster

@@ -80,8 +80,7 @@ async def test_kill_9_mid_upload_loses_nothing_and_leaves_nothing(
         kept = sorted(p.name for p in part.parent.iterdir())
         assert len(kept) == 1 and kept[0].endswith("-whole.jpg"), kept
     finally:
-        restart(victim)
-        await anyio.to_thread.run_sync(victim.wait_ready)
+        restart(victim)  # the next test's ``fresh`` waits until it is ready
 
 
 @pytest.mark.chaos

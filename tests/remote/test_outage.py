@@ -51,11 +51,8 @@ async def wait_ready(worker: Worker, since: float, within: float) -> float:
                 await anyio.sleep(0.1)
 
 
-async def export_in_the_background(
-    cluster: Cluster, token: str, photo: Path, tg: anyio.abc.TaskGroup, answer: dict[str, object]
-) -> None:
-    """A video on record, then an export; returns once its render is submitted (the backend
-    slowed down so that the render is still being polled when the database goes)."""
+async def video_on_record(cluster: Cluster, token: str, photo: Path) -> None:
+    """The photo uploaded and turned into a video: what the export renders."""
     auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=cluster.url, headers=auth, timeout=60) as http:
         ref = await http.post("/uploads", params={"name": photo.name}, content=photo.read_bytes())
@@ -63,6 +60,13 @@ async def export_in_the_background(
         structured(await client.call_tool("upload_media", {"urls": [ref.json()["ref"]]}))
         message = {"message": "turn these photos into a video"}
         structured(await client.call_tool("send_edit", message))
+
+
+async def export_in_the_background(
+    cluster: Cluster, token: str, tg: anyio.abc.TaskGroup, answer: dict[str, object]
+) -> None:
+    """An export; returns once its render is submitted (the backend slowed down so that the
+    render is still being polled when the database goes)."""
     cluster.backend.faults.update({"slow_ms": SLOW_MS})
 
     async def export() -> None:
@@ -118,11 +122,12 @@ async def outage(cluster: Cluster, postgres: Postgres, tmp_path: Path, seconds: 
     stop = anyio.Event()
     photo = make_photo(tmp_path / "p.jpg", 5, (320, 480))
     first: dict[str, object] = {}
+    await video_on_record(cluster, tokens[0], photo)  # before the load: it only slows this
     try:
         async with anyio.create_task_group() as tg:
             for load in (balanced, *direct):
                 tg.start_soon(load.run, stop)
-            await export_in_the_background(cluster, tokens[0], photo, tg, first)
+            await export_in_the_background(cluster, tokens[0], tg, first)
             down = time.monotonic()
             await anyio.to_thread.run_sync(postgres.halt)
             await anyio.sleep(seconds)

@@ -46,6 +46,16 @@ def worker_of(cluster: Cluster, holder: str) -> Worker:
     return next(w for w in cluster.workers if w.pid == pid)
 
 
+def metrics_of(worker: Worker) -> str:
+    """A worker's /metrics; the killed one's once it has started again (its sweep may have
+    taken the job over just before it listens)."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{worker.port}/metrics").text
+    except httpx.TransportError:
+        worker.wait_ready()
+        return httpx.get(f"http://127.0.0.1:{worker.port}/metrics").text
+
+
 async def call_and_lose_the_answer(url: str, token: str, tool: str, args: dict[str, str]) -> None:
     try:
         async with connect(url, token) as client:
@@ -103,18 +113,16 @@ async def test_a_killed_worker_render_is_finished_by_another(
                     "SELECT owner FROM nemo_jobs WHERE id = %s", (result["job_id"],)
                 ).fetchone()
             assert owners is not None and owners[0] != holder, "another worker finished it"
-            await anyio.to_thread.run_sync(victim.wait_ready)
             adoptions = [  # what an operator sees: the workers' /metrics count the take-over
                 line for w in fresh.workers
-                for line in httpx.get(f"http://127.0.0.1:{w.port}/metrics").text.splitlines()
+                for line in metrics_of(w).splitlines()
                 if line.startswith("nemo_adoptions_total ")
             ]  # fmt: skip
             assert sum(float(line.split()[1]) for line in adoptions) >= 1, adoptions
         finally:
             fresh.backend.faults.update({"slow_ms": 0})
             if victim is not None:
-                restart(victim)
-                await anyio.to_thread.run_sync(victim.wait_ready)
+                restart(victim)  # the next test's ``fresh`` waits until it is ready
 
 
 async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
@@ -162,5 +170,4 @@ async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
         finally:
             fresh.backend.faults.update({"heartbeat_only_seconds": 0})
             if victim is not None:
-                restart(victim)
-                await anyio.to_thread.run_sync(victim.wait_ready)
+                restart(victim)  # the next test's ``fresh`` waits until it is ready
