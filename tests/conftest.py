@@ -11,8 +11,8 @@ Tiers (markers, applied here at collection so a test never marks itself, except 
   (``XDIST_GROUPS``), so the PostgreSQL cluster starts once per run; each browser module keeps
   to one worker (``MODULE_GROUPS``), so its Chromium session runs once.
 - ``chaos``: tests that must wait out production timeouts (a minute-long database outage, a
-  soak). Excluded from the default run by ``addopts``; ``pytest -m chaos`` runs them (.ci/run
-  does, after the README's command).
+  soak) or trace a promise at full size (the 1 GiB upload). Excluded from the default run by
+  ``addopts``; ``pytest -m chaos`` runs them (.ci/run does, after the README's command).
 """
 
 from __future__ import annotations
