@@ -118,6 +118,9 @@ async def test_upload_edit_timeline_export_and_read_the_mp4_back(
 
         exported = await client.call_tool("export_video", {}, progress_callback=export_progress)
         export = structured(exported)
+        while export["status"] == "running":  # a loaded machine: ask again, as an assistant does
+            exported = await client.call_tool("export_video", {})
+            export = structured(exported)
         credits = await client.call_tool("check_credits", {})
     assert export["status"] == "done"
     path = Path(export["path"])
