@@ -86,8 +86,14 @@ async def test_a_pass_removes_old_files_unless_a_job_still_needs_them(tmp_path: 
     await store.update_job(
         export.id, status="done", result='{"path": "/x/kept.mp4"}', finished_at=time.time()
     )
+    just_made, abandoned = tmp_path / "shared/exports/u_new", tmp_path / "shared/exports/u_left"
+    for folder in (just_made, abandoned):
+        folder.mkdir()
+    os.utime(abandoned, (old, old))
     removed = await prune_files(tmp_path / "shared", store, "local", SKILL, RULES)
     assert removed == 3 and not (tmp_path / "shared/uploads/u_gone").exists()
+    assert just_made.is_dir(), "an export that just made its folder is about to write into it"
+    assert not abandoned.exists()
     assert sorted(p.name for p in (*uploads.iterdir(), *exports.iterdir())) == [
         "abc-fresh.jpg", "kept.mp4",  # its result was never told: kept for the month
     ]  # fmt: skip

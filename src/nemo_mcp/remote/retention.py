@@ -5,9 +5,11 @@ an export older than ``reported_jobs_s`` (a week) is removed unless a job still 
 active upload or export names it, or an export whose result nobody was told yet); after
 ``unreported_jobs_s`` (a month) it goes whatever the records say, as their records do. A partial
 upload (``.<name>.part``) not written to for an hour is what a worker killed mid-upload left.
-Empty user folders go too. Every worker runs the pass hourly, but only one at a time does the
-work: on PostgreSQL a transaction-scoped advisory lock, taken with ``pg_try_``, lets the others
-skip it. The same pass prunes the records (``StateStore.prune``).
+Empty user folders go too: those this pass emptied, and those left empty for an hour (a younger
+empty folder was just made by an export about to write into it). Every worker runs the pass
+hourly, but only one at a time does the work: on PostgreSQL a transaction-scoped advisory lock,
+taken with ``pg_try_``, lets the others skip it. The same pass prunes the records
+(``StateStore.prune``).
 
 **Room** (``room_left``): before an upload is written, and as it streams, the folder must keep
 ``NEMO_MIN_FREE_MB`` free; an upload that would eat it, or that meets a full disk (``ENOSPC``),
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 3600.0
 FIRST_PASS_S = 60.0
 STALE_PART_S = 3600.0
+EMPTY_FOLDER_S = 3600.0
 RETENTION_LOCK = 0x6E656D72  # "nemr"
 KINDS = ("uploads", "exports")
 DISK_FULL = (
@@ -123,10 +126,11 @@ async def prune_files(
                     removed += 1
                 except FileNotFoundError:
                     pass
-            try:
-                user.rmdir()  # only if empty
-            except OSError:
-                pass
+            if facts or now - user.stat().st_mtime >= EMPTY_FOLDER_S:
+                try:
+                    user.rmdir()  # only if empty
+                except OSError:
+                    pass
     return removed
 
 
