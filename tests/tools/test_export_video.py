@@ -132,6 +132,9 @@ async def test_progress_never_goes_back_across_calls(
     assert first["status"] == "running" and done["status"] == "done"
     percents = [p for p, _ in seen]
     assert percents == sorted(percents), seen
+    for start, end in zip([0, *calls], [*calls, len(seen)], strict=True):
+        one_call = percents[start:end]  # MCP: each notification of a request increases
+        assert all(b > a for a, b in zip(one_call, one_call[1:], strict=False)), one_call
     assert percents.count(100.0) == 1 and percents[-1] == 100.0, "100% once, at the end"
     assert fake.count("render_submit") == 1
 

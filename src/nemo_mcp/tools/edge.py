@@ -84,6 +84,8 @@ class ToolCall:
     runtime: Runtime
     ctx: Context
     deadline: float
+    shown: float = -1.0
+    """The progress last sent in this call."""
 
     def remaining(self) -> float:
         """How long a job may still be waited for in this call."""
@@ -95,6 +97,12 @@ class ToolCall:
         return max(0.0, self.deadline - anyio.current_time())
 
     async def progress(self, progress: float, total: float, message: str) -> None:
+        """Relay a job's progress to this call. MCP wants each notification of a request to
+        increase: a value already shown (a job handing off at the same percent, or a second
+        job continuing where the first left off) is not sent again."""
+        if progress <= self.shown:
+            return
+        self.shown = progress
         await self.ctx.report_progress(progress, total, redact(message, claims=False))
 
 
