@@ -17,6 +17,8 @@ Tiers (markers, applied here at collection so a test never marks itself, except 
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -72,6 +74,15 @@ def _tier_of(item: pytest.Item) -> tuple[bool, str | None]:
     if group is None and folder in MODULE_GROUPS:
         group = "/".join(parts)
     return in_memory, group
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let Python keep compiled bytecode, even where the machine says not to
+    (``PYTHONDONTWRITEBYTECODE``): the suite starts about 70 server processes, and each would
+    compile the same modules again (about 0.1 CPU-second a start), as would every worker its
+    rewritten test modules on the next run."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -71,6 +71,7 @@ async def test_serve_http_without_a_skill_serves_every_skill(
         "NEMO_SERVER_KEY": SERVER_KEY, "NEMO_REMOTE_DIR": str(tmp_path / "shared"),
         "NEMO_CONFIG_DIR": str(tmp_path / "config"), "NEMO_CONTACT_SHEET": "0",
         "NEMO_CONFIRM_SPEND": "always",
+        "NEMO_DRAIN": "0",  # no balancer to drain from: stop at SIGTERM
     }  # fmt: skip
     worker = Worker(free_port(), env, tmp_path / "worker.log", skill=None)
     worker.start()
