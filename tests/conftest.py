@@ -5,7 +5,7 @@ Tiers (markers, applied here at collection so a test never marks itself, except 
 - ``fast``: everything in memory (the SDK's ``Client(server)``, ``httpx.MockTransport``, respx,
   the stores on a temporary folder). A test is fast unless it lives in a folder of real paths
   (``REAL_PATHS``), uses a fixture that starts something real (``REAL_FIXTURES``), or is marked
-  ``real``. ``pytest -m fast`` runs only these (about 30 CPU-seconds; docs/TESTING.md).
+  ``real``. ``pytest -m fast`` runs only these (about 25 CPU-seconds; docs/TESTING.md).
 - the default run (the README's command): everything but ``chaos``, spread over workers by
   pytest-xdist. A test that uses a costly session fixture is pinned to one worker group
   (``XDIST_GROUPS``), so the PostgreSQL cluster starts once per run; each browser module keeps
