@@ -5,9 +5,7 @@ The rules themselves are written in the docstring of `nemo_mcp.routing`.
 
 from __future__ import annotations
 
-import gc
 import random
-import time
 
 import pytest
 
@@ -20,6 +18,7 @@ from nemo_mcp.routing import (
     quoted_spans,
     route,
 )
+from tests.cpu_cost import best_cpu_times
 
 EXPORT, CREDITS, STATE, UPLOAD, EDIT = (
     Intent.EXPORT,
@@ -242,25 +241,6 @@ SCALE = 8
 ATTEMPTS = 3
 
 
-def _best_cpu(small: str, large: str) -> tuple[float, float]:
-    """The best of three CPU times of each, alternating so a burst of load hits both alike; the
-    cyclic collector is off so its thresholds do not count as the router's cost."""
-    best_small = best_large = float("inf")
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(3):
-            started = time.process_time()
-            route(small)
-            best_small = min(best_small, time.process_time() - started)
-            started = time.process_time()
-            route(large)
-            best_large = min(best_large, time.process_time() - started)
-    finally:
-        gc.enable()
-    return best_small, best_large
-
-
 @pytest.mark.parametrize("shape", list(HOSTILE))
 def test_route_handles_long_hostile_text(shape: str) -> None:
     """No spaces, unclosed quotes, many keywords: eight times the text takes about eight times
@@ -273,7 +253,7 @@ def test_route_handles_long_hostile_text(shape: str) -> None:
     assert route(large) is (UPLOAD if shape == "keywords" else EDIT)  # also warms the caches
     ratios = []
     for _ in range(ATTEMPTS):  # a quadratic scan fails every attempt; a disturbed one, not
-        best_small, best_large = _best_cpu(small, large)
+        best_small, best_large = best_cpu_times(route, small, large, 3)
         ratios.append(best_large / best_small)
         if ratios[-1] < 2 * SCALE:
             return

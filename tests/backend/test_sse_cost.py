@@ -5,14 +5,13 @@ times in CPU time (time waiting for a core does not count) and the best run coun
 
 from __future__ import annotations
 
-import gc
-import time
 import tracemalloc
 
 import pytest
 from bench.sse_sample import adk_partial_stream, chunks
 
 from nemo_mcp.backend.sse import StreamParser, TextUpdate
+from tests.cpu_cost import best_cpu_times
 
 RUNS = 7
 ATTEMPTS = 3
@@ -24,25 +23,6 @@ def _read(parts: list[str]) -> StreamParser:
         parser.feed(part)
     parser.close()
     return parser
-
-
-def _best_times(small: list[str], large: list[str]) -> tuple[float, float]:
-    """The best of several runs of each, alternating so a burst of load hits both alike; the
-    cyclic collector is off so its thresholds do not count as the reader's cost."""
-    best_small = best_large = float("inf")
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(RUNS):
-            started = time.process_time()
-            _read(small)
-            best_small = min(best_small, time.process_time() - started)
-            started = time.process_time()
-            _read(large)
-            best_large = min(best_large, time.process_time() - started)
-    finally:
-        gc.enable()
-    return best_small, best_large
 
 
 @pytest.mark.real  # times long streams, several runs each
@@ -59,7 +39,7 @@ def _assert_linear(small: list[str], large: list[str]) -> None:
     _read(small)  # warm caches and the allocator
     ratios = []
     for _ in range(ATTEMPTS):  # a quadratic reader fails every attempt; a disturbed one, not
-        best_small, best_large = _best_times(small, large)
+        best_small, best_large = best_cpu_times(_read, small, large, RUNS)
         ratios.append(best_large / best_small)
         if ratios[-1] < 2.5:
             return
