@@ -57,8 +57,8 @@ class JobManager:
         self.store = store
         self.admit = admit
         self.adopted = 0
-        self._quiet_until = 0.0
         """Jobs this process took over from a process that died (for the metrics)."""
+        self._quiet_until = 0.0
         self.holder = holder
         self._tg = task_group
         self._run = run
