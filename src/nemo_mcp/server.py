@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+TIDY_TASK = "nemo-mcp: tidy after start-up"
+"""The name of the task that expires old records and recovers earlier work (``_tidy``)."""
+
 
 class Running:
     """The lifespan's state while the server runs, for handlers that get no context: the
@@ -137,7 +140,7 @@ def create_server(
                 )
                 stack.push_async_callback(runtime.client.aclose)
                 runtimes[name] = runtime
-                task_group.start_soon(_tidy, state, runtime.jobs, runtime.client)
+                task_group.start_soon(_tidy, state, runtime.jobs, runtime.client, name=TIDY_TASK)
             if len(runtimes) == 1:
                 running.runtime = next(iter(runtimes.values()))
             else:

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 
+from nemo_mcp.server import TIDY_TASK
 from tests.fakes.backend import FakeBackend
 
 LEAVES = {
@@ -59,10 +60,10 @@ def _module(frame: FrameType) -> str | None:
 
 
 async def _start_up_work_done() -> None:
-    """The server tidies its records after start-up (``server._tidy``), beside the first calls:
+    """The server tidies its records after start-up (``server.TIDY_TASK``), beside the first calls:
     wait it out, so that its store calls are not counted as stops of the message."""
     with anyio.fail_after(10):
-        while any(t.get_name() == "nemo_mcp.server._tidy" for t in asyncio.all_tasks()):
+        while any(t.get_name() == TIDY_TASK for t in asyncio.all_tasks()):
             await anyio.sleep(0.01)
 
 
