@@ -1,4 +1,4 @@
-"""What the backend saw, for tests: calls per route and the last requests.
+"""What the backend saw, for tests: calls per route, the last requests and how many are open.
 
 A request is recorded as method, path, route, status and whether the ``Authorization`` and
 ``X-Skill-*`` headers were *present*; header values (the token above all) are never kept, but
@@ -8,6 +8,7 @@ for ``X-Skill-Source``'s: the skill a request is attributed to (a skill's name, 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, deque
 from typing import Any
 
@@ -29,15 +30,23 @@ class Stats:
         self._lock = threading.Lock()
         self._routes: Counter[str] = Counter()
         self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        self._open = 0
+        """Requests begun and not ended: a stream a test left open ends (and is counted) later,
+        in the next test's figures, unless that test waits for none to be open."""
+
+    def opened(self) -> None:
+        with self._lock:
+            self._open += 1
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
+            self._open -= 1
             self._routes[entry["route"]] += 1
             self._recent.append(entry)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"routes": dict(self._routes), "recent": list(self._recent)}
+            return {"routes": dict(self._routes), "recent": list(self._recent), "open": self._open}
 
     def count(self, route: str) -> int:
         with self._lock:
@@ -61,6 +70,10 @@ class StatsMiddleware:
             await self.app(scope, receive, send)
             return
         status = 0
+        started = time.time()
+        counted = not scope["path"].startswith("/_local/")
+        if counted:
+            self.stats.opened()
 
         async def recording_send(message: Message) -> None:
             nonlocal status
@@ -81,9 +94,11 @@ class StatsMiddleware:
                 else "unknown",
                 "status": status,
                 "authorization": b"authorization" in names,
+                "started": started,
+                "ended": time.time(),
             }
             entry |= {key: header in names for header, key in SKILL_HEADERS.items()}
             source = dict(scope.get("headers", [])).get(b"x-skill-source", b"")
             entry["skill"] = source.decode("latin-1")[:64]
-            if not scope["path"].startswith("/_local/"):
+            if counted:
                 self.stats.record(entry)

@@ -113,6 +113,7 @@ def fresh(cluster: Cluster) -> Cluster:
         restart(worker)
         worker.wait_ready()
     cluster.backend.faults.all_off()
+    cluster.backend.stats.settle()
     cluster.backend.stats.reset()
     return cluster
 

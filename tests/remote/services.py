@@ -317,6 +317,14 @@ class _Stats:
     def reset(self) -> None:
         httpx.post(f"{self.url}/_local/reset-stats", timeout=30).raise_for_status()
 
+    def settle(self, timeout: float = 30) -> None:
+        """Wait until no request is open, so none a test left (a stopped edit's stream, ended
+        by its worker within one heartbeat tick) is counted in the next test's figures."""
+        deadline = time.monotonic() + timeout
+        while (open_ := self.snapshot()["open"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not open_, f"{open_} requests to the backend still open after {timeout} s"
+
 
 class _Faults:
     def __init__(self, url: str) -> None:

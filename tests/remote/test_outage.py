@@ -109,6 +109,7 @@ async def finish_export(
 async def outage(cluster: Cluster, postgres: Postgres, tmp_path: Path, seconds: float) -> None:
     tokens = [new_token(cluster.backend.url) for _ in range(3)]
     logs_at = [w.log.stat().st_size for w in cluster.workers]
+    cluster.backend.stats.settle()
     cluster.backend.stats.reset()
     # The exporting user is not part of the load: a listing (get_timeline) tells a finished
     # result, and the export call after the outage must find it still untold.

@@ -14,6 +14,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import ElicitRequestParams, ElicitResult
 
+from nemo_mcp.jobs import TICK
 from tests.e2e.conftest import structured
 from tests.remote.conftest import SERVER_KEY, Cluster, connect, new_token
 from tests.remote.services import Worker, free_port
@@ -57,6 +58,11 @@ async def test_only_the_owner_stops_a_running_generation(fresh: Cluster) -> None
     assert stopped["status"] == "cancelled" and stopped["job_id"] == job_id
     assert outcome["edit"]["status"] == "cancelled", "the waiting call learns it too"
     assert "may still complete" in outcome["edit"]["reply"]
+    # The worker running it (maybe another) lets go of the stream at its next tick; the
+    # backend goes on with the message alone.
+    with anyio.fail_after(TICK + 5):
+        while fresh.backend.stats.count("run_sse") == 0:
+            await anyio.sleep(0.1)
 
 
 async def test_serve_http_without_a_skill_serves_every_skill(
