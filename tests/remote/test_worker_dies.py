@@ -166,7 +166,8 @@ async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
                 raise AssertionError(f"never reported interrupted: {jobs} {rows}") from None
             interrupted = next(j for j in jobs if j["status"] == "interrupted")
             assert "It was not sent again" in str(interrupted["message"]), interrupted
-            assert fresh.backend.stats.count("run_sse") == 1, "the message was never sent again"
+            sent = [r for r in fresh.backend.stats.snapshot()["recent"] if r["route"] == "run_sse"]
+            assert len(sent) == 1, f"the message was never sent again: {sent}"
         finally:
             fresh.backend.faults.update({"heartbeat_only_seconds": 0})
             if victim is not None:
