@@ -2,12 +2,15 @@
 
 Tests take the one fixture ``embedded_backend`` (tests/conftest.py): the variant its folder's
 conftest names through ``embedded_variant``, with every fault switch off and the counters at
-zero. Add a variant here only when a test needs a different *configuration*; a test that needs a
-fault turns a switch on ``embedded_backend.faults`` (reset before the next test).
+zero once no request of an earlier test is still open (a stream whose server was stopped ends at
+the backend's next heartbeat, and would otherwise be counted in the next test). Add a variant
+here only when a test needs a different *configuration*; a test that needs a fault turns a switch
+on ``embedded_backend.faults`` (reset before the next test).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from nemo_local import LocalBackendConfig, RunningBackend, start_in_thread
@@ -36,6 +39,10 @@ VARIANTS: dict[str, dict[str, object]] = {
 }  # fmt: skip
 
 
+SETTLE_S = 10.0
+"""The longest a test waits for the earlier tests' requests to end before its counters start."""
+
+
 class EmbeddedBackends:
     """Backends by variant name, started on first use in their own thread, stopped at the end."""
 
@@ -51,6 +58,9 @@ class EmbeddedBackends:
             self.running[variant] = start_in_thread(config)
         backend = self.running[variant]
         backend.faults.all_off()
+        deadline = time.monotonic() + SETTLE_S
+        while backend.stats.snapshot()["open"] and time.monotonic() < deadline:
+            time.sleep(0.02)
         backend.stats.reset()
         return backend
 

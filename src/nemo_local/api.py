@@ -84,7 +84,9 @@ class Api:
         return self.b.faults.files_base_url.rstrip("/") or base_url(request)
 
     def account(self, request: Request) -> Account:
-        return self.b.store.authenticate(request.headers.get("authorization"))
+        account = self.b.store.authenticate(request.headers.get("authorization"))
+        request.state.client_id = account.client_id  # whose request it was, in the stats
+        return account
 
     def session(self, account: Account, session_id: str) -> Session:
         """The named session; the ``lose_session`` switch deletes it first."""

@@ -1,8 +1,10 @@
 """What the backend saw, for tests: calls per route, the last requests and how many are open.
 
-A request is recorded as method, path, route, status and whether the ``Authorization`` and
-``X-Skill-*`` headers were *present*; header values (the token above all) are never kept, but
-for ``X-Skill-Source``'s: the skill a request is attributed to (a skill's name, no secret).
+A request is recorded as method, path, route, status, when it began and ended, and whether
+the ``Authorization`` and ``X-Skill-*`` headers were *present*; header values (the token above
+all) are never kept, but for ``X-Skill-Source``'s (the skill a request is attributed to, a
+skill's name) and the client id of the account the token belongs to (the install's id it asked
+for its token with, no secret): a test counts its own user's requests by it.
 """
 
 from __future__ import annotations
@@ -100,5 +102,6 @@ class StatsMiddleware:
             entry |= {key: header in names for header, key in SKILL_HEADERS.items()}
             source = dict(scope.get("headers", [])).get(b"x-skill-source", b"")
             entry["skill"] = source.decode("latin-1")[:64]
+            entry["client_id"] = scope.get("state", {}).get("client_id")
             if counted:
                 self.stats.record(entry)

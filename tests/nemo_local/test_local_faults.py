@@ -208,8 +208,9 @@ async def test_stats_count_routes_and_never_keep_the_token(
         "skill_version": True,
         "skill_platform": True,
         "skill": "picture-to-video-ai",
+        "client_id": user.client_id,
     }
-    assert recent[-1]["authorization"] is False
+    assert recent[-1]["authorization"] is False and recent[-1]["client_id"] is None
     assert recent[0]["route"] == "anonymous_token" and recent[0]["skill_source"] is False
     assert user.token not in json.dumps(stats)
     assert stats["open"] == 0, "each request is counted open until it ends"

@@ -118,10 +118,12 @@ def fresh(cluster: Cluster) -> Cluster:
     return cluster
 
 
-def new_token(backend_url: str) -> str:
-    """A user of the embedded backend: a token of their own, as the cloud would have issued."""
+def new_token(backend_url: str, client_id: str | None = None) -> str:
+    """A user of the embedded backend: a token of their own, as the cloud would have issued;
+    ``client_id``, the install's id it is asked with (the backend's stats name it)."""
+    client_id = client_id or str(uuid.uuid4())
     answer = httpx.post(
-        f"{backend_url}/api/auth/anonymous-token", headers={"X-Client-Id": str(uuid.uuid4())}
+        f"{backend_url}/api/auth/anonymous-token", headers={"X-Client-Id": client_id}
     )
     answer.raise_for_status()
     token: str = answer.json()["data"]["token"]

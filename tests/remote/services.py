@@ -314,6 +314,11 @@ class _Stats:
         answer: dict[str, Any] = httpx.get(f"{self.url}/_local/stats", timeout=30).json()
         return answer
 
+    def requests(self, route: str, client_id: str) -> list[dict[str, Any]]:
+        """The requests to ``route`` made with the token of the install ``client_id``."""
+        recent = self.snapshot()["recent"]
+        return [r for r in recent if r["route"] == route and r["client_id"] == client_id]
+
     def reset(self) -> None:
         httpx.post(f"{self.url}/_local/reset-stats", timeout=30).raise_for_status()
 

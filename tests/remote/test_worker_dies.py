@@ -5,6 +5,7 @@ with what the project shows, and the message is never sent again."""
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import anyio
@@ -128,7 +129,8 @@ async def test_a_killed_worker_render_is_finished_by_another(
 async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
     fresh: Cluster, postgres: Postgres, tmp_path: Path
 ) -> None:
-    token = new_token(fresh.backend.url)
+    install = str(uuid.uuid4())
+    token = new_token(fresh.backend.url, install)
     auth = {"Authorization": f"Bearer {token}"}
     photo = make_photo(tmp_path / "p.jpg", 4, (320, 480))
     victim: Worker | None = None
@@ -166,8 +168,9 @@ async def test_a_killed_worker_edit_is_reported_interrupted_never_resent(
                 raise AssertionError(f"never reported interrupted: {jobs} {rows}") from None
             interrupted = next(j for j in jobs if j["status"] == "interrupted")
             assert "It was not sent again" in str(interrupted["message"]), interrupted
-            sent = [r for r in fresh.backend.stats.snapshot()["recent"] if r["route"] == "run_sse"]
-            assert len(sent) == 1, f"the message was never sent again: {sent}"
+            sent = fresh.backend.stats.requests("run_sse", install)
+            every = [r for r in fresh.backend.stats.snapshot()["recent"] if r["route"] == "run_sse"]
+            assert len(sent) == 1, f"the message was never sent again: {sent} (all: {every})"
         finally:
             fresh.backend.faults.update({"heartbeat_only_seconds": 0})
             if victim is not None:
