@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from tests.remote.services import Worker, free_port
 
 
 async def test_only_the_owner_stops_a_running_generation(fresh: Cluster) -> None:
-    alice, bob = new_token(fresh.backend.url), new_token(fresh.backend.url)
+    alice_id = str(uuid.uuid4())
+    alice, bob = new_token(fresh.backend.url, alice_id), new_token(fresh.backend.url)
     # Each signs in once before connecting twice at a time: two first sign-ins of one user at
     # once collide in the PostgreSQL store (noticed here, left to its owner).
     for token in (alice, bob):
@@ -61,7 +63,7 @@ async def test_only_the_owner_stops_a_running_generation(fresh: Cluster) -> None
     # The worker running it (maybe another) lets go of the stream at its next tick; the
     # backend goes on with the message alone.
     with anyio.fail_after(TICK + 5):
-        while fresh.backend.stats.count("run_sse") == 0:
+        while not all(r["ended"] for r in fresh.backend.stats.requests("run_sse", alice_id)):
             await anyio.sleep(0.1)
 
 
