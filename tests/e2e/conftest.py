@@ -3,9 +3,12 @@ the handshake real clients use, against the embedded local backend on a real loo
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +94,25 @@ def workspace(tmp_path: Path, embedded_backend: RunningBackend) -> Workspace:
     ws.media.mkdir()
     (tmp_path / "home").mkdir()
     return ws
+
+
+def run_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``nemo-mcp ARGS`` run by the command's own function (``cli.main``) in this process, with
+    exactly ``env`` as its environment and its output captured: for commands whose process
+    boundary is not under test (a subprocess would only add an interpreter start)."""
+    from nemo_mcp.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def structured(result: Any) -> dict[str, Any]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
 from mcp import Client
 from mcp.types import ListRootsResult, Root
 
@@ -18,6 +16,7 @@ from tests.e2e.conftest import (
     Workspace,
     error_text,
     read_mp4,
+    run_cli,
     structured,
 )
 
@@ -122,25 +121,16 @@ async def test_heic_without_the_extra_says_how_to_install_it(
     assert "HEIC" not in (tools["upload_media"].description or ""), "no promise it can't keep"
 
 
-def test_demo_on_a_fresh_config_ends_with_a_playable_mp4(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_demo_on_a_fresh_config_ends_with_a_playable_mp4(tmp_path: Path) -> None:
     """``nemo-mcp demo`` run by the command's own function (``cli.main``) in this process, on an
     empty environment (no PATH, a fresh home and config): the demo starts its own ``serve
     --local`` subprocess, which is the real process it needs; one of its own would only add an
     interpreter start (the entry point is tested in test_wire.py)."""
-    from nemo_mcp.cli import main
-
     out = tmp_path / "videos"
-    for name in list(os.environ):
-        monkeypatch.delenv(name)
     env = {"PATH": "", "HOME": str(tmp_path), "NEMO_CONFIG_DIR": str(tmp_path / "cfg")}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    code = main(["demo", "--output-dir", str(out), "--canvas", f"{CANVAS[0]}x{CANVAS[1]}"])
-    said = capsys.readouterr()
-    stdout = said.out
-    assert code == 0, stdout + said.err
+    done = run_cli(env, "demo", "--output-dir", str(out), "--canvas", f"{CANVAS[0]}x{CANVAS[1]}")
+    stdout = done.stdout
+    assert done.returncode == 0, stdout + done.stderr
     for step in ("1/6", "2/6", "3/6", "4/6", "5/6", "6/6", "Checked with FFmpeg: h264"):
         assert step in stdout
     path = Path(stdout.strip().splitlines()[-1].removeprefix("Your video: "))

@@ -4,9 +4,6 @@ even while a server runs."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import sqlite3
 import subprocess
 import time
@@ -15,32 +12,19 @@ from pathlib import Path
 import anyio
 from mcp import Client
 
-from nemo_mcp.cli import main
 from nemo_mcp.store import JobRecord, RenderRecord, Scope, SQLiteStore, TokenRecord
 from nemo_mcp.store.base import DAY_S
 from nemo_mcp.store.sqlite import STATE_FILE
-from tests.e2e.conftest import MakeMedia, Workspace, structured
+from tests.e2e.conftest import MakeMedia, Workspace, run_cli, structured
 
 SCOPE = Scope("http://backend.test", "", "picture-to-video-ai")
 DOCTOR = ("doctor", "--skill", "picture-to-video-ai")
 
 
 def cli(workspace: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
-    """``nemo-mcp ARGS`` with the workspace's environment, run by the command's own function
-    (``cli.main``) in this process: these commands need no process of their own (the server a
-    prune runs beside is one), and each subprocess would cost an interpreter start."""
-    env = workspace.params().env or {}
-    said = io.StringIO()
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        with contextlib.redirect_stdout(said):
-            code = main(list(args))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return subprocess.CompletedProcess(args, code, said.getvalue(), "")
+    """``nemo-mcp ARGS`` with the workspace's environment, in this process: these commands need
+    no process of their own (the server a prune runs beside is one)."""
+    return run_cli(workspace.params().env or {}, *args)
 
 
 def ids(config: Path, table: str, column: str) -> set[str]:
