@@ -18,7 +18,7 @@ from nemo_mcp.routing import (
     quoted_spans,
     route,
 )
-from tests.cpu_cost import best_cpu_times
+from tests.cpu_cost import lowest_ratio
 
 EXPORT, CREDITS, STATE, UPLOAD, EDIT = (
     Intent.EXPORT,
@@ -251,13 +251,9 @@ def test_route_handles_long_hostile_text(shape: str) -> None:
     sizes fail it, in a third of the CPU."""
     small, large = HOSTILE[shape](1_000), HOSTILE[shape](SCALE * 1_000)
     assert route(large) is (UPLOAD if shape == "keywords" else EDIT)  # also warms the caches
-    ratios = []
-    for _ in range(ATTEMPTS):  # a quadratic scan fails every attempt; a disturbed one, not
-        best_small, best_large = best_cpu_times(route, small, large, 3)
-        ratios.append(best_large / best_small)
-        if ratios[-1] < 2 * SCALE:
-            return
-    pytest.fail(f"{SCALE}x the text took x{min(ratios):.1f} the CPU at best")
+    ratio = lowest_ratio(route, small, large, below=2 * SCALE, runs=3, attempts=ATTEMPTS)
+    if ratio >= 2 * SCALE:
+        pytest.fail(f"{SCALE}x the text took x{ratio:.1f} the CPU at best")
 
 
 # -- Stop: a segment that is only a stop phrase (rules in the routing docstring) ----------------

@@ -11,7 +11,7 @@ import pytest
 from bench.sse_sample import adk_partial_stream, chunks
 
 from nemo_mcp.backend.sse import StreamParser, TextUpdate
-from tests.cpu_cost import best_cpu_times
+from tests.cpu_cost import lowest_ratio
 
 RUNS = 7
 ATTEMPTS = 3
@@ -37,13 +37,9 @@ def test_twice_the_events_take_about_twice_the_time(with_ids: bool) -> None:
 def _assert_linear(small: list[str], large: list[str]) -> None:
     """``large`` holds twice what ``small`` does: it must take under 2.5x the time."""
     _read(small)  # warm caches and the allocator
-    ratios = []
-    for _ in range(ATTEMPTS):  # a quadratic reader fails every attempt; a disturbed one, not
-        best_small, best_large = best_cpu_times(_read, small, large, RUNS)
-        ratios.append(best_large / best_small)
-        if ratios[-1] < 2.5:
-            return
-    pytest.fail(f"twice the stream took x{min(ratios):.2f} the time at best")
+    ratio = lowest_ratio(_read, small, large, below=2.5, runs=RUNS, attempts=ATTEMPTS)
+    if ratio >= 2.5:
+        pytest.fail(f"twice the stream took x{ratio:.2f} the time at best")
 
 
 def test_merged_text_is_exact_on_a_long_stream() -> None:
